@@ -1,0 +1,103 @@
+"""Loss terms: mean squared residuals of the equations and of the penalty conditions.
+
+All equations share one pass over the interior points (one set of derivatives per point); each
+penalty condition is evaluated on its own points. Terms are returned unweighted, as a vector, so
+that weighting strategies and progress reports see each term.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._errors import ProblemError
+from ..ops.derivatives import derivatives
+from ..ops.point import Point
+from ..problem.problem import Problem
+
+
+@dataclass(frozen=True)
+class Points:
+    """How many collocation points to draw, and how.
+
+    ``interior`` and ``boundary`` (per boundary condition) default by dimension;
+    ``sampler`` is ``"sobol"``, ``"halton"`` or ``"uniform"``.
+    """
+
+    interior: int | None = None
+    boundary: int | None = None
+    sampler: str = "sobol"
+
+    def counts(self, dim: int) -> tuple[int, int]:
+        interior = self.interior or {1: 256, 2: 2048}.get(dim, 4096)
+        boundary = self.boundary or {1: 64, 2: 256}.get(dim, 1024)
+        if interior < 1 or boundary < 1:
+            raise ProblemError(f"point counts must be positive, got interior={interior}, boundary={boundary}")
+        return interior, boundary
+
+
+def term_names(problem: Problem) -> list[str]:
+    """Names of the loss terms, in the order of :func:`make_terms`' vector."""
+    return [f"equation: {e.label}" for e in problem.equations] + [p.name for p in problem.penalties]
+
+
+def sample_data(problem: Problem, points: Points, seed: int) -> dict:
+    """Draw the collocation points of every term (NumPy arrays, a pytree)."""
+    n_in, n_bd = points.counts(problem.domain.dim)
+    data = {"interior": problem.domain.interior().sample(n_in, points.sampler, seed)[0], "penalties": []}
+    for k, pen in enumerate(problem.penalties):
+        if pen.points is not None:
+            pts, nrm, tgt = pen.points, np.zeros_like(pen.points), pen.targets
+        else:
+            pts, nrm = pen.region.sample(n_bd, points.sampler, seed + 7919 * (k + 1))
+            tgt = np.zeros(len(pts))
+        entry = {"points": pts, "normals": nrm, "targets": tgt}
+        if pen.partner is not None:
+            entry["partner"] = pen.partner(pts)
+        data["penalties"].append(entry)
+    return data
+
+
+def make_terms(problem: Problem, model: Callable, method: str = "jet") -> Callable:
+    """Return ``terms(params, data) -> (k,) mean squared residuals``.
+
+    ``model(params, x)`` gives all field values at one point ``x``.
+    """
+    coords, fields = problem.domain.coords, problem.fields
+
+    def at(params, x, normal, needed):
+        values = derivatives(lambda y: model(params, y), x, needed, method)
+        return Point(coords, fields, x, values, normal)
+
+    def penalty(pen, params, entry):
+        if pen.partner is not None:
+            fn = lambda x, y: pen.residual(at(params, x, None, pen.needed), at(params, y, None, pen.needed))
+            r = jax.vmap(fn)(entry["points"], entry["partner"])
+        else:
+            fn = lambda x, n: pen.residual(at(params, x, n, pen.needed))
+            r = jax.vmap(fn)(entry["points"], entry["normals"]) - entry["targets"]
+        return jnp.mean(jnp.reshape(r, (r.shape[0], -1)) ** 2)
+
+    def terms(params, data):
+        r = residuals(problem, model, params, data["interior"], method)
+        out = list(jnp.mean(r**2, axis=0))
+        out += [penalty(pen, params, e) for pen, e in zip(problem.penalties, data["penalties"])]
+        return jnp.stack(out)
+
+    return terms
+
+
+def residuals(problem: Problem, model: Callable, params, x: jax.Array, method: str = "jet") -> jax.Array:
+    """Equation residuals (n, n_equations) at interior points ``x``."""
+    coords, fields = problem.domain.coords, problem.fields
+    needed = frozenset().union(*(e.needed for e in problem.equations))
+
+    def one(y):
+        p = Point(coords, fields, y, derivatives(lambda z: model(params, z), y, needed, method))
+        return jnp.stack([e.residual(p) for e in problem.equations])
+
+    return jax.vmap(one)(x)

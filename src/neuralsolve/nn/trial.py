@@ -1,0 +1,85 @@
+"""Trial functions that satisfy value conditions on flat faces exactly: u = B(x) + D(x)·N(x).
+
+For each field, the constrained coordinates ("axes") each have one or both ends fixed. D is a
+product of one factor per axis that vanishes on its fixed ends. B interpolates the given values
+on all fixed faces at once: it is the Boolean sum of the one-axis interpolants,
+``B = Σ_{S ⊆ axes, S ≠ ∅} (-1)^{|S|+1} P_S g``, where ``P_S`` interpolates along every axis of S in
+turn (transfinite interpolation, as in Coons patches). With compatible data at corners, B equals
+the given value on every fixed face.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+from ..ops.point import Point
+from ..problem.conditions import HardValue
+
+
+def make_trial(hard: list[HardValue], segments: dict, coords: tuple[str, ...], n_fields: int) -> Callable:
+    """Return ``trial(net_out, x) -> field values`` (both (m,)) imposing ``hard`` exactly."""
+    per_field = [
+        {h.axis: {} for h in hard if h.field == f} for f in range(n_fields)
+    ]
+    for h in hard:
+        per_field[h.field][h.axis][h.side] = _on_coords(h.value, coords)
+    blends = [_blend(axes, segments) if axes else None for axes in per_field]
+
+    def trial(net_out: jax.Array, x: jax.Array) -> jax.Array:
+        return jnp.stack([net_out[f] if b is None else b(net_out[f], x) for f, b in enumerate(blends)])
+
+    return trial
+
+
+def _on_coords(value: Callable, coords) -> Callable:
+    """A value function of a point, as a function of the coordinate vector."""
+    return lambda y: value(Point(coords, (), y, values={}, what="condition value"))
+
+
+def _blend(axes: dict, segments: dict) -> Callable:
+    order = sorted(axes)
+
+    def distance(x):
+        d = 1.0
+        for i in order:
+            a, b = segments[i].lo, segments[i].hi
+            ends = axes[i]
+            if len(ends) == 2:
+                d = d * (x[i] - a) * (b - x[i]) * (4.0 / (b - a) ** 2)
+            else:
+                d = d * ((x[i] - a) if 0 in ends else (b - x[i])) / (b - a)
+        return d
+
+    def weights(i, x):
+        """(side, end value, weight) of each fixed end of axis i: linear interpolation."""
+        a, b = segments[i].lo, segments[i].hi
+        if len(axes[i]) == 1:
+            (side,) = axes[i]
+            return [(side, a if side == 0 else b, 1.0)]
+        return [(0, a, (b - x[i]) / (b - a)), (1, b, (x[i] - a) / (b - a))]
+
+    def boundary_value(x):
+        total = 0.0
+        for size in range(1, len(order) + 1):
+            for subset in itertools.combinations(order, size):
+                sign = 1.0 if size % 2 else -1.0
+                for choice in itertools.product(*(weights(i, x) for i in subset)):
+                    y, w = x, 1.0
+                    for i, (_, end, wi) in zip(subset, choice):
+                        y = _set(y, i, end)
+                        w = w * wi
+                    inner_axis, (inner_side, _, _) = subset[-1], choice[-1]
+                    total = total + sign * w * axes[inner_axis][inner_side](y)
+        return total
+
+    return lambda n, x: boundary_value(x) + distance(x) * n
+
+
+def _set(y: jax.Array, i: int, value: float) -> jax.Array:
+    """``y`` with entry i replaced, written with arithmetic so Taylor mode (jet) can trace it."""
+    mask = jnp.zeros(y.shape, y.dtype).at[i].set(1.0)
+    return y * (1 - mask) + value * mask

@@ -1,0 +1,74 @@
+"""Exact derivatives of a pointwise function f: R^d -> R^m by JAX autodiff.
+
+A derivative is named by its *directions*: a sorted tuple of coordinate indices, so ``(0, 0)`` is
+the second derivative in the first coordinate and ``(0, 1)`` the mixed one. :func:`derivatives`
+computes a whole set at one point, sharing work:
+
+* ``"jet"`` (default): one Taylor-mode pass per coordinate gives every pure derivative in that
+  coordinate up to the highest order asked for; mixed derivatives use nested ``jvp``.
+* ``"jvp"``: nested forward mode, one nesting level per order.
+* ``"reverse"``: nested reverse mode (``jacrev``), kept for the benchmark that justifies the default
+  (``benchmarks/derivatives.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import jax
+import jax.numpy as jnp
+from jax.experimental import jet
+
+METHODS = ("jet", "jvp", "reverse")
+
+
+def derivatives(f: Callable, x: jax.Array, wanted: Iterable[tuple[int, ...]], method: str = "jet") -> dict:
+    """Return ``{directions: (m,) array}`` for every entry of ``wanted`` (``()`` is the value)."""
+    wanted = set(wanted)
+    out = {(): f(x)} if () in wanted else {}
+    rest = [w for w in wanted if w]
+    if method == "jet":
+        pure = {}
+        for w in rest:
+            if len(set(w)) == 1:
+                pure[w[0]] = max(pure.get(w[0], 0), len(w))
+        for i, order in pure.items():
+            series = _taylor(f, x, i, order)
+            out.update({(i,) * k: series[k - 1] for k in range(1, order + 1) if (i,) * k in wanted})
+        rest = [w for w in rest if w not in out]
+    nested = _nested_reverse if method == "reverse" else _nested_jvp
+    out.update({w: nested(f, x, w) for w in rest})
+    return out
+
+
+def _unit(x: jax.Array, i: int) -> jax.Array:
+    return jnp.zeros_like(x).at[i].set(1.0)
+
+
+def _taylor(f: Callable, x: jax.Array, i: int, order: int) -> list[jax.Array]:
+    """Derivatives of order 1..order of f along coordinate i, from one Taylor-mode pass."""
+    series = (_unit(x, i),) + (jnp.zeros_like(x),) * (order - 1)
+    _, terms = jet.jet(f, (x,), (series,))
+    return terms  # jet's convention: terms[k-1] is the k-th derivative (no factorial)
+
+
+def _nested_jvp(f: Callable, x: jax.Array, directions: tuple[int, ...]) -> jax.Array:
+    g = f
+    for i in directions:
+        g = _jvp_along(g, i)
+    return g(x)
+
+
+def _jvp_along(g: Callable, i: int) -> Callable:
+    return lambda y: jax.jvp(g, (y,), (_unit(y, i),))[1]
+
+
+def _nested_reverse(f: Callable, x: jax.Array, directions: tuple[int, ...]) -> jax.Array:
+    g = f
+    for i in directions:
+        g = _jacrev_along(g, i)
+    return g(x)
+
+
+def _jacrev_along(g: Callable, i: int) -> Callable:
+    return lambda y: jax.jacrev(g)(y)[..., i]

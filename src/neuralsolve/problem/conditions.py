@@ -1,0 +1,121 @@
+"""Boundary, initial and data conditions.
+
+Each condition states a residual that must vanish on a region. When a condition fixes a field's
+*value* on a flat face of an interval or box (or at the start time), the problem imposes it exactly
+through the trial function; every other condition becomes a penalty term of the loss.
+
+Values are a number, a string expression in the coordinates and parameters (``"sin(pi*x)"``) or a
+Python function of a :class:`~neuralsolve.ops.point.Point` (``lambda p: jnp.sin(p["x"])``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+Value = float | str | Callable
+
+
+class Condition:
+    """A residual equation imposed on ``on``: ``Condition("diff(u, x) = 0", on="x = 0")``.
+
+    ``equation`` is a string in SymPy syntax or a Python function ``residual(p)``. ``on`` is
+    ``"boundary"`` (the spatial boundary, for problems in time) or a face such as ``"x = 0"``.
+    """
+
+    def __init__(self, equation: str | Callable, on: str = "boundary", *, weight: float = 1.0):
+        self.equation, self.on, self.weight = equation, on, float(weight)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.equation!r}, on={self.on!r})"
+
+
+class Dirichlet(Condition):
+    """``field = value`` on ``on``."""
+
+    def __init__(self, field: str, value: Value = 0.0, on: str = "boundary", *, weight: float = 1.0):
+        super().__init__(None, on, weight=weight)
+        self.field, self.value = field, value
+
+
+class Neumann(Condition):
+    """Outward normal derivative ``∂field/∂n = value`` on ``on``."""
+
+    def __init__(self, field: str, value: Value = 0.0, on: str = "boundary", *, weight: float = 1.0):
+        super().__init__(None, on, weight=weight)
+        self.field, self.value = field, value
+
+
+class Robin(Condition):
+    """``a·field + b·∂field/∂n = value`` on ``on``."""
+
+    def __init__(self, field: str, a: float, b: float, value: Value = 0.0, on: str = "boundary",
+                 *, weight: float = 1.0):  # fmt: skip
+        super().__init__(None, on, weight=weight)
+        self.field, self.a, self.b, self.value = field, float(a), float(b), value
+
+
+class Initial(Dirichlet):
+    """``field = value`` at the start time (``t = t0``)."""
+
+    def __init__(self, field: str, value: Value, *, weight: float = 1.0):
+        super().__init__(field, value, on="start", weight=weight)
+
+
+class InitialRate(Condition):
+    """``∂field/∂t = value`` at the start time."""
+
+    def __init__(self, field: str, value: Value, *, weight: float = 1.0):
+        super().__init__(None, "start", weight=weight)
+        self.field, self.value = field, value
+
+
+class Periodic(Condition):
+    """All fields and their first derivatives in ``coord`` agree on its two ends."""
+
+    def __init__(self, coord: str, *, weight: float = 1.0):
+        super().__init__(None, on=coord, weight=weight)
+        self.coord = coord
+
+
+class Observations(Condition):
+    """Measured values of ``field`` at ``points`` (n, d) — data the solution must match."""
+
+    def __init__(self, field: str, points, values, *, weight: float = 1.0):
+        super().__init__(None, on="points", weight=weight)
+        self.field = field
+        self.points = np.atleast_2d(np.asarray(points, float))
+        self.values = np.asarray(values, float).reshape(-1)
+
+
+# --- what a Problem makes of its conditions ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HardValue:
+    """``field = value(p)`` on the face ``coords[axis] = lo`` (side 0) or ``hi`` (side 1)."""
+
+    field: int
+    axis: int
+    side: int
+    value: Callable
+
+
+@dataclass(frozen=True)
+class Penalty:
+    """A loss term: ``residual(p) - target`` on ``region`` (or on fixed ``points``).
+
+    A periodic penalty compares the points with their images on the opposite face (``partner``).
+    """
+
+    name: str
+    residual: Callable
+    needed: frozenset
+    weight: float
+    region: Any = None
+    points: np.ndarray | None = None
+    targets: np.ndarray | None = None
+    partner: Callable | None = None

@@ -1,0 +1,318 @@
+"""Domains: products of segments and disks, with named coordinates.
+
+A domain is a product of *factors* (a segment in one coordinate, a disk in two). Every region a
+condition can live on — the interior, the boundary, a face ``x = 0`` — is a union of *parts*, and
+each part is a product of one *piece* per factor (a segment's interior or one of its ends, a disk's
+interior or its circle). Sampling a region maps points of the unit cube through the pieces, so
+low-discrepancy sampling and space × time products need no special cases.
+
+The coordinate named ``t`` is time: the "boundary" of a domain in time is its spatial boundary.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._errors import ProblemError
+from ..sampling import unit_points
+
+TIME = "t"
+_TOL = 1e-12
+
+
+# --- pieces: one factor's contribution to a region part ----------------------------------------
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """A factor's share of a region part: maps ``dim`` unit coordinates to its coordinates."""
+
+    dim: int
+    measure: float
+
+    def map(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return (points, normals) with one column per coordinate of the factor."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class _SegmentInterior(_Piece):
+    lo: float
+    hi: float
+
+    def map(self, u):
+        x = self.lo + u[:, :1] * (self.hi - self.lo)
+        return x, np.zeros_like(x)
+
+
+@dataclass(frozen=True)
+class _SegmentEnd(_Piece):
+    value: float
+    normal: float
+
+    def map(self, u):
+        n = u.shape[0]
+        return np.full((n, 1), self.value), np.full((n, 1), self.normal)
+
+
+@dataclass(frozen=True)
+class _DiskInterior(_Piece):
+    center: tuple[float, float]
+    radius: float
+
+    def map(self, u):
+        r = self.radius * np.sqrt(u[:, 0])  # sqrt: uniform in area, not in radius
+        a = 2 * math.pi * u[:, 1]
+        pts = np.stack([self.center[0] + r * np.cos(a), self.center[1] + r * np.sin(a)], axis=1)
+        return pts, np.zeros_like(pts)
+
+
+@dataclass(frozen=True)
+class _Circle(_Piece):
+    center: tuple[float, float]
+    radius: float
+
+    def map(self, u):
+        a = 2 * math.pi * u[:, 0]
+        normals = np.stack([np.cos(a), np.sin(a)], axis=1)
+        return np.asarray(self.center) + self.radius * normals, normals
+
+
+# --- factors -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Segment:
+    """The factor ``lo <= coord <= hi``."""
+
+    coord: str
+    lo: float
+    hi: float
+
+    @property
+    def coords(self) -> tuple[str, ...]:
+        return (self.coord,)
+
+    def interior(self) -> _Piece:
+        return _SegmentInterior(1, self.hi - self.lo, self.lo, self.hi)
+
+    def ends(self) -> list[_Piece]:
+        return [_SegmentEnd(0, 1.0, self.lo, -1.0), _SegmentEnd(0, 1.0, self.hi, 1.0)]
+
+    def boundary(self) -> list[_Piece]:
+        return self.ends()
+
+    def contains(self, pts: np.ndarray, tol: float) -> np.ndarray:
+        return (pts[:, 0] >= self.lo - tol) & (pts[:, 0] <= self.hi + tol)
+
+
+@dataclass(frozen=True)
+class Round:
+    """The disk factor ``|(c0, c1) - center| <= radius``."""
+
+    coord_pair: tuple[str, str]
+    center: tuple[float, float]
+    radius: float
+
+    @property
+    def coords(self) -> tuple[str, ...]:
+        return self.coord_pair
+
+    def interior(self) -> _Piece:
+        return _DiskInterior(2, math.pi * self.radius**2, self.center, self.radius)
+
+    def boundary(self) -> list[_Piece]:
+        return [_Circle(1, 2 * math.pi * self.radius, self.center, self.radius)]
+
+    def contains(self, pts: np.ndarray, tol: float) -> np.ndarray:
+        d = np.hypot(pts[:, 0] - self.center[0], pts[:, 1] - self.center[1])
+        return d <= self.radius + tol
+
+
+# --- regions -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Region:
+    """A union of parts of a domain, each part a product of pieces (one per factor)."""
+
+    name: str
+    parts: tuple[tuple[_Piece, ...], ...]
+
+    def sample(self, n: int, method: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return about ``n`` (points, outward normals), shared among parts by measure.
+
+        A part of dimension zero (an end of a 1D interval) is a single point and gets one sample.
+        """
+        total = sum(_part_measure(p) for p in self.parts if _part_dim(p) > 0)
+        points, normals = [], []
+        for i, part in enumerate(self.parts):
+            dim = _part_dim(part)
+            count = 1 if dim == 0 else max(1, round(n * _part_measure(part) / total))
+            u = unit_points(count, dim, method, seed * 1009 + i)
+            cols, ncols, k = [], [], 0
+            for piece in part:
+                p, nrm = piece.map(u[:, k : k + piece.dim])
+                cols.append(p)
+                ncols.append(nrm)
+                k += piece.dim
+            points.append(np.concatenate(cols, axis=1))
+            normals.append(np.concatenate(ncols, axis=1))
+        return np.concatenate(points), np.concatenate(normals)
+
+
+def _part_dim(part) -> int:
+    return sum(p.dim for p in part)
+
+
+def _part_measure(part) -> float:
+    return math.prod(p.measure for p in part)
+
+
+# --- domains -------------------------------------------------------------------------------------
+
+
+class Domain:
+    """A product of factors with named coordinates; columns of points follow :attr:`coords`."""
+
+    def __init__(self, factors):
+        self.factors = tuple(factors)
+        names = [c for f in self.factors for c in f.coords]
+        if len(set(names)) != len(names):
+            raise ProblemError(f"a coordinate is named twice in the domain: {names}")
+        for f in self.factors:
+            if isinstance(f, Segment) and not f.lo < f.hi:
+                raise ProblemError(f"bounds of {f.coord!r} must increase, got [{f.lo}, {f.hi}]")
+            if isinstance(f, Round) and not f.radius > 0:
+                raise ProblemError(f"disk radius must be positive, got {f.radius}")
+
+    @property
+    def coords(self) -> tuple[str, ...]:
+        """Coordinate names, in the column order of points."""
+        return tuple(c for f in self.factors for c in f.coords)
+
+    @property
+    def dim(self) -> int:
+        return len(self.coords)
+
+    @property
+    def has_time(self) -> bool:
+        return TIME in self.coords
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """The bounding box (lo, hi), one entry per coordinate."""
+        lo, hi = [], []
+        for f in self.factors:
+            if isinstance(f, Segment):
+                lo.append(f.lo)
+                hi.append(f.hi)
+            else:
+                lo += [c - f.radius for c in f.center]
+                hi += [c + f.radius for c in f.center]
+        return np.array(lo, float), np.array(hi, float)
+
+    def segments(self) -> dict[int, Segment]:
+        """Box-like coordinates (column index -> segment): the ones whose faces are flat ends."""
+        return {self.coords.index(f.coord): f for f in self.factors if isinstance(f, Segment)}
+
+    def interior(self) -> Region:
+        return Region("interior", (tuple(f.interior() for f in self.factors),))
+
+    def boundary(self) -> Region:
+        """The boundary; for a domain in time, the spatial boundary (all times)."""
+        parts = []
+        for i, f in enumerate(self.factors):
+            if f.coords == (TIME,):
+                continue
+            for piece in f.boundary():
+                parts.append(tuple(piece if j == i else g.interior() for j, g in enumerate(self.factors)))
+        if not parts:
+            raise ProblemError(
+                "this domain has only the time coordinate, so it has no spatial boundary; "
+                f"place the condition on '{TIME} = <start>' instead"
+            )
+        return Region("boundary", tuple(parts))
+
+    def face(self, coord: str, value: float) -> Region:
+        """The flat face ``coord = value`` (an end of the segment in ``coord``)."""
+        if coord not in self.coords:
+            raise ProblemError(
+                f"condition on '{coord} = {value:g}': the domain has no coordinate {coord!r} "
+                f"(coordinates: {', '.join(self.coords)})"
+            )
+        i = next(k for k, f in enumerate(self.factors) if coord in f.coords)
+        f = self.factors[i]
+        if not isinstance(f, Segment):
+            raise ProblemError(
+                f"condition on '{coord} = {value:g}' is not on the boundary of the disk; "
+                "use on = 'boundary'"
+            )
+        end = next((e for e in f.ends() if abs(e.value - value) <= _TOL * max(1.0, abs(value))), None)
+        if end is None:
+            where = "outside the domain" if not f.lo <= value <= f.hi else "inside the domain, not on its boundary"
+            raise ProblemError(
+                f"condition on '{coord} = {value:g}' is {where}: {coord} ranges over [{f.lo:g}, {f.hi:g}]"
+            )
+        part = tuple(end if j == i else g.interior() for j, g in enumerate(self.factors))
+        return Region(f"{coord} = {value:g}", (part,))
+
+    def contains(self, points: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+        """Boolean mask of the points (n, d) that lie in the closed domain."""
+        points = np.asarray(points, float)
+        mask = np.ones(points.shape[0], bool)
+        k = 0
+        for f in self.factors:
+            width = len(f.coords)
+            mask &= f.contains(points[:, k : k + width], tol)
+            k += width
+        return mask
+
+    def __mul__(self, other: Domain) -> Domain:
+        return Domain(self.factors + other.factors)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(map(repr, self.factors))})"
+
+
+class Interval(Domain):
+    """The interval ``lo <= coord <= hi`` (``coord = "t"`` makes it a time interval, for ODEs)."""
+
+    def __init__(self, lo: float, hi: float, coord: str = "x"):
+        super().__init__([Segment(coord, float(lo), float(hi))])
+
+
+class Rectangle(Domain):
+    """The rectangle ``x`` × ``y``, given as two (lo, hi) pairs."""
+
+    def __init__(self, x: tuple[float, float], y: tuple[float, float], coords: tuple[str, str] = ("x", "y")):
+        super().__init__([Segment(c, float(a), float(b)) for c, (a, b) in zip(coords, (x, y))])
+
+
+class Box(Domain):
+    """The n-dimensional box with one (lo, hi) pair per coordinate."""
+
+    def __init__(self, bounds, coords=None):
+        bounds = [tuple(b) for b in bounds]
+        coords = tuple(coords) if coords is not None else ("x", "y", "z", "w")[: len(bounds)]
+        if len(coords) != len(bounds):
+            raise ProblemError(f"Box has {len(bounds)} bounds but {len(coords)} coordinate names")
+        super().__init__([Segment(c, float(a), float(b)) for c, (a, b) in zip(coords, bounds)])
+
+
+class Disk(Domain):
+    """The disk of ``radius`` around ``center`` in two coordinates."""
+
+    def __init__(self, center=(0.0, 0.0), radius: float = 1.0, coords: tuple[str, str] = ("x", "y")):
+        super().__init__([Round(tuple(coords), (float(center[0]), float(center[1])), float(radius))])
+
+
+class SpaceTime(Domain):
+    """``space`` × [t0, t1]; the time coordinate is named ``t`` and comes last."""
+
+    def __init__(self, space: Domain, t: tuple[float, float]):
+        if space.has_time:
+            raise ProblemError("the spatial domain of SpaceTime already has a coordinate named 't'")
+        super().__init__(space.factors + (Segment(TIME, float(t[0]), float(t[1])),))

@@ -1,0 +1,269 @@
+"""Problem: a domain, fields, equations and conditions, validated before anything compiles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import jax.numpy as jnp
+import numpy as np
+import sympy as sp
+
+from .._errors import ProblemError
+from ..ops.point import Point
+from .compile import compile_expression
+from .conditions import (Condition, Dirichlet, HardValue, Initial, InitialRate, Neumann, Observations,
+                         Penalty, Periodic, Robin)  # fmt: skip
+from .domain import TIME, Domain
+from .parse import Namespace, parse_equation, parse_expression, split_equation
+
+
+class Equation:
+    """One residual equation: a label, ``residual(p)`` and the derivatives it needs."""
+
+    def __init__(self, label: str, residual: Callable, needed: frozenset):
+        self.label, self.residual, self.needed = label, residual, needed
+
+    def __repr__(self) -> str:
+        return f"Equation({self.label!r})"
+
+
+class Problem:
+    """A differential-equation problem on a domain.
+
+    Args:
+        domain: where the fields live (:class:`Interval`, :class:`Rectangle`, :class:`Disk`, ...).
+        fields: unknown function names, e.g. ``"u"`` or ``["u", "v"]``.
+        equations: strings in SymPy syntax with ``=`` (``"diff(u, t) = diff(u, x, 2)"``) or Python
+            functions ``residual(p)`` of a :class:`~neuralsolve.ops.point.Point`.
+        conditions: :class:`Dirichlet`, :class:`Neumann`, :class:`Robin`, :class:`Periodic`,
+            :class:`Initial`, :class:`InitialRate`, :class:`Observations` or :class:`Condition`.
+        parameters: named constants usable in strings.
+        functions: named helper expressions (strings) in coordinates and parameters.
+        exact: closed-form solution per field (string or function of a point), for error metrics.
+        name: a title for reports.
+
+    Raises:
+        ProblemError: for any name, condition or derivative that does not fit the domain and fields.
+    """
+
+    def __init__(self, domain: Domain, fields, equations, conditions: Sequence[Condition] = (), *,
+                 parameters: dict | None = None, functions: dict | None = None,
+                 exact: dict | None = None, name: str = "problem"):  # fmt: skip
+        if not isinstance(domain, Domain):
+            raise ProblemError(f"domain must be a neuralsolve Domain, got {type(domain).__name__}")
+        self.domain, self.name = domain, name
+        self.fields = _field_names(fields)
+        self.parameters = _parameters(parameters or {})
+        self._ns = Namespace(domain.coords, self.fields, self.parameters)
+        for fname, text in (functions or {}).items():
+            expr = parse_expression(text, self._ns, f"function {fname!r}")
+            self._ns.functions[fname] = expr
+            Namespace(domain.coords, self.fields, self.parameters, dict(self._ns.functions))  # name checks
+        if isinstance(equations, (str, Callable)):
+            equations = [equations]
+        if not equations:
+            raise ProblemError("a problem needs at least one equation")
+        self.equations = [self._equation(e, i) for i, e in enumerate(equations)]
+        self.hard: list[HardValue] = []
+        self.penalties: list[Penalty] = []
+        for i, cond in enumerate(conditions):
+            self._add_condition(cond, f"condition {i + 1}")
+        self.exact = {f: self._value(v, f"exact solution for {f!r}") for f, v in (exact or {}).items()}
+        unknown = set(self.exact) - set(self.fields)
+        if unknown:
+            raise ProblemError(f"exact solution given for unknown field(s) {sorted(unknown)} (fields: {', '.join(self.fields)})")
+
+    # --- equations --------------------------------------------------------------------------------
+
+    def _equation(self, eq, index: int) -> Equation:
+        what = f"equation {index + 1}"
+        if isinstance(eq, str):
+            label = eq.strip()
+            residual = compile_expression(parse_equation(eq, self._ns, what), self.domain.coords, what)
+        elif callable(eq):
+            label, residual = getattr(eq, "__name__", what), eq
+        else:
+            raise ProblemError(f"{what}: expected a string or a function, got {type(eq).__name__}")
+        return Equation(label, residual, self._record(residual, what))
+
+    def _record(self, residual: Callable, what: str, normal: bool = False) -> frozenset:
+        """Call ``residual`` on a recording point: checks names, returns the derivatives needed."""
+        x = jnp.asarray(np.mean(self.domain.bounds(), axis=0))
+        p = Point(self.domain.coords, self.fields, x, normal=None, what=what)
+        try:
+            out = residual(p)
+        except ProblemError:
+            raise
+        except Exception as err:  # a user function failing on the probe: say which and why
+            raise ProblemError(f"{what}: evaluating it failed: {type(err).__name__}: {err}") from None
+        if np.ndim(out) != 0:
+            raise ProblemError(f"{what}: the residual must be a scalar, got shape {np.shape(out)}")
+        return frozenset(p.needed | {()})
+
+    # --- conditions -------------------------------------------------------------------------------
+
+    def _add_condition(self, cond: Condition, what: str) -> None:
+        if not isinstance(cond, Condition):
+            raise ProblemError(f"{what}: expected a Condition (Dirichlet, Neumann, ...), got {type(cond).__name__}")
+        if isinstance(cond, Periodic):
+            return self._add_periodic(cond, what)
+        if isinstance(cond, Observations):
+            return self._add_observations(cond, what)
+        field = getattr(cond, "field", None)
+        if field is not None:
+            self._check_field(field, what)
+        on = self._region_spec(cond.on, what)
+        if type(cond) is Condition and isinstance(cond.equation, str):
+            field, value = self._as_dirichlet(cond.equation, what)
+            if field is not None:
+                cond = Dirichlet(field, value, cond.on, weight=cond.weight)
+        if isinstance(cond, Dirichlet) and self._try_hard(cond, on, what):
+            return
+        residual = self._condition_residual(cond, what)
+        region = self.domain.boundary() if on == "boundary" else self.domain.face(*on)
+        self.penalties.append(Penalty(f"{what} on {region.name}", residual,
+                                      self._record(residual, what), cond.weight, region=region))  # fmt: skip
+
+    def _check_field(self, field: str, what: str) -> None:
+        if field not in self.fields:
+            raise ProblemError(f"{what}: unknown field {field!r} (fields: {', '.join(self.fields)})")
+
+    def _region_spec(self, on, what: str):
+        """``"boundary"`` or ``(coord, value)`` for a face; ``"start"`` is the face ``t = t0``."""
+        if on == "boundary":
+            self.domain.boundary()  # raises for a domain with no spatial boundary
+            return on
+        if on == "start":
+            segment = self.domain.segments().get(self.domain.coords.index(TIME)) if self.domain.has_time else None
+            if segment is None:
+                raise ProblemError(f"{what}: an initial condition needs a time coordinate 't' in the domain")
+            return (TIME, segment.lo)
+        if not isinstance(on, str):
+            raise ProblemError(f"{what}: 'on' must be 'boundary' or a face such as 'x = 0', got {on!r}")
+        left, right = split_equation(on, f"{what} 'on'")
+        coord = left.strip()
+        value = parse_expression(right, Namespace((), (), self.parameters), f"{what} 'on'")
+        if not value.is_number:
+            raise ProblemError(f"{what}: 'on = {on}' must set a coordinate to a number")
+        self.domain.face(coord, float(value))  # raises when not on the boundary
+        return (coord, float(value))
+
+    def _as_dirichlet(self, text: str, what: str):
+        """``"u = g(x)"`` with no field on the right is a value condition: (field, g) or (None, None)."""
+        left, right = split_equation(text, what)
+        lhs = parse_expression(left, self._ns, what)
+        rhs = parse_expression(right, self._ns, what)
+        if lhs.func.__name__ in self.fields and lhs.args == tuple(self._ns.coord_symbols.values()):
+            if not rhs.atoms(sp.Function) & {self._ns.field_function(f) for f in self.fields} and not rhs.atoms(sp.Derivative):
+                return lhs.func.__name__, right
+        return None, None
+
+    def _try_hard(self, cond: Dirichlet, on, what: str) -> bool:
+        """Impose a value condition exactly when it lies on flat faces of segment coordinates."""
+        segments = self.domain.segments()
+        if on == "boundary":
+            faces = [(i, s) for i in segments for s in (0, 1) if self.domain.coords[i] != TIME]
+            if len(faces) != 2 * sum(1 for f in self.domain.factors if f.coords != (TIME,)):
+                return False  # some boundary is curved (a disk): penalty instead
+        else:
+            axis = self.domain.coords.index(on[0])
+            faces = [(axis, 0 if on[1] == segments[axis].lo else 1)]
+        field = self.fields.index(cond.field)
+        value = self._value(cond.value, what)
+        for axis, side in faces:
+            if any(h.field == field and h.axis == axis and h.side == side for h in self.hard):
+                raise ProblemError(f"{what}: field {cond.field!r} already has a value condition on that face")
+            self.hard.append(HardValue(field, axis, side, value))
+        return True
+
+    def _condition_residual(self, cond: Condition, what: str) -> Callable:
+        if type(cond) is Condition:
+            if isinstance(cond.equation, str):
+                return compile_expression(parse_equation(cond.equation, self._ns, what), self.domain.coords, what)
+            if callable(cond.equation):
+                return cond.equation
+            raise ProblemError(f"{what}: expected an equation string or a function, got {type(cond.equation).__name__}")
+        g, f = self._value(cond.value, what), cond.field
+        if isinstance(cond, Dirichlet):
+            return lambda p: p[f] - g(p)
+        if isinstance(cond, Neumann):
+            return lambda p: p.dn(f) - g(p)
+        if isinstance(cond, Robin):
+            a, b = cond.a, cond.b
+            return lambda p: a * p[f] + b * p.dn(f) - g(p)
+        if isinstance(cond, InitialRate):
+            return lambda p: p.d(f, TIME) - g(p)
+        raise ProblemError(f"{what}: unsupported condition {type(cond).__name__}")
+
+    def _add_periodic(self, cond: Periodic, what: str) -> None:
+        if cond.coord not in self.domain.coords or self.domain.coords.index(cond.coord) not in self.domain.segments():
+            raise ProblemError(f"{what}: periodic in {cond.coord!r}, which is not an interval coordinate of the domain")
+        axis = self.domain.coords.index(cond.coord)
+        seg = self.domain.segments()[axis]
+        fields = self.fields
+
+        def residual(p, q):  # values and first derivatives in coord agree on both ends
+            return jnp.stack([p[f] - q[f] for f in fields] + [p.d(f, cond.coord) - q.d(f, cond.coord) for f in fields])
+
+        def partner(points):
+            return _with_column(points, axis, seg.hi)
+
+        needed = frozenset({(), (axis,)})
+        self.penalties.append(Penalty(f"{what}: periodic in {cond.coord}", residual, needed, cond.weight,
+                                      region=self.domain.face(cond.coord, seg.lo), partner=partner))  # fmt: skip
+
+    def _add_observations(self, cond: Observations, what: str) -> None:
+        self._check_field(cond.field, what)
+        pts = cond.points
+        if pts.shape[1] != self.domain.dim or len(pts) != len(cond.values):
+            raise ProblemError(f"{what}: observations need points of shape (n, {self.domain.dim}) and n values")
+        outside = ~self.domain.contains(pts)
+        if outside.any():
+            raise ProblemError(f"{what}: observation point {pts[outside][0].tolist()} lies outside the domain")
+        f = cond.field
+        self.penalties.append(Penalty(f"{what}: observations of {f}", lambda p: p[f], frozenset({()}),
+                                      cond.weight, points=pts, targets=cond.values))  # fmt: skip
+
+    def _value(self, value, what: str) -> Callable:
+        """A condition's or exact solution's value as a function of a point."""
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            c = float(value)
+            return lambda p: c
+        if isinstance(value, str):
+            coords_only = Namespace(self.domain.coords, (), self.parameters, self._ns.functions)
+            expr = parse_expression(value, coords_only, what)
+            return compile_expression(expr, self.domain.coords, what)
+        if callable(value):
+            return value
+        raise ProblemError(f"{what}: a value must be a number, a string expression or a function, got {type(value).__name__}")
+
+    def __repr__(self) -> str:
+        return f"Problem({self.name!r}, fields={list(self.fields)}, coords={list(self.domain.coords)})"
+
+
+def _with_column(points: np.ndarray, axis: int, value: float) -> np.ndarray:
+    out = np.array(points, copy=True)
+    out[:, axis] = value
+    return out
+
+
+def _field_names(fields) -> tuple[str, ...]:
+    names = (fields,) if isinstance(fields, str) else tuple(fields)
+    if not names:
+        raise ProblemError("a problem needs at least one field")
+    for n in names:
+        if not isinstance(n, str) or not n.isidentifier():
+            raise ProblemError(f"field name {n!r} is not a valid name")
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise ProblemError(f"field {dup!r} is named twice")
+    return names
+
+
+def _parameters(params: dict) -> dict[str, float]:
+    out = {}
+    for k, v in params.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ProblemError(f"parameter {k!r} must be a number, got {v!r}")
+        out[k] = float(v)
+    return out

@@ -1,0 +1,74 @@
+"""Solution: the trained fields, callable on points, with their history and accuracy metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._errors import ProblemError
+
+
+class Solution:
+    """A solved problem.
+
+    Call it on an (n, d) array of points (columns in the domain's coordinate order) to get field
+    values of shape (n, n_fields), or (n,) for one named ``field``.
+
+    Attributes:
+        fields, coords: names of the fields and of the coordinates.
+        status: ``"ok"``, ``"nonfinite"`` (training stopped on a NaN/inf loss) or ``"interrupted"``.
+        message: a sentence explaining the status.
+        history: progress records (phase, step, loss, per-term losses, elapsed seconds).
+        phases: per-phase log: steps taken and why the phase stopped.
+        metrics: residual RMS on fresh points and, with an exact solution, per-field errors.
+    """
+
+    def __init__(self, model: Callable, params, fields, coords, precision: str, *, fit, metrics, term_names):
+        self._model, self._params = model, params
+        self.fields, self.coords, self.precision = tuple(fields), tuple(coords), precision
+        self.status, self.message = fit.status, fit.message
+        self.history, self.phases = fit.history, fit.phases
+        self.metrics, self.term_names = metrics, term_names
+        self._batched = jax.jit(jax.vmap(model, in_axes=(None, 0)))
+
+    @property
+    def params(self):
+        """The trained network (an Equinox module)."""
+        return self._params
+
+    @property
+    def steps(self) -> int:
+        return sum(p["steps"] for p in self.phases)
+
+    def __call__(self, points, field: str | None = None) -> np.ndarray:
+        points = np.asarray(points, float)
+        if points.ndim != 2 or points.shape[1] != len(self.coords):
+            raise ProblemError(
+                f"points must have shape (n, {len(self.coords)}) with columns {', '.join(self.coords)}; "
+                f"got {points.shape}"
+            )
+        if field is not None and field not in self.fields:
+            raise ProblemError(f"unknown field {field!r} (fields: {', '.join(self.fields)})")
+        with jax.enable_x64(self.precision == "float64"):
+            dtype = jnp.float64 if self.precision == "float64" else jnp.float32
+            values = np.asarray(self._batched(self._params, jnp.asarray(points, dtype)))
+        return values if field is None else values[:, self.fields.index(field)]
+
+    def __repr__(self) -> str:
+        errs = self.metrics.get("l2_relative_error")
+        extra = f", l2_relative_error={errs}" if errs else ""
+        return f"Solution(fields={list(self.fields)}, status={self.status!r}, steps={self.steps}{extra})"
+
+
+def static_model(network, trial) -> tuple[Callable, object]:
+    """Split a network into trainable arrays and a pure ``model(params, x)`` over them."""
+    params, static = eqx.partition(network, eqx.is_inexact_array)
+
+    def model(p, x):
+        return trial(eqx.combine(p, static)(x), x)
+
+    return model, params

@@ -1,0 +1,99 @@
+"""``solve(problem, ...) -> Solution``: the one entry point, with strategies as keyword arguments."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._errors import ProblemError
+from .loss.terms import Points, make_terms, residuals, sample_data, term_names
+from .nn.mlp import MLP
+from .nn.trial import make_trial
+from .ops.derivatives import METHODS as DERIVATIVE_METHODS
+from .ops.point import Point
+from .problem.problem import Problem
+from .solution import Solution, static_model
+from .train.fit import fit
+from .train.phases import default_phases
+
+PRECISIONS = ("float32", "float64")
+
+
+def solve(problem: Problem, *, network: MLP | None = None, points: Points | None = None, phases=None,
+          precision: str = "float64", seed: int = 0, derivatives: str = "jet",
+          callback: Callable | None = None, log_every: int = 100) -> Solution:  # fmt: skip
+    """Solve ``problem`` with a physics-informed network.
+
+    Args:
+        network: the network settings (default ``MLP(width=32, depth=3, activation="tanh")``).
+        points: collocation point counts and sampler (defaults depend on the dimension).
+        phases: optimiser phases in order (default ``Adam(2000)`` then ``LBFGS(5000)``).
+        precision: ``"float64"`` (default, for accuracy) or ``"float32"`` (for speed).
+        seed: seeds the network initialisation and the collocation points.
+        derivatives: ``"jet"`` (Taylor mode, default), ``"jvp"`` or ``"reverse"``.
+        callback: called after every ``log_every`` steps with a progress record
+            ``{"phase", "step", "loss", "terms", "elapsed"}`` (see :func:`print_progress`).
+
+    Returns:
+        A :class:`Solution`; check its ``status`` (a NaN loss stops training but still returns the
+        last finite parameters).
+    """
+    if not isinstance(problem, Problem):
+        raise ProblemError(f"solve needs a Problem, got {type(problem).__name__}")
+    if precision not in PRECISIONS:
+        raise ProblemError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if derivatives not in DERIVATIVE_METHODS:
+        raise ProblemError(f"derivatives must be one of {', '.join(DERIVATIVE_METHODS)}, got {derivatives!r}")
+    network, points = network or MLP(), points or Points()
+    phases = tuple(phases) if phases is not None else default_phases()
+    domain = problem.domain
+    with jax.enable_x64(precision == "float64"):
+        dtype = jnp.float64 if precision == "float64" else jnp.float32
+        lo, hi = domain.bounds()
+        net = network.build(domain.dim, len(problem.fields), lo, hi, dtype, jax.random.PRNGKey(seed))
+        trial = make_trial(problem.hard, domain.segments(), domain.coords, len(problem.fields))
+        model, params = static_model(net, trial)
+        data = jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype), sample_data(problem, points, seed))
+        terms = make_terms(problem, model, derivatives)
+        weights = jnp.asarray([1.0] * len(problem.equations) + [p.weight for p in problem.penalties], dtype)
+
+        def loss(p, d):
+            return jnp.sum(weights * terms(p, d))
+
+        result = fit(loss, terms, params, data, phases, callback=callback, log_every=log_every)
+        metrics = evaluate_metrics(problem, model, result.params, seed, derivatives, dtype)
+    return Solution(model, result.params, problem.fields, domain.coords, precision,
+                    fit=result, metrics=metrics, term_names=term_names(problem))  # fmt: skip
+
+
+def evaluate_metrics(problem: Problem, model: Callable, params, seed: int, method: str, dtype) -> dict:
+    """Residual RMS on fresh points and, where exact solutions are given, errors against them."""
+    n = 1000 if problem.domain.dim == 1 else 4096
+    x = jnp.asarray(problem.domain.interior().sample(n, "sobol", seed + 104729)[0], dtype)
+    r = np.asarray(residuals(problem, model, params, x, method))
+    metrics = {
+        "residual_rms": float(np.sqrt(np.mean(r**2))),
+        "residual_rms_per_equation": [float(v) for v in np.sqrt(np.mean(r**2, axis=0))],
+        "reference": "exact" if problem.exact else None,
+    }
+    if problem.exact:
+        u = np.asarray(jax.vmap(lambda y: model(params, y))(x))
+        metrics["l2_relative_error"], metrics["max_abs_error"] = {}, {}
+        for name, fn in problem.exact.items():
+            coords = problem.domain.coords
+            ref = np.asarray(jax.vmap(lambda y: fn(Point(coords, (), y, values={})) + 0 * y[0])(x))
+            err = u[:, problem.fields.index(name)] - ref
+            metrics["l2_relative_error"][name] = float(np.linalg.norm(err) / max(np.linalg.norm(ref), 1e-300))
+            metrics["max_abs_error"][name] = float(np.max(np.abs(err)))
+    return metrics
+
+
+def print_progress(record: dict, stream=sys.stderr) -> None:
+    """A ready-made ``callback``: one line per progress record."""
+    terms = " ".join(f"{v:.2e}" for v in record["terms"])
+    print(f"{record['phase']:>6} step {record['step']:>6}  loss {record['loss']:.3e}  [{terms}]  "
+          f"{record['elapsed']:.1f}s", file=stream)  # fmt: skip
