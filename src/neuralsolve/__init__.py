@@ -22,6 +22,7 @@ from .problem.problem import Problem as Problem
 from .solution import Solution as Solution
 from .solve import print_progress as print_progress
 from .solve import solve as solve
+from .train.phases import BFGS as BFGS
 from .train.phases import LBFGS as LBFGS
 from .train.phases import Adam as Adam
 

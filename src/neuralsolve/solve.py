@@ -24,7 +24,7 @@ PRECISIONS = ("float32", "float64")
 
 
 def solve(problem: Problem, *, network: MLP | None = None, points: Points | None = None, phases=None,
-          precision: str = "float64", seed: int = 0, derivatives: str = "jet",
+          precision: str = "float64", seed: int = 0, derivatives: str = "jvp",
           callback: Callable | None = None, log_every: int = 100) -> Solution:  # fmt: skip
     """Solve ``problem`` with a physics-informed network.
 
@@ -34,7 +34,7 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
         phases: optimiser phases in order (default ``Adam(2000)`` then ``LBFGS(5000)``).
         precision: ``"float64"`` (default, for accuracy) or ``"float32"`` (for speed).
         seed: seeds the network initialisation and the collocation points.
-        derivatives: ``"jet"`` (Taylor mode, default), ``"jvp"`` or ``"reverse"``.
+        derivatives: ``"jvp"`` (nested forward mode, default), ``"jet"`` or ``"reverse"``.
         callback: called after every ``log_every`` steps with a progress record
             ``{"phase", "step", "loss", "terms", "elapsed"}`` (see :func:`print_progress`).
 

@@ -62,7 +62,7 @@ def sample_data(problem: Problem, points: Points, seed: int) -> dict:
     return data
 
 
-def make_terms(problem: Problem, model: Callable, method: str = "jet") -> Callable:
+def make_terms(problem: Problem, model: Callable, method: str = "jvp") -> Callable:
     """Return ``terms(params, data) -> (k,) mean squared residuals``.
 
     ``model(params, x)`` gives all field values at one point ``x``.
@@ -91,7 +91,7 @@ def make_terms(problem: Problem, model: Callable, method: str = "jet") -> Callab
     return terms
 
 
-def residuals(problem: Problem, model: Callable, params, x: jax.Array, method: str = "jet") -> jax.Array:
+def residuals(problem: Problem, model: Callable, params, x: jax.Array, method: str = "jvp") -> jax.Array:
     """Equation residuals (n, n_equations) at interior points ``x``."""
     coords, fields = problem.domain.coords, problem.fields
     needed = frozenset().union(*(e.needed for e in problem.equations))

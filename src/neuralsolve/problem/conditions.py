@@ -30,7 +30,8 @@ class Condition:
         self.equation, self.on, self.weight = equation, on, float(weight)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.equation!r}, on={self.on!r})"
+        what = self.equation if self.equation is not None else getattr(self, "field", "")
+        return f"{type(self).__name__}({what!r}, on={self.on!r})"
 
 
 class Dirichlet(Condition):

@@ -34,8 +34,7 @@ CONSTANTS = {"pi": sp.pi, "E": sp.E}
 
 _BINARY = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-    ast.Pow: operator.pow, ast.BitXor: operator.pow,  # x^2 means x**2, as in SymPy's parser
-    ast.BitAnd: sp.And, ast.BitOr: sp.Or,
+    ast.Pow: operator.pow, ast.BitAnd: sp.And, ast.BitOr: sp.Or,
 }  # fmt: skip
 _COMPARE = {ast.Lt: sp.Lt, ast.LtE: sp.Le, ast.Gt: sp.Gt, ast.GtE: sp.Ge, ast.Eq: sp.Eq, ast.NotEq: sp.Ne}
 
@@ -97,7 +96,8 @@ def parse_expression(text: str, ns: Namespace, what: str) -> sp.Expr:
         raise ProblemError(f"{what}: empty expression")
     _check_parentheses(text, what)
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        # x^2 means x**2, as in SymPy's parser; replacing the token keeps the power's precedence.
+        tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
     except SyntaxError as err:
         raise ProblemError(f"{what}: {text.strip()!r} is not a valid expression ({err.msg})") from None
     return _Walker(ns, what, text.strip()).visit(tree.body)

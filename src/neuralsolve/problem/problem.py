@@ -145,7 +145,10 @@ class Problem:
         value = parse_expression(right, Namespace((), (), self.parameters), f"{what} 'on'")
         if not value.is_number:
             raise ProblemError(f"{what}: 'on = {on}' must set a coordinate to a number")
-        self.domain.face(coord, float(value))  # raises when not on the boundary
+        try:
+            self.domain.face(coord, float(value))
+        except ProblemError as err:  # name the condition, not just the face
+            raise ProblemError(f"{what}: {err}") from None
         return (coord, float(value))
 
     def _as_dirichlet(self, text: str, what: str):

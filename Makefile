@@ -1,0 +1,27 @@
+# Set-up and entry points. `make demo` and `make test` each work on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)  ## solve a bundled example and say where the results are
+	$(PY) examples/demo.py
+
+test: $(STAMP)  ## run the test suite
+	$(PY) -m pytest -q
+
+bench: $(STAMP)  ## derivative micro-benchmark (others: see BENCHMARKS.md)
+	$(PY) benchmarks/derivatives.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache
