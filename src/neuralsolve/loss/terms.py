@@ -53,7 +53,7 @@ def sample_data(problem: Problem, points: Points, seed: int) -> dict:
         if pen.points is not None:
             pts, nrm, tgt = pen.points, np.zeros_like(pen.points), pen.targets
         else:
-            pts, nrm = pen.region.sample(n_bd, points.sampler, seed + 7919 * (k + 1))
+            pts, nrm = pen.region.sample(pen.count or n_bd, points.sampler, seed + 7919 * (k + 1))
             tgt = np.zeros(len(pts))
         entry = {"points": pts, "normals": nrm, "targets": tgt}
         if pen.partner is not None:

@@ -39,8 +39,8 @@ def derivatives(f: Callable, x: jax.Array, wanted: Iterable[tuple[int, ...]], me
             series = _taylor(f, x, i, order)
             out.update({(i,) * k: series[k - 1] for k in range(1, order + 1) if (i,) * k in wanted})
         rest = [w for w in rest if w not in out]
-    nested = _nested_reverse if method == "reverse" else _nested_jvp
-    out.update({w: nested(f, x, w) for w in rest})
+    along = _jacrev_along if method == "reverse" else _jvp_along
+    out.update({w: _nested(f, x, w, along) for w in rest})
     return out
 
 
@@ -55,22 +55,16 @@ def _taylor(f: Callable, x: jax.Array, i: int, order: int) -> list[jax.Array]:
     return terms  # jet's convention: terms[k-1] is the k-th derivative (no factorial)
 
 
-def _nested_jvp(f: Callable, x: jax.Array, directions: tuple[int, ...]) -> jax.Array:
+def _nested(f: Callable, x: jax.Array, directions: tuple[int, ...], along: Callable) -> jax.Array:
+    """Differentiate once per entry of ``directions``, each time with ``along(g, i)``."""
     g = f
     for i in directions:
-        g = _jvp_along(g, i)
+        g = along(g, i)
     return g(x)
 
 
 def _jvp_along(g: Callable, i: int) -> Callable:
     return lambda y: jax.jvp(g, (y,), (_unit(y, i),))[1]
-
-
-def _nested_reverse(f: Callable, x: jax.Array, directions: tuple[int, ...]) -> jax.Array:
-    g = f
-    for i in directions:
-        g = _jacrev_along(g, i)
-    return g(x)
 
 
 def _jacrev_along(g: Callable, i: int) -> Callable:

@@ -24,10 +24,12 @@ class Condition:
 
     ``equation`` is a string in SymPy syntax or a Python function ``residual(p)``. ``on`` is
     ``"boundary"`` (the spatial boundary, for problems in time) or a face such as ``"x = 0"``.
+    ``weight`` scales its loss term; ``points`` overrides how many collocation points it gets.
     """
 
-    def __init__(self, equation: str | Callable, on: str = "boundary", *, weight: float = 1.0):
-        self.equation, self.on, self.weight = equation, on, float(weight)
+    def __init__(self, equation: str | Callable, on: str = "boundary", *, weight: float = 1.0,
+                 points: int | None = None):  # fmt: skip
+        self.equation, self.on, self.weight, self.points = equation, on, float(weight), points
 
     def __repr__(self) -> str:
         what = self.equation if self.equation is not None else getattr(self, "field", "")
@@ -35,11 +37,16 @@ class Condition:
 
 
 class Dirichlet(Condition):
-    """``field = value`` on ``on``."""
+    """``field = value`` on ``on``.
 
-    def __init__(self, field: str, value: Value = 0.0, on: str = "boundary", *, weight: float = 1.0):
-        super().__init__(None, on, weight=weight)
-        self.field, self.value = field, value
+    ``impose="exact"`` (default) builds it into the trial function wherever ``on`` is made of flat
+    faces; ``impose="penalty"`` always makes it a loss term.
+    """
+
+    def __init__(self, field: str, value: Value = 0.0, on: str = "boundary", *, weight: float = 1.0,
+                 points: int | None = None, impose: str = "exact"):  # fmt: skip
+        super().__init__(None, on, weight=weight, points=points)
+        self.field, self.value, self.impose = field, value, impose
 
 
 class Neumann(Condition):
@@ -60,10 +67,11 @@ class Robin(Condition):
 
 
 class Initial(Dirichlet):
-    """``field = value`` at the start time (``t = t0``)."""
+    """``field = value`` at the start time (``t = t0``); ``impose`` as for :class:`Dirichlet`."""
 
-    def __init__(self, field: str, value: Value, *, weight: float = 1.0):
-        super().__init__(field, value, on="start", weight=weight)
+    def __init__(self, field: str, value: Value, *, weight: float = 1.0, points: int | None = None,
+                 impose: str = "exact"):  # fmt: skip
+        super().__init__(field, value, on="start", weight=weight, points=points, impose=impose)
 
 
 class InitialRate(Condition):
@@ -120,3 +128,4 @@ class Penalty:
     points: np.ndarray | None = None
     targets: np.ndarray | None = None
     partner: Callable | None = None
+    count: int | None = None  # collocation points; None: the solve's default

@@ -116,13 +116,17 @@ class Problem:
         if type(cond) is Condition and isinstance(cond.equation, str):
             field, value = self._as_dirichlet(cond.equation, what)
             if field is not None:
-                cond = Dirichlet(field, value, cond.on, weight=cond.weight)
-        if isinstance(cond, Dirichlet) and self._try_hard(cond, on, what):
+                cond = Dirichlet(field, value, cond.on, weight=cond.weight, points=cond.points)
+        if isinstance(cond, Dirichlet) and cond.impose not in ("exact", "penalty"):
+            raise ProblemError(f"{what}: impose must be 'exact' or 'penalty', got {cond.impose!r}")
+        if isinstance(cond, Dirichlet) and cond.impose == "exact" and self._try_hard(cond, on, what):
             return
         residual = self._condition_residual(cond, what)
         region = self.domain.boundary() if on == "boundary" else self.domain.face(*on)
-        self.penalties.append(Penalty(f"{what} on {region.name}", residual,
-                                      self._record(residual, what), cond.weight, region=region))  # fmt: skip
+        if cond.points is not None and (not isinstance(cond.points, int) or cond.points < 1):
+            raise ProblemError(f"{what}: points must be a positive integer, got {cond.points!r}")
+        self.penalties.append(Penalty(f"{what} on {region.name}", residual, self._record(residual, what),
+                                      cond.weight, region=region, count=cond.points))  # fmt: skip
 
     def _check_field(self, field: str, what: str) -> None:
         if field not in self.fields:
