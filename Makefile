@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml | $(PY)
 	touch $(STAMP)
 
 demo: $(STAMP)  ## solve a bundled example and say where the results are
-	$(PY) examples/demo.py
+	$(VENV)/bin/neuralsolve solve examples/poisson_1d.toml --out runs/demo
+	@echo "open runs/demo/report.html to see the report"
 
 test: $(STAMP)  ## run the test suite
 	$(PY) -m pytest -q

@@ -1,29 +1,52 @@
-"""neuralsolve: solve differential equations with neural networks, and know how accurate they are."""
+"""neuralsolve: solve differential equations with neural networks, and know how accurate they are.
 
-from ._errors import NeuralsolveError as NeuralsolveError
-from ._errors import ProblemError as ProblemError
-from .loss.terms import Points as Points
-from .nn.mlp import MLP as MLP
-from .problem.conditions import Condition as Condition
-from .problem.conditions import Dirichlet as Dirichlet
-from .problem.conditions import Initial as Initial
-from .problem.conditions import InitialRate as InitialRate
-from .problem.conditions import Neumann as Neumann
-from .problem.conditions import Observations as Observations
-from .problem.conditions import Periodic as Periodic
-from .problem.conditions import Robin as Robin
-from .problem.domain import Box as Box
-from .problem.domain import Disk as Disk
-from .problem.domain import Domain as Domain
-from .problem.domain import Interval as Interval
-from .problem.domain import Rectangle as Rectangle
-from .problem.domain import SpaceTime as SpaceTime
-from .problem.problem import Problem as Problem
-from .solution import Solution as Solution
-from .solve import print_progress as print_progress
-from .solve import solve as solve
-from .train.phases import BFGS as BFGS
-from .train.phases import LBFGS as LBFGS
-from .train.phases import Adam as Adam
+The public API is flat (``neuralsolve.solve``, ``neuralsolve.Problem``, ...). Names are imported on
+first use, so that ``import neuralsolve`` — and the command line's ``--version`` — does not pay
+for importing JAX until something needs it.
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "NeuralsolveError": "._errors", "ProblemError": "._errors", "SpecError": ".spec.errors",
+    "Points": ".loss.terms", "MLP": ".nn.mlp",
+    "Condition": ".problem.conditions", "Dirichlet": ".problem.conditions", "Initial": ".problem.conditions",
+    "InitialRate": ".problem.conditions", "Neumann": ".problem.conditions", "Observations": ".problem.conditions",
+    "Periodic": ".problem.conditions", "Robin": ".problem.conditions",
+    "Box": ".problem.domain", "Disk": ".problem.domain", "Domain": ".problem.domain", "Interval": ".problem.domain",
+    "Rectangle": ".problem.domain", "SpaceTime": ".problem.domain",
+    "Problem": ".problem.problem", "Solution": ".solution", "load": ".spec.load",
+    "print_progress": ".solve", "solve": ".solve",
+    "Adam": ".train.phases", "BFGS": ".train.phases", "LBFGS": ".train.phases",
+}  # fmt: skip
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'neuralsolve' has no attribute {name!r}")
+    value = getattr(import_module(_EXPORTS[name], __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)
+
+
+if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
+    from ._errors import NeuralsolveError, ProblemError  # noqa: F401
+    from .loss.terms import Points  # noqa: F401
+    from .nn.mlp import MLP  # noqa: F401
+    from .problem.conditions import (Condition, Dirichlet, Initial, InitialRate, Neumann,  # noqa: F401
+                                     Observations, Periodic, Robin)
+    from .problem.domain import Box, Disk, Domain, Interval, Rectangle, SpaceTime  # noqa: F401
+    from .problem.problem import Problem  # noqa: F401
+    from .solution import Solution  # noqa: F401
+    from .solve import print_progress, solve  # noqa: F401
+    from .spec.errors import SpecError  # noqa: F401
+    from .spec.load import load  # noqa: F401
+    from .train.phases import BFGS, LBFGS, Adam  # noqa: F401

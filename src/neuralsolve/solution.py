@@ -55,7 +55,7 @@ class Solution:
             raise ProblemError(f"unknown field {field!r} (fields: {', '.join(self.fields)})")
         with jax.enable_x64(self.precision == "float64"):
             dtype = jnp.float64 if self.precision == "float64" else jnp.float32
-            values = np.asarray(self._batched(self._params, jnp.asarray(points, dtype)))
+            values = np.array(self._batched(self._params, jnp.asarray(points, dtype)))  # a writable copy
         return values if field is None else values[:, self.fields.index(field)]
 
     def __repr__(self) -> str:

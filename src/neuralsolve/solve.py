@@ -14,7 +14,6 @@ from .loss.terms import Points, make_terms, residuals, sample_data, term_names
 from .nn.mlp import MLP
 from .nn.trial import make_trial
 from .ops.derivatives import METHODS as DERIVATIVE_METHODS
-from .ops.point import Point
 from .problem.problem import Problem
 from .solution import Solution, static_model
 from .train.fit import fit
@@ -24,9 +23,12 @@ PRECISIONS = ("float32", "float64")
 
 
 def solve(problem: Problem, *, network: MLP | None = None, points: Points | None = None, phases=None,
-          precision: str = "float64", seed: int = 0, derivatives: str = "jvp",
+          precision: str | None = None, seed: int | None = None, derivatives: str = "jvp",
           callback: Callable | None = None, log_every: int = 100) -> Solution:  # fmt: skip
     """Solve ``problem`` with a physics-informed network.
+
+    Settings left out (None) come from ``problem.solver`` (a problem file's ``[solver]`` table),
+    then from the defaults below.
 
     Args:
         network: the network settings (default ``MLP(width=32, depth=3, activation="tanh")``).
@@ -44,6 +46,10 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
     """
     if not isinstance(problem, Problem):
         raise ProblemError(f"solve needs a Problem, got {type(problem).__name__}")
+    given = {"network": network, "points": points, "phases": phases, "precision": precision, "seed": seed}
+    settings = {**problem.solver, **{k: v for k, v in given.items() if v is not None}}
+    network, points, phases = settings.get("network"), settings.get("points"), settings.get("phases")
+    precision, seed = settings.get("precision", "float64"), settings.get("seed", 0)
     if precision not in PRECISIONS:
         raise ProblemError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if derivatives not in DERIVATIVE_METHODS:
@@ -83,9 +89,8 @@ def evaluate_metrics(problem: Problem, model: Callable, params, seed: int, metho
     if problem.exact:
         u = np.asarray(jax.vmap(lambda y: model(params, y))(x))
         metrics["l2_relative_error"], metrics["max_abs_error"] = {}, {}
-        for name, fn in problem.exact.items():
-            coords = problem.domain.coords
-            ref = np.asarray(jax.vmap(lambda y: fn(Point(coords, (), y, values={})) + 0 * y[0])(x))
+        for name in problem.exact:
+            ref = np.asarray(problem.exact_at(name, x))
             err = u[:, problem.fields.index(name)] - ref
             metrics["l2_relative_error"][name] = float(np.linalg.norm(err) / max(np.linalg.norm(ref), 1e-300))
             metrics["max_abs_error"][name] = float(np.max(np.abs(err)))

@@ -18,6 +18,7 @@ from .._errors import ProblemError
 from ..ops.derivatives import derivatives
 from ..ops.point import Point
 from ..problem.problem import Problem
+from ..sampling import METHODS
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,18 @@ class Points:
     boundary: int | None = None
     sampler: str = "sobol"
 
+    def __post_init__(self):
+        for name in ("interior", "boundary"):
+            n = getattr(self, name)
+            if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+                raise ProblemError(f"point counts must be positive whole numbers, got {name}={n!r}")
+        if self.sampler not in METHODS:
+            raise ProblemError(f"unknown sampler {self.sampler!r}; expected one of {', '.join(METHODS)}")
+
     def counts(self, dim: int) -> tuple[int, int]:
+        """(interior, per-condition boundary) counts for a domain of dimension ``dim``."""
         interior = self.interior or {1: 256, 2: 2048}.get(dim, 4096)
         boundary = self.boundary or {1: 64, 2: 256}.get(dim, 1024)
-        if interior < 1 or boundary < 1:
-            raise ProblemError(f"point counts must be positive, got interior={interior}, boundary={boundary}")
         return interior, boundary
 
 

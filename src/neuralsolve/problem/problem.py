@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import sympy as sp
@@ -15,6 +16,9 @@ from .conditions import (Condition, Dirichlet, HardValue, Initial, InitialRate, 
                          Penalty, Periodic, Robin)  # fmt: skip
 from .domain import TIME, Domain
 from .parse import Namespace, parse_equation, parse_expression, split_equation
+
+
+SOLVE_SETTINGS = {"network", "points", "phases", "precision", "seed"}
 
 
 class Equation:
@@ -41,6 +45,8 @@ class Problem:
         functions: named helper expressions (strings) in coordinates and parameters.
         exact: closed-form solution per field (string or function of a point), for error metrics.
         name: a title for reports.
+        solver: default keyword arguments of :func:`neuralsolve.solve` for this problem (a problem
+            file's ``[solver]`` table); arguments given to ``solve`` take precedence.
 
     Raises:
         ProblemError: for any name, condition or derivative that does not fit the domain and fields.
@@ -48,10 +54,14 @@ class Problem:
 
     def __init__(self, domain: Domain, fields, equations, conditions: Sequence[Condition] = (), *,
                  parameters: dict | None = None, functions: dict | None = None,
-                 exact: dict | None = None, name: str = "problem"):  # fmt: skip
+                 exact: dict | None = None, name: str = "problem", solver: dict | None = None):  # fmt: skip
         if not isinstance(domain, Domain):
             raise ProblemError(f"domain must be a neuralsolve Domain, got {type(domain).__name__}")
         self.domain, self.name = domain, name
+        self.solver = dict(solver or {})
+        unknown_settings = set(self.solver) - SOLVE_SETTINGS
+        if unknown_settings:
+            raise ProblemError(f"unknown solver setting(s) {sorted(unknown_settings)}; expected some of {sorted(SOLVE_SETTINGS)}")
         self.fields = _field_names(fields)
         self.parameters = _parameters(parameters or {})
         self._ns = Namespace(domain.coords, self.fields, self.parameters)
@@ -243,6 +253,12 @@ class Problem:
         if callable(value):
             return value
         raise ProblemError(f"{what}: a value must be a number, a string expression or a function, got {type(value).__name__}")
+
+    def exact_at(self, field: str, points) -> jax.Array:
+        """The exact solution of ``field`` at points (n, d), in the current JAX precision."""
+        fn, coords = self.exact[field], self.domain.coords
+        # `+ 0 * y[0]` broadcasts a constant exact solution to one value per point
+        return jax.vmap(lambda y: fn(Point(coords, (), y, values={})) + 0 * y[0])(jnp.asarray(points))
 
     def __repr__(self) -> str:
         return f"Problem({self.name!r}, fields={list(self.fields)}, coords={list(self.domain.coords)})"

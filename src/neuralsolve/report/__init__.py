@@ -1,0 +1,1 @@
+"""Writing results: metrics, arrays, plots, reports."""

@@ -1,0 +1,87 @@
+"""What a solve leaves on disk: metrics.json, solution.npz, PNG plots and a self-contained report.html.
+
+Plots use matplotlib, imported only here and only when writing.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import pathlib
+
+import numpy as np
+
+from ..problem.problem import Problem
+from ..solution import Solution
+
+
+def evaluation_grid(problem: Problem) -> tuple[np.ndarray, tuple[int, ...] | None]:
+    """Points to report on: a grid in 1-D and 2-D (its shape returned too), Sobol points above."""
+    lo, hi = problem.domain.bounds()
+    if problem.domain.dim == 1:
+        return np.linspace(lo[0], hi[0], 401)[:, None], (401,)
+    if problem.domain.dim == 2:
+        axes = [np.linspace(a, b, 121) for a, b in zip(lo, hi)]
+        mesh = np.meshgrid(*axes, indexing="ij")
+        return np.stack([m.ravel() for m in mesh], axis=1), (121, 121)
+    return problem.domain.interior().sample(4096, "sobol", 12345)[0], None
+
+
+def metrics_record(problem: Problem, sol: Solution, wall_time: float, seed: int) -> dict:
+    """The documented metrics.json keys (docs/problem-files.md)."""
+    m = sol.metrics
+    return {
+        "problem": problem.name, "fields": list(problem.fields),
+        "l2_relative_error": m.get("l2_relative_error"), "max_abs_error": m.get("max_abs_error"),
+        "residual_rms": m["residual_rms"], "reference": m["reference"], "steps": sol.steps,
+        "wall_time_s": round(wall_time, 3), "precision": sol.precision, "seed": seed,
+        "status": sol.status, "message": sol.message, "phases": sol.phases,
+    }  # fmt: skip
+
+
+def write_outputs(out: pathlib.Path, problem: Problem, sol: Solution, metrics: dict) -> list[pathlib.Path]:
+    """Write every output file into ``out``; return their paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    points, shape = evaluation_grid(problem)
+    inside = problem.domain.contains(points)
+    values = sol(points)
+    values[~inside] = np.nan  # outside a disk, say: not part of the solution
+    arrays = {"points": points, "coords": np.array(problem.domain.coords), "fields": np.array(problem.fields), "values": values}
+    reference = _exact_values(problem, points)
+    if reference is not None:
+        reference[~inside] = np.nan
+        arrays["reference"] = reference
+    np.savez(out / "solution.npz", **arrays)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    from .plots import plot_history, plot_solution
+
+    images = [plot_solution(out / f"solution_{f}.png", problem, points, shape, values[:, i],
+                            None if reference is None else reference[:, i], f)
+              for i, f in enumerate(problem.fields)]  # fmt: skip
+    images.append(plot_history(out / "loss_history.png", sol))
+    report = out / "report.html"
+    report.write_text(_html(problem, metrics, images))
+    return [out / "metrics.json", out / "solution.npz", *images, report]
+
+
+def _exact_values(problem: Problem, points: np.ndarray) -> np.ndarray | None:
+    if len(problem.exact) != len(problem.fields):
+        return None
+    import jax
+
+    with jax.enable_x64(True):
+        return np.stack([np.asarray(problem.exact_at(f, points.astype(np.float64))) for f in problem.fields], axis=1)
+
+
+def _html(problem: Problem, metrics: dict, images: list[pathlib.Path]) -> str:
+    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(json.dumps(v))}</td></tr>" for k, v in metrics.items())
+    figs = "".join(
+        f'<figure><img alt="{html.escape(p.stem)}" src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}">'
+        f"<figcaption>{html.escape(p.stem)}</figcaption></figure>"
+        for p in images
+    )
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(problem.name)}</title>"
+            "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}th{text-align:left;padding-right:1em}"
+            "img{max-width:100%}</style></head>"
+            f"<body><h1>{html.escape(problem.name)}</h1><table>{rows}</table>{figs}</body></html>")  # fmt: skip
