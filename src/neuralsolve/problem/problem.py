@@ -22,10 +22,11 @@ SOLVE_SETTINGS = {"network", "points", "phases", "precision", "seed"}
 
 
 class Equation:
-    """One residual equation: a label, ``residual(p)`` and the derivatives it needs."""
+    """One residual equation: a label, ``residual(p)``, the derivatives it needs and, for equations
+    given as strings, the SymPy residual ``expr`` (fields as applied functions ``u(x, t)``)."""
 
-    def __init__(self, label: str, residual: Callable, needed: frozenset):
-        self.label, self.residual, self.needed = label, residual, needed
+    def __init__(self, label: str, residual: Callable, needed: frozenset, expr: sp.Expr | None = None):
+        self.label, self.residual, self.needed, self.expr = label, residual, needed, expr
 
     def __repr__(self) -> str:
         return f"Equation({self.label!r})"
@@ -87,14 +88,15 @@ class Problem:
 
     def _equation(self, eq, index: int) -> Equation:
         what = f"equation {index + 1}"
+        expr = None
         if isinstance(eq, str):
-            label = eq.strip()
-            residual = compile_expression(parse_equation(eq, self._ns, what), self.domain.coords, what)
+            label, expr = eq.strip(), parse_equation(eq, self._ns, what)
+            residual = compile_expression(expr, self.domain.coords, what)
         elif callable(eq):
             label, residual = getattr(eq, "__name__", what), eq
         else:
             raise ProblemError(f"{what}: expected a string or a function, got {type(eq).__name__}")
-        return Equation(label, residual, self._record(residual, what))
+        return Equation(label, residual, self._record(residual, what), expr)
 
     def _record(self, residual: Callable, what: str, normal: bool = False) -> frozenset:
         """Call ``residual`` on a recording point: checks names, returns the derivatives needed."""
