@@ -19,8 +19,9 @@ _EXPORTS = {
     "Box": ".problem.domain", "Disk": ".problem.domain", "Domain": ".problem.domain", "Interval": ".problem.domain",
     "Rectangle": ".problem.domain", "SpaceTime": ".problem.domain",
     "Problem": ".problem.problem", "Solution": ".solution", "load": ".spec.load",
-    "print_progress": ".solve", "solve": ".solve",
-    "Adam": ".train.phases", "BFGS": ".train.phases", "LBFGS": ".train.phases",
+    "print_progress": "._solve", "solve": "._solve",
+    "Adam": ".train.phases", "BFGS": ".train.phases", "LBFGS": ".train.phases", "Checkpoint": ".train.checkpoint",
+    "open": ".rundir",
 }  # fmt: skip
 __all__ = sorted(_EXPORTS)
 
@@ -46,7 +47,9 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .problem.domain import Box, Disk, Domain, Interval, Rectangle, SpaceTime  # noqa: F401
     from .problem.problem import Problem  # noqa: F401
     from .solution import Solution  # noqa: F401
-    from .solve import print_progress, solve  # noqa: F401
+    from ._solve import print_progress, solve  # noqa: F401
     from .spec.errors import SpecError  # noqa: F401
     from .spec.load import load  # noqa: F401
+    from .rundir import open  # noqa: F401
+    from .train.checkpoint import Checkpoint  # noqa: F401
     from .train.phases import BFGS, LBFGS, Adam  # noqa: F401

@@ -9,7 +9,6 @@ from __future__ import annotations
 import pathlib
 import shutil
 import sys
-import time
 from importlib import metadata
 
 import click
@@ -67,29 +66,66 @@ def check(file: str) -> None:
 @click.option("--steps", type=click.IntRange(min=1), help="total optimiser steps, shared among phases as in the file")
 @click.option("--precision", type=click.Choice(["float32", "float64"]), help="overrides [solver] precision")
 @click.option("--seed", type=click.IntRange(min=0), help="overrides [solver] seed")
-def solve(file: str, out: str | None, steps: int | None, precision: str | None, seed: int | None) -> None:
+@click.option("--checkpoint-every", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              help="seconds between checkpoints (also saved on Ctrl-C and at the end)")  # fmt: skip
+def solve(file: str, out: str | None, steps: int | None, precision: str | None, seed: int | None,
+          checkpoint_every: float) -> None:  # fmt: skip
     """Solve a problem FILE and write metrics, solution, plots and a report."""
-    from ..report.outputs import metrics_record, write_outputs
-    from ..solve import solve as run_solve
+    from .. import rundir
     from ..spec.load import load
-    from ..train.phases import default_phases
+
+    load(file)  # validate before anything is written
+    out_dir = rundir.create(out or pathlib.Path("runs") / pathlib.Path(file).stem, file,
+                            steps=steps, precision=precision, seed=seed)  # fmt: skip
+    _run(out_dir, checkpoint_every, resume=False)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, exists=True))
+@click.option("--checkpoint-every", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              help="seconds between checkpoints")  # fmt: skip
+def resume(directory: str, checkpoint_every: float) -> None:
+    """Continue a stopped or killed solve in DIRECTORY from its last checkpoint."""
+    _run(pathlib.Path(directory), checkpoint_every, resume=True)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, exists=True))
+def report(directory: str) -> None:
+    """Re-render the plots and report.html of a finished solve in DIRECTORY (no training)."""
+    from .. import rundir
+    from ..report.outputs import render_report
+
+    problem, _ = rundir.settings(directory)
+    if not (pathlib.Path(directory) / "solution.npz").exists():
+        from .._errors import ProblemError
+
+        raise ProblemError(f"{directory}: no solution.npz yet; finish the solve with 'neuralsolve resume {directory}'")
+    files = render_report(pathlib.Path(directory), problem)
+    click.echo(f"wrote {', '.join(p.name for p in files)} in {directory}/")
+
+
+def _run(out_dir: pathlib.Path, checkpoint_every: float, resume: bool) -> None:
+    """Solve (or resume) the run in ``out_dir`` with a progress bar, then write every output."""
+    from .. import rundir
+    from ..report.outputs import metrics_record, write_outputs
+    from .._solve import solve as run_solve
+    from ..train.checkpoint import Checkpoint
     from .progress import Progress
 
-    problem = load(file)
-    phases = list(problem.solver.get("phases") or default_phases())
-    if steps is not None:
-        phases = _rescale(phases, steps)
-    seed = seed if seed is not None else problem.solver.get("seed", 0)
-    out_dir = pathlib.Path(out or pathlib.Path("runs") / pathlib.Path(file).stem)
-    start = time.perf_counter()
-    with Progress(sum(p.steps for p in phases)) as progress:
-        sol = run_solve(problem, phases=phases, precision=precision, seed=seed, callback=progress.update)
-    metrics = metrics_record(problem, sol, time.perf_counter() - start, seed)
+    problem, kwargs = rundir.settings(out_dir)
+    with Progress(sum(p.steps for p in kwargs["phases"])) as progress:
+        sol = run_solve(problem, **kwargs, callback=progress.update, resume=resume,
+                        checkpoint=Checkpoint(out_dir, every=checkpoint_every))  # fmt: skip
+    wall = sol.history[-1]["elapsed"] if sol.history else 0.0  # includes time before a resume
+    metrics = metrics_record(problem, sol, wall, kwargs["seed"])
     files = write_outputs(out_dir, problem, sol, metrics)
     errors = metrics["l2_relative_error"] or {}
     summary = ", ".join(f"{f} {e:.2e}" for f, e in errors.items()) or "no exact solution given"
     click.echo(f"{sol.status}: {sol.message}. Relative L2 error: {summary}; residual RMS {metrics['residual_rms']:.2e}")
     click.echo(f"results in {out_dir}/ ({', '.join(p.name for p in files)})")
+    if sol.status == "interrupted":
+        click.echo(f"continue with: neuralsolve resume {out_dir}")
     if sol.status != "ok":
         sys.exit(1)
 
@@ -117,14 +153,6 @@ def examples(name: str | None, dest: str) -> None:
 def _first_comment(path: pathlib.Path) -> str:
     line = path.read_text().splitlines()[0]
     return line.lstrip("# ").strip() if line.startswith("#") else ""
-
-
-def _rescale(phases: list, total: int) -> list:
-    """Share ``total`` steps among phases in proportion to their budgets (each at least 1)."""
-    import dataclasses
-
-    budget = sum(p.steps for p in phases) or 1
-    return [dataclasses.replace(p, steps=max(1, round(total * p.steps / budget))) for p in phases]
 
 
 if __name__ == "__main__":

@@ -41,9 +41,9 @@ def metrics_record(problem: Problem, sol: Solution, wall_time: float, seed: int)
 
 
 def write_outputs(out: pathlib.Path, problem: Problem, sol: Solution, metrics: dict) -> list[pathlib.Path]:
-    """Write every output file into ``out``; return their paths."""
+    """Write the solve's data (metrics.json, history.json, solution.npz), then render the report."""
     out.mkdir(parents=True, exist_ok=True)
-    points, shape = evaluation_grid(problem)
+    points, _ = evaluation_grid(problem)
     inside = problem.domain.contains(points)
     values = sol(points)
     values[~inside] = np.nan  # outside a disk, say: not part of the solution
@@ -54,15 +54,26 @@ def write_outputs(out: pathlib.Path, problem: Problem, sol: Solution, metrics: d
         arrays["reference"] = reference
     np.savez(out / "solution.npz", **arrays)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    (out / "history.json").write_text(json.dumps({"terms": sol.term_names, "records": sol.history}))
+    return [out / "metrics.json", out / "history.json", out / "solution.npz", *render_report(out, problem)]
+
+
+def render_report(out: pathlib.Path, problem: Problem) -> list[pathlib.Path]:
+    """Plots and report.html from the saved data in ``out`` (no training, no network needed)."""
     from .plots import plot_history, plot_solution
 
-    images = [plot_solution(out / f"solution_{f}.png", problem, points, shape, values[:, i],
+    data = np.load(out / "solution.npz")
+    metrics = json.loads((out / "metrics.json").read_text())
+    history = json.loads((out / "history.json").read_text())
+    _, shape = evaluation_grid(problem)
+    reference = data["reference"] if "reference" in data else None
+    images = [plot_solution(out / f"solution_{f}.png", problem, data["points"], shape, data["values"][:, i],
                             None if reference is None else reference[:, i], f)
               for i, f in enumerate(problem.fields)]  # fmt: skip
-    images.append(plot_history(out / "loss_history.png", sol))
+    images.append(plot_history(out / "loss_history.png", history["records"], history["terms"]))
     report = out / "report.html"
     report.write_text(_html(problem, metrics, images))
-    return [out / "metrics.json", out / "solution.npz", *images, report]
+    return [*images, report]
 
 
 def _exact_values(problem: Problem, points: np.ndarray) -> np.ndarray | None:

@@ -44,14 +44,14 @@ def plot_solution(path: pathlib.Path, problem, points, shape, values, reference,
     return path
 
 
-def plot_history(path: pathlib.Path, sol) -> pathlib.Path:
-    """Total and per-term loss against step, one marker per progress record."""
+def plot_history(path: pathlib.Path, history: list, term_names: list) -> pathlib.Path:
+    """Total and per-term loss against step, one point per progress record."""
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
-    if sol.history:
-        steps = [h["step"] for h in sol.history]
-        ax.semilogy(steps, [h["loss"] for h in sol.history], "k-", lw=2, label="total")
-        for i, name in enumerate(sol.term_names):
-            ax.semilogy(steps, [h["terms"][i] for h in sol.history], lw=1, label=name[:40])
+    if history:
+        steps = [h["step"] for h in history]
+        ax.semilogy(steps, [h["loss"] for h in history], "k-", lw=2, label="total")
+        for i, name in enumerate(term_names):
+            ax.semilogy(steps, [h["terms"][i] for h in history], lw=1, label=name[:40])
         ax.legend(fontsize=7)
     ax.set(xlabel="step", ylabel="loss", title="training loss")
     fig.tight_layout()

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import jax
 import jax.numpy as jnp
 
+from .checkpoint import Checkpoint, TrainState
+
 RUNNING, NONFINITE, STALLED, GTOL = 0, 1, 2, 3
 _STOPS = {
     RUNNING: "step budget reached",
@@ -35,34 +37,55 @@ class FitResult:
     message: str = "training completed"
 
 
-def fit(loss: Callable, terms: Callable, params, data, phases, *, callback=None, log_every: int = 100) -> FitResult:
-    """Minimise ``loss(params, data)`` through ``phases``; ``terms`` gives the per-term breakdown."""
-    result, start, step0 = FitResult(params), time.perf_counter(), 0
-    terms_jit = jax.jit(terms)
+def fit(loss: Callable, terms: Callable, params, data, phases, *, callback=None, log_every: int = 100,
+        checkpoint: Checkpoint | None = None, resume: bool = False) -> FitResult:  # fmt: skip
+    """Minimise ``loss(params, data)`` through ``phases``; ``terms`` gives the per-term breakdown.
+
+    With a ``checkpoint``, the state is saved every so often, on Ctrl-C and at the end; with
+    ``resume=True`` training continues from the checkpoint's state instead of from ``params``.
+    """
+    phases = list(phases)
+    state = TrainState(0, None)
+    if resume and checkpoint is not None and checkpoint.exists():
+        state = checkpoint.load(lambda k: _initial_carry(phases[k], params))
+    result = FitResult(params if state.carry is None else state.carry[3], state.history, state.phases)
+    offset = result.history[-1]["elapsed"] if result.history else 0.0
+    start, terms_jit = time.perf_counter() - offset, jax.jit(terms)
+    first = len(result.phases)
+    if result.phases and result.phases[-1]["stop"] == _STOPS[NONFINITE]:  # a finished, failed run
+        first, result.status = len(phases), "nonfinite"
+        result.message = f"{result.phases[-1]['phase']}: {_STOPS[NONFINITE]}"
     try:
-        for phase in phases:
+        for k in range(first, len(phases)):
+            phase = phases[k]
+            carry = state.carry if (state.carry is not None and state.phase == k) else _initial_carry(phase, result.params)
+            step0 = sum(p["steps"] for p in result.phases)
             runner = _chunk_runner(phase, loss)
-            carry = _initial_carry(phase, result.params)
-            done = 0
-            while done < phase.steps:
-                carry = runner(carry, data, min(log_every, phase.steps - done))
-                done = int(carry[0])
+            while int(carry[0]) < phase.steps and int(carry[6]) == RUNNING:
+                # chunks end on multiples of log_every, so a resumed run repeats the same chunks
+                n = min(log_every - int(carry[0]) % log_every, phase.steps - int(carry[0]))
+                carry = runner(carry, data, n)
                 result.params = carry[3]  # best so far: safe to keep whatever happens next
-                record = _record(phase.name, step0 + done, terms_jit(carry[3], data), start)
+                record = _record(phase.name, step0 + int(carry[0]), terms_jit(carry[3], data), start)
                 result.history.append(record)
+                # a snapshot with copied logs: an interrupt between two statements cannot leave a
+                # progress record in the checkpoint that its carry has not reached
+                state = TrainState(k, carry, list(result.history), list(result.phases))
                 if callback is not None:
                     callback(record)
-                if int(carry[6]) != RUNNING:
-                    break
+                if checkpoint is not None:
+                    checkpoint.maybe_save(state)
             flag = int(carry[6])
-            result.phases.append({"phase": phase.name, "steps": done, "stop": _STOPS[flag].format(
+            result.phases.append({"phase": phase.name, "steps": int(carry[0]), "stop": _STOPS[flag].format(
                 patience=phase.patience, gtol=phase.gtol)})  # fmt: skip
-            step0 += done
+            state = TrainState(k, carry, list(result.history), list(result.phases))
             if flag == NONFINITE:
                 result.status, result.message = "nonfinite", f"{phase.name}: {_STOPS[NONFINITE]}"
                 break
     except KeyboardInterrupt:
         result.status, result.message = "interrupted", "training interrupted; kept the best parameters so far"
+    if checkpoint is not None and state.carry is not None:
+        checkpoint.save(state)
     return result
 
 

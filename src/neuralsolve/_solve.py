@@ -16,6 +16,7 @@ from .nn.trial import make_trial
 from .ops.derivatives import METHODS as DERIVATIVE_METHODS
 from .problem.problem import Problem
 from .solution import Solution, static_model
+from .train.checkpoint import Checkpoint
 from .train.fit import fit
 from .train.phases import default_phases
 
@@ -24,7 +25,8 @@ PRECISIONS = ("float32", "float64")
 
 def solve(problem: Problem, *, network: MLP | None = None, points: Points | None = None, phases=None,
           precision: str | None = None, seed: int | None = None, derivatives: str = "jvp",
-          callback: Callable | None = None, log_every: int = 100) -> Solution:  # fmt: skip
+          callback: Callable | None = None, log_every: int = 100, checkpoint: Checkpoint | None = None,
+          resume: bool = False) -> Solution:  # fmt: skip
     """Solve ``problem`` with a physics-informed network.
 
     Settings left out (None) come from ``problem.solver`` (a problem file's ``[solver]`` table),
@@ -39,6 +41,9 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
         derivatives: ``"jvp"`` (nested forward mode, default), ``"jet"`` or ``"reverse"``.
         callback: called after every ``log_every`` steps with a progress record
             ``{"phase", "step", "loss", "terms", "elapsed"}`` (see :func:`print_progress`).
+        checkpoint: a :class:`Checkpoint` that saves the training state every so often, on Ctrl-C
+            and at the end.
+        resume: continue from ``checkpoint``'s saved state (the same settings must be given).
 
     Returns:
         A :class:`Solution`; check its ``status`` (a NaN loss stops training but still returns the
@@ -59,10 +64,7 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
     domain = problem.domain
     with jax.enable_x64(precision == "float64"):
         dtype = jnp.float64 if precision == "float64" else jnp.float32
-        lo, hi = domain.bounds()
-        net = network.build(domain.dim, len(problem.fields), lo, hi, dtype, jax.random.PRNGKey(seed))
-        trial = make_trial(problem.hard, domain.segments(), domain.coords, len(problem.fields))
-        model, params = static_model(net, trial)
+        model, params = build_model(problem, network, dtype, seed)
         data = jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype), sample_data(problem, points, seed))
         terms = make_terms(problem, model, derivatives)
         weights = jnp.asarray([1.0] * len(problem.equations) + [p.weight for p in problem.penalties], dtype)
@@ -70,10 +72,20 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
         def loss(p, d):
             return jnp.sum(weights * terms(p, d))
 
-        result = fit(loss, terms, params, data, phases, callback=callback, log_every=log_every)
+        result = fit(loss, terms, params, data, phases, callback=callback, log_every=log_every,
+                     checkpoint=checkpoint, resume=resume)  # fmt: skip
         metrics = evaluate_metrics(problem, model, result.params, seed, derivatives, dtype)
     return Solution(model, result.params, problem.fields, domain.coords, precision,
                     fit=result, metrics=metrics, term_names=term_names(problem))  # fmt: skip
+
+
+def build_model(problem: Problem, network: MLP, dtype, seed: int) -> tuple[Callable, object]:
+    """The pure ``model(params, x)`` (network through the trial function) and initial parameters."""
+    domain = problem.domain
+    lo, hi = domain.bounds()
+    net = network.build(domain.dim, len(problem.fields), lo, hi, dtype, jax.random.PRNGKey(seed))
+    trial = make_trial(problem.hard, domain.segments(), domain.coords, len(problem.fields))
+    return static_model(net, trial)
 
 
 def evaluate_metrics(problem: Problem, model: Callable, params, seed: int, method: str, dtype) -> dict:

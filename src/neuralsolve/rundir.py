@@ -1,0 +1,87 @@
+"""Run directories: everything a solve from a problem file needs to be resumed, reopened or reported.
+
+A run directory holds ``problem.toml`` (a copy of the problem file), ``run.json`` (the command-line
+overrides), ``checkpoint.npz`` (the training state) and the outputs (``metrics.json``,
+``history.json``, ``solution.npz``, plots, ``report.html``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+import shutil
+
+from ._errors import ProblemError
+from .problem.problem import Problem
+from .solution import Solution
+from .train.checkpoint import FILE as CHECKPOINT_FILE
+from .train.checkpoint import Checkpoint
+from .train.phases import default_phases
+
+PROBLEM, RUN, METRICS, HISTORY = "problem.toml", "run.json", "metrics.json", "history.json"
+
+
+def create(directory, problem_file, *, steps=None, precision=None, seed=None) -> pathlib.Path:
+    """Start a run directory for ``problem_file`` with the given overrides (None: the file's own)."""
+    directory = pathlib.Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(problem_file, directory / PROBLEM)
+    (directory / CHECKPOINT_FILE).unlink(missing_ok=True)  # a new solve never resumes an old one
+    (directory / RUN).write_text(json.dumps({"steps": steps, "precision": precision, "seed": seed}))
+    return directory
+
+
+def settings(directory) -> tuple[Problem, dict]:
+    """The problem of a run directory and the ``solve`` keyword arguments it was started with."""
+    from .spec.load import load
+
+    directory = pathlib.Path(directory)
+    if not (directory / PROBLEM).exists() or not (directory / RUN).exists():
+        raise ProblemError(f"{directory}: not a run directory (no {PROBLEM} and {RUN}); start one with 'neuralsolve solve'")
+    problem = load(directory / PROBLEM)
+    run = json.loads((directory / RUN).read_text())
+    phases = list(problem.solver.get("phases") or default_phases())
+    if run.get("steps") is not None:
+        phases = rescale(phases, run["steps"])
+    kwargs = {"phases": phases, "seed": run.get("seed") if run.get("seed") is not None else problem.solver.get("seed", 0)}
+    if run.get("precision") is not None:
+        kwargs["precision"] = run["precision"]
+    return problem, kwargs
+
+
+def rescale(phases: list, total: int) -> list:
+    """Share ``total`` steps among phases in proportion to their budgets (each at least 1)."""
+    budget = sum(p.steps for p in phases) or 1
+    return [dataclasses.replace(p, steps=max(1, round(total * p.steps / budget))) for p in phases]
+
+
+def open(directory) -> Solution:  # noqa: A001 - the public name is neuralsolve.open
+    """Reopen a saved solve: a :class:`Solution` callable on points exactly like the one ``solve`` gave."""
+    import jax
+    import jax.numpy as jnp
+
+    from .loss.terms import term_names
+    from .nn.mlp import MLP
+    from ._solve import build_model, evaluate_metrics
+    from .train.fit import FitResult, _initial_carry
+
+    directory = pathlib.Path(directory)
+    problem, kwargs = settings(directory)
+    checkpoint = Checkpoint(directory)
+    if not checkpoint.exists():
+        raise ProblemError(f"{directory}: no {CHECKPOINT_FILE}: the solve saved nothing yet")
+    precision = kwargs.get("precision") or problem.solver.get("precision", "float64")
+    network = problem.solver.get("network") or MLP()
+    with jax.enable_x64(precision == "float64"):
+        dtype = jnp.float64 if precision == "float64" else jnp.float32
+        model, params = build_model(problem, network, dtype, kwargs["seed"])
+        state = checkpoint.load(lambda k: _initial_carry(kwargs["phases"][k], params))
+        params = state.carry[3]
+        metrics = evaluate_metrics(problem, model, params, kwargs["seed"], "jvp", dtype)  # deterministic
+    saved = json.loads((directory / METRICS).read_text()) if (directory / METRICS).exists() else {}
+    status = saved.get("status", "interrupted")
+    message = saved.get("message", "reopened from the checkpoint of an unfinished solve")
+    fit = FitResult(params, state.history, state.phases, status, message)
+    return Solution(model, params, problem.fields, problem.domain.coords, precision, fit=fit, metrics=metrics,
+                    term_names=term_names(problem))  # fmt: skip

@@ -1,0 +1,84 @@
+"""Checkpoints and resume: a killed solve, resumed, ends exactly like an uninterrupted one."""
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import neuralsolve as ns
+
+CLI = [sys.executable, "-m", "neuralsolve.cli.main"]
+PROBLEM = pathlib.Path(__file__).parents[1] / "examples" / "poisson_1d.toml"
+SOLVER = '\n[solver]\nphases = [{method = "adam", steps = 1500}, {method = "lbfgs", steps = 600}]\nprecision = "float64"\n'
+KEYS = ("l2_relative_error", "max_abs_error", "residual_rms")
+
+
+def _problem_file(tmp_path) -> pathlib.Path:
+    path = tmp_path / "p.toml"
+    path.write_text(PROBLEM.read_text() + SOLVER)
+    return path
+
+
+def _metrics(run: pathlib.Path) -> dict:
+    return json.loads((run / "metrics.json").read_text())
+
+
+def _close(a, b) -> bool:
+    if isinstance(a, dict):
+        return all(_close(a[k], b[k]) for k in a)
+    return abs(a - b) <= 1e-10 * abs(b)
+
+
+def test_sigkill_after_first_checkpoint_then_resume_matches_uninterrupted_run(tmp_path):
+    problem = _problem_file(tmp_path)
+    full, killed = tmp_path / "full", tmp_path / "killed"
+    subprocess.run(CLI + ["solve", str(problem), "--out", str(full)], check=True, capture_output=True)
+
+    proc = subprocess.Popen(CLI + ["solve", str(problem), "--out", str(killed), "--checkpoint-every", "0"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.time() + 120
+    while not (killed / "checkpoint.npz").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the solve finished before it could be killed"
+    assert not (killed / "metrics.json").exists()
+    saved = np.load(killed / "checkpoint.npz")
+    steps_saved = json.loads(str(saved["meta"]))["history"][-1]["step"]
+    assert 0 < steps_saved < 2100
+
+    result = subprocess.run(CLI + ["resume", str(killed)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    a, b = _metrics(killed), _metrics(full)
+    assert a["steps"] == b["steps"] == 2100
+    assert a["phases"] == b["phases"]
+    for key in KEYS:
+        assert _close(a[key], b[key]), (key, a[key], b[key])
+    # the reopened solutions agree point by point
+    x = np.linspace(-1, 1, 33)[:, None]
+    np.testing.assert_allclose(ns.open(killed)(x), ns.open(full)(x), rtol=1e-10, atol=1e-14)
+
+
+def test_python_api_checkpoint_and_resume(tmp_path):
+    problem = ns.Problem(ns.Interval(0, 1), "u", "diff(u, x) = cos(x)", [ns.Dirichlet("u", 0.0, on="x = 0")],
+                         exact={"u": "sin(x)"})  # fmt: skip
+    phases = [ns.Adam(300), ns.LBFGS(200)]
+    full = ns.solve(problem, phases=phases)
+    first = ns.solve(problem, phases=phases[:1], checkpoint=ns.Checkpoint(tmp_path, every=0))
+    assert first.steps == 300
+    resumed = ns.solve(problem, phases=phases, checkpoint=ns.Checkpoint(tmp_path), resume=True)
+    assert resumed.phases == full.phases
+    assert resumed.metrics["l2_relative_error"]["u"] == pytest.approx(full.metrics["l2_relative_error"]["u"], rel=1e-10)
+
+
+def test_resume_and_report_refuse_a_folder_that_is_not_a_run(tmp_path):
+    for command in ("resume", "report"):
+        result = subprocess.run(CLI + [command, str(tmp_path)], capture_output=True, text=True)
+        assert result.returncode == 2
+        assert result.stderr.strip() == f"error: {tmp_path}: not a run directory (no problem.toml and run.json); start one with 'neuralsolve solve'"
