@@ -74,9 +74,28 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
 
         result = fit(loss, terms, params, data, phases, callback=callback, log_every=log_every,
                      checkpoint=checkpoint, resume=resume)  # fmt: skip
-        metrics = evaluate_metrics(problem, model, result.params, seed, derivatives, dtype)
-    return Solution(model, result.params, problem.fields, domain.coords, precision,
-                    fit=result, metrics=metrics, term_names=term_names(problem))  # fmt: skip
+        reference = reference_for(problem)
+        metrics = evaluate_metrics(problem, model, result.params, seed, derivatives, dtype, reference)
+    return Solution(model, result.params, problem.fields, domain.coords, precision, fit=result, metrics=metrics,
+                    term_names=term_names(problem), reference=reference)  # fmt: skip
+
+
+def reference_for(problem: Problem) -> Callable | None:
+    """``values(points) -> (n, n_fields)`` of the exact solution, else of a classical one, else None."""
+    if len(problem.exact) == len(problem.fields):
+        return lambda pts: np.stack([np.asarray(problem.exact_at(f, pts)) for f in problem.fields], axis=1)
+    if problem.reference == "auto":
+        from .reference import classical_reference
+
+        classical = classical_reference(problem)
+        if classical is not None:
+
+            def values(pts):
+                return classical.values(pts)
+
+            values.method = classical.method  # named in metrics and reports
+            return values
+    return None
 
 
 def build_model(problem: Problem, network: MLP, dtype, seed: int) -> tuple[Callable, object]:
@@ -88,24 +107,33 @@ def build_model(problem: Problem, network: MLP, dtype, seed: int) -> tuple[Calla
     return static_model(net, trial)
 
 
-def evaluate_metrics(problem: Problem, model: Callable, params, seed: int, method: str, dtype) -> dict:
-    """Residual RMS on fresh points and, where exact solutions are given, errors against them."""
+def evaluate_metrics(problem: Problem, model: Callable, params, seed: int, method: str, dtype,
+                     reference: Callable | None = None) -> dict:  # fmt: skip
+    """Residual RMS on fresh points and, given a reference (exact or classical), errors against it."""
     n = 1000 if problem.domain.dim == 1 else 4096
     x = jnp.asarray(problem.domain.interior().sample(n, "sobol", seed + 104729)[0], dtype)
     r = np.asarray(residuals(problem, model, params, x, method))
     metrics = {
         "residual_rms": float(np.sqrt(np.mean(r**2))),
         "residual_rms_per_equation": [float(v) for v in np.sqrt(np.mean(r**2, axis=0))],
-        "reference": "exact" if problem.exact else None,
+        "reference": None,
     }
-    if problem.exact:
-        u = np.asarray(jax.vmap(lambda y: model(params, y))(x))
-        metrics["l2_relative_error"], metrics["max_abs_error"] = {}, {}
-        for name in problem.exact:
-            ref = np.asarray(problem.exact_at(name, x))
-            err = u[:, problem.fields.index(name)] - ref
-            metrics["l2_relative_error"][name] = float(np.linalg.norm(err) / max(np.linalg.norm(ref), 1e-300))
-            metrics["max_abs_error"][name] = float(np.max(np.abs(err)))
+    exact = len(problem.exact) == len(problem.fields)
+    if reference is None and not problem.exact:
+        return metrics
+    u = np.asarray(jax.vmap(lambda y: model(params, y))(x))
+    ref = reference(np.asarray(x)) if reference is not None else None
+    metrics["reference"] = "exact" if exact or ref is None else "classical"
+    if metrics["reference"] == "classical":
+        metrics["reference_method"] = getattr(reference, "method", "classical")
+    metrics["l2_relative_error"], metrics["max_abs_error"] = {}, {}
+    for i, name in enumerate(problem.fields):
+        if name not in problem.exact and ref is None:
+            continue
+        target = np.asarray(problem.exact_at(name, x)) if name in problem.exact else ref[:, i]
+        err = u[:, i] - target
+        metrics["l2_relative_error"][name] = float(np.linalg.norm(err) / max(np.linalg.norm(target), 1e-300))
+        metrics["max_abs_error"][name] = float(np.max(np.abs(err)))
     return metrics
 
 

@@ -63,7 +63,7 @@ def open(directory) -> Solution:  # noqa: A001 - the public name is neuralsolve.
 
     from .loss.terms import term_names
     from .nn.mlp import MLP
-    from ._solve import build_model, evaluate_metrics
+    from ._solve import build_model, evaluate_metrics, reference_for
     from .train.fit import FitResult, _initial_carry
 
     directory = pathlib.Path(directory)
@@ -78,10 +78,16 @@ def open(directory) -> Solution:  # noqa: A001 - the public name is neuralsolve.
         model, params = build_model(problem, network, dtype, kwargs["seed"])
         state = checkpoint.load(lambda k: _initial_carry(kwargs["phases"][k], params))
         params = state.carry[3]
-        metrics = evaluate_metrics(problem, model, params, kwargs["seed"], "jvp", dtype)  # deterministic
     saved = json.loads((directory / METRICS).read_text()) if (directory / METRICS).exists() else {}
+    keys = ("residual_rms", "residual_rms_per_equation", "reference", "reference_method", "l2_relative_error", "max_abs_error")
+    if saved:  # the solve's own figures (a classical reference is not recomputed)
+        metrics = {k: saved.get(k) for k in keys}
+    else:
+        with jax.enable_x64(precision == "float64"):
+            metrics = evaluate_metrics(problem, model, params, kwargs["seed"], "jvp", dtype)
     status = saved.get("status", "interrupted")
     message = saved.get("message", "reopened from the checkpoint of an unfinished solve")
     fit = FitResult(params, state.history, state.phases, status, message)
+    exact = reference_for(problem) if len(problem.exact) == len(problem.fields) else None  # cheap: no classical solve
     return Solution(model, params, problem.fields, problem.domain.coords, precision, fit=fit, metrics=metrics,
-                    term_names=term_names(problem))  # fmt: skip
+                    term_names=term_names(problem), reference=exact)  # fmt: skip

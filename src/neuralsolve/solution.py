@@ -24,15 +24,17 @@ class Solution:
         message: a sentence explaining the status.
         history: progress records (phase, step, loss, per-term losses, elapsed seconds).
         phases: per-phase log: steps taken and why the phase stopped.
-        metrics: residual RMS on fresh points and, with an exact solution, per-field errors.
+        metrics: residual RMS on fresh points and, with an exact or classical reference, per-field errors.
+        reference: ``values(points) -> (n, n_fields)`` of the reference solution, or None.
     """
 
-    def __init__(self, model: Callable, params, fields, coords, precision: str, *, fit, metrics, term_names):
+    def __init__(self, model: Callable, params, fields, coords, precision: str, *, fit, metrics, term_names,
+                 reference: Callable | None = None):  # fmt: skip
         self._model, self._params = model, params
         self.fields, self.coords, self.precision = tuple(fields), tuple(coords), precision
         self.status, self.message = fit.status, fit.message
         self.history, self.phases = fit.history, fit.phases
-        self.metrics, self.term_names = metrics, term_names
+        self.metrics, self.term_names, self.reference = metrics, term_names, reference
         self._batched = jax.jit(jax.vmap(model, in_axes=(None, 0)))
 
     @property

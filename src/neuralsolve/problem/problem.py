@@ -48,6 +48,9 @@ class Problem:
         name: a title for reports.
         solver: default keyword arguments of :func:`neuralsolve.solve` for this problem (a problem
             file's ``[solver]`` table); arguments given to ``solve`` take precedence.
+        reference: ``"auto"`` (default): without an exact solution, verify against a classical
+            solution where one applies (:func:`neuralsolve.reference.classical_reference`);
+            ``"none"``: do not.
 
     Raises:
         ProblemError: for any name, condition or derivative that does not fit the domain and fields.
@@ -55,11 +58,15 @@ class Problem:
 
     def __init__(self, domain: Domain, fields, equations, conditions: Sequence[Condition] = (), *,
                  parameters: dict | None = None, functions: dict | None = None,
-                 exact: dict | None = None, name: str = "problem", solver: dict | None = None):  # fmt: skip
+                 exact: dict | None = None, name: str = "problem", solver: dict | None = None,
+                 reference: str = "auto"):  # fmt: skip
         if not isinstance(domain, Domain):
             raise ProblemError(f"domain must be a neuralsolve Domain, got {type(domain).__name__}")
         self.domain, self.name = domain, name
         self.solver = dict(solver or {})
+        if reference not in ("auto", "none"):
+            raise ProblemError(f"reference must be 'auto' or 'none', got {reference!r}")
+        self.reference = reference
         unknown_settings = set(self.solver) - SOLVE_SETTINGS
         if unknown_settings:
             raise ProblemError(f"unknown solver setting(s) {sorted(unknown_settings)}; expected some of {sorted(SOLVE_SETTINGS)}")

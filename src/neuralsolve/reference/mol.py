@@ -8,24 +8,22 @@ local cubics in x.
 
 from __future__ import annotations
 
-import warnings
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import scipy.sparse as sparse
-from scipy.integrate import solve_ivp
 
 from .._errors import ProblemError
 from ..problem.domain import TIME
 from .conditions import hard_values, periodic_axis, value_at, values_at
+from .integrate import integrate
 from .result import Reference
 from .symbolic import compile_all, field_terms, replace_terms, solve_for, state_symbol
 
 _CHUNK = 128  # times evaluated together in values(): bounds memory at _CHUNK x fields x nodes
 
 
-def mol_reference(problem, *, nodes: int = 2048, method: str = "BDF", rtol: float = 1e-8,
+def mol_reference(problem, *, nodes: int = 4096, method: str = "BDF", rtol: float = 1e-8,
                   atol: float = 1e-10) -> Reference | None:  # fmt: skip
     """Solve a 1-D evolution problem on ``nodes`` grid points by the method of lines; None if it is not one."""
     if not isinstance(nodes, int) or nodes < 8:
@@ -43,13 +41,12 @@ def mol_reference(problem, *, nodes: int = 2048, method: str = "BDF", rtol: floa
     grid = _Grid(problem, nodes, periodic=ends == "periodic")
     y0 = np.concatenate([values_at(initial[k].value, domain.coords, grid.at(grid.unknowns, grid.t0), "initial condition")
                          for k in range(len(problem.fields))])  # fmt: skip
-    rhs = jax.jit(grid.derivative(pointwise, None if ends == "periodic" else ends))
-    sol = solve_ivp(_numpy(rhs), (grid.t0, grid.t1), y0, method=method, rtol=rtol, atol=atol, dense_output=True,
-                    jac_sparsity=grid.sparsity(pointwise.coupling))  # fmt: skip
-    if not sol.success:
-        warnings.warn(f"no classical reference for {problem.name!r}: solve_ivp failed: {sol.message}", RuntimeWarning, stacklevel=3)
+    dense = integrate(grid.derivative(pointwise, None if ends == "periodic" else ends), (grid.t0, grid.t1), y0,
+                      name=problem.name, method=method, rtol=rtol, atol=atol,
+                      jac_sparsity=grid.sparsity(pointwise.coupling))  # fmt: skip
+    if dense is None:
         return None
-    profiles = grid.profiles(sol.sol, None if ends == "periodic" else ends)
+    profiles = grid.profiles(dense, None if ends == "periodic" else ends)
     desc = f"method of lines, {nodes}-point finite differences + {method}"
     return Reference(desc, problem.fields, domain, lambda pts: grid.interpolate(profiles, pts))
 
@@ -196,12 +193,3 @@ def _lagrange_cubic(xi: np.ndarray) -> np.ndarray:
     return np.stack([-(xi - 1) * (xi - 2) * (xi - 3) / 6, xi * (xi - 2) * (xi - 3) / 2,
                      -xi * (xi - 1) * (xi - 3) / 2, xi * (xi - 1) * (xi - 2) / 6], axis=1)  # fmt: skip
 
-
-def _numpy(fn):
-    """Call a JAX function of (t, y) in float64 and return NumPy, as ``solve_ivp`` expects."""
-
-    def call(t, y):
-        with jax.enable_x64(True):
-            return np.asarray(fn(float(t), np.asarray(y, np.float64)))  # NumPy in: no per-call device copies
-
-    return call

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import warnings
-
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy.integrate import solve_ivp
 
 from ..ops.point import Point
 from ..problem.conditions import Penalty
 from ..problem.domain import TIME
 from .conditions import face_of, values_at
+from .integrate import integrate
 from .result import Reference
 from .symbolic import compile_all, field_terms, replace_terms, solve_for, state_symbol
 
 State = tuple[str, int]  # (field, derivative order)
 
 
-def ode_reference(problem, *, method: str = "Radau", rtol: float = 1e-11, atol: float = 1e-12) -> Reference | None:
+def ode_reference(problem, *, method: str = "LSODA", rtol: float = 1e-11, atol: float = 1e-12) -> Reference | None:
     """Integrate an ODE initial-value problem with ``solve_ivp``; None if the problem is not one.
 
     Every equation must be a string, every condition must fix values or (affine combinations of)
@@ -36,15 +34,13 @@ def ode_reference(problem, *, method: str = "Radau", rtol: float = 1e-11, atol: 
     y0 = _initial_state(problem, states, t0)
     if y0 is None:
         return None
-    fun = _numpy(jax.jit(rhs))
-    jac = _numpy(jax.jit(jax.jacfwd(rhs, argnums=1)))
-    sol = solve_ivp(fun, (t0, t1), y0, method=method, rtol=rtol, atol=atol, dense_output=True,
-                    **({"jac": jac} if method in ("Radau", "BDF", "LSODA") else {}))  # fmt: skip
-    if not sol.success:
-        warnings.warn(f"no classical reference for {problem.name!r}: solve_ivp failed: {sol.message}", RuntimeWarning, stacklevel=3)
+    implicit = method in ("Radau", "BDF", "LSODA")
+    dense = integrate(rhs, (t0, t1), y0, name=problem.name, jac=jax.jacfwd(rhs, argnums=1) if implicit else None,
+                      method=method, rtol=rtol, atol=atol)  # fmt: skip
+    if dense is None:
         return None
     rows = [states.index((f, 0)) for f in problem.fields]
-    return Reference(f"solve_ivp ({method})", problem.fields, problem.domain, lambda pts: sol.sol(pts[:, 0])[rows].T)
+    return Reference(f"solve_ivp ({method})", problem.fields, problem.domain, lambda pts: dense(pts[:, 0])[rows].T)
 
 
 def _first_order_system(problem):
@@ -126,12 +122,3 @@ def _affine_condition(pen: Penalty, problem, states: list[State], t0: float):
             return None  # not affine in the state
         return np.asarray(row, float), -float(r0)
 
-
-def _numpy(fn):
-    """Call a JAX function of (t, y) in float64 and return NumPy, as ``solve_ivp`` expects."""
-
-    def call(t, y):
-        with jax.enable_x64(True):
-            return np.asarray(fn(float(t), np.asarray(y, np.float64)))  # NumPy in: no per-call device copies
-
-    return call

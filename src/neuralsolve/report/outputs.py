@@ -34,7 +34,8 @@ def metrics_record(problem: Problem, sol: Solution, wall_time: float, seed: int)
     return {
         "problem": problem.name, "fields": list(problem.fields),
         "l2_relative_error": m.get("l2_relative_error"), "max_abs_error": m.get("max_abs_error"),
-        "residual_rms": m["residual_rms"], "reference": m["reference"], "steps": sol.steps,
+        "residual_rms": m["residual_rms"], "residual_rms_per_equation": m["residual_rms_per_equation"],
+        "reference": m["reference"], "reference_method": m.get("reference_method"), "steps": sol.steps,
         "wall_time_s": round(wall_time, 3), "precision": sol.precision, "seed": seed,
         "status": sol.status, "message": sol.message, "phases": sol.phases,
     }  # fmt: skip
@@ -48,7 +49,7 @@ def write_outputs(out: pathlib.Path, problem: Problem, sol: Solution, metrics: d
     values = sol(points)
     values[~inside] = np.nan  # outside a disk, say: not part of the solution
     arrays = {"points": points, "coords": np.array(problem.domain.coords), "fields": np.array(problem.fields), "values": values}
-    reference = _exact_values(problem, points)
+    reference = _reference_values(sol, points)
     if reference is not None:
         reference[~inside] = np.nan
         arrays["reference"] = reference
@@ -76,13 +77,13 @@ def render_report(out: pathlib.Path, problem: Problem) -> list[pathlib.Path]:
     return [*images, report]
 
 
-def _exact_values(problem: Problem, points: np.ndarray) -> np.ndarray | None:
-    if len(problem.exact) != len(problem.fields):
+def _reference_values(sol: Solution, points: np.ndarray) -> np.ndarray | None:
+    if sol.reference is None:
         return None
     import jax
 
     with jax.enable_x64(True):
-        return np.stack([np.asarray(problem.exact_at(f, points.astype(np.float64))) for f in problem.fields], axis=1)
+        return np.array(sol.reference(points.astype(np.float64)), dtype=float)
 
 
 def _html(problem: Problem, metrics: dict, images: list[pathlib.Path]) -> str:

@@ -109,7 +109,7 @@ class _Reader:
         solver = self.solver(self.table(data, "solver", SOLVER_KEYS))
         try:
             return Problem(domain, fields, equations, conditions, parameters=parameters, functions=functions,
-                           exact=exact, name=name, solver=solver)  # fmt: skip
+                           exact=exact, name=name, solver=solver, reference=reference.get("solver", "auto"))  # fmt: skip
         except ProblemError as err:
             self.fail(*_locate(str(err)))
 
