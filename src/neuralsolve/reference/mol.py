@@ -8,6 +8,9 @@ local cubics in x.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -38,24 +41,27 @@ def mol_reference(problem, *, nodes: int = 4096, method: str = "BDF", rtol: floa
     initial = hard_values(problem, 1, 0)
     if pointwise is None or ends is None or len(initial) != len(problem.fields) or hard_values(problem, 1, 1):
         return None
-    grid = _Grid(problem, nodes, periodic=ends == "periodic")
-    y0 = np.concatenate([values_at(initial[k].value, domain.coords, grid.at(grid.unknowns, grid.t0), "initial condition")
+    dirichlet = None if ends == "periodic" else ends
+    grid = _Grid(problem, nodes, periodic=dirichlet is None)
+    start = grid.at(grid.unknowns, grid.t0)
+    y0 = np.concatenate([values_at(initial[k].value, domain.coords, start, "initial condition")
                          for k in range(len(problem.fields))])  # fmt: skip
-    dense = integrate(grid.derivative(pointwise, None if ends == "periodic" else ends), (grid.t0, grid.t1), y0,
+    dense = integrate(grid.derivative(pointwise, dirichlet), (grid.t0, grid.t1), y0,
                       name=problem.name, method=method, rtol=rtol, atol=atol,
                       jac_sparsity=grid.sparsity(pointwise.coupling))  # fmt: skip
     if dense is None:
         return None
-    profiles = grid.profiles(dense, None if ends == "periodic" else ends)
+    profiles = grid.profiles(dense, dirichlet)
     desc = f"method of lines, {nodes}-point finite differences + {method}"
     return Reference(desc, problem.fields, domain, lambda pts: grid.interpolate(profiles, pts))
 
 
+@dataclass(frozen=True)
 class _Pointwise:
     """``F`` of each field's equation ``u_t = F``: JAX functions of a dict of values by symbol name."""
 
-    def __init__(self, fns, coupling: np.ndarray):
-        self.fns, self.coupling = fns, coupling  # coupling[i, j]: F_i depends on field j
+    fns: list[Callable]
+    coupling: np.ndarray  # coupling[i, j]: F_i depends on field j
 
 
 def _evolution(problem) -> _Pointwise | None:
@@ -118,6 +124,7 @@ class _Grid:
         self.unknowns = self.x if periodic else self.x[1:-1]
 
     def at(self, x: np.ndarray, t: float) -> np.ndarray:
+        """Points (x, t) for the nodes x at one time."""
         return np.stack([x, np.full_like(x, t)], axis=1)
 
     def boundary(self, ends, t):
@@ -128,7 +135,7 @@ class _Grid:
 
     def derivative(self, pointwise: _Pointwise, ends):
         """``dy/dt(t, y)`` of the unknowns, fields stacked one after another."""
-        n, h, x = len(self.unknowns), self.h, jnp.asarray(self.unknowns)
+        n, h, x = len(self.unknowns), self.h, self.unknowns  # NumPy: jnp.asarray here would be float32
         names = [[state_symbol(f, self.coords[0], k).name for k in range(3)] for f in self.fields]
 
         def rhs(t, y):

@@ -54,7 +54,7 @@ def _first_order_system(problem):
         orders[f] = max(orders[f], dict(spec).get(TIME, 0))
     if min(orders.values()) < 1:
         return None  # a field without a derivative: an algebraic equation, not an ODE system
-    tops = {f: next((d for d, (g, spec) in terms.items() if g == f and spec == ((TIME, orders[f]),)), None) for f in fields}
+    tops = {g: d for d, (g, spec) in terms.items() if spec == ((TIME, orders[g]),)}
     rhs = solve_for(exprs, [tops[f] for f in fields])
     states = [(f, k) for f in fields for k in range(orders[f])]
     symbols = {d: state_symbol(f, TIME, dict(spec).get(TIME, 0)) for d, (f, spec) in terms.items()

@@ -32,7 +32,8 @@ class Reference:
         points = np.asarray(points, float)
         coords = self.domain.coords
         if points.ndim != 2 or points.shape[1] != len(coords):
-            raise ProblemError(f"points must have shape (n, {len(coords)}) with columns {', '.join(coords)}; got {points.shape}")
+            raise ProblemError(f"points must have shape (n, {len(coords)}) with columns {', '.join(coords)}; "
+                               f"got {points.shape}")
         out = np.full((len(points), len(self.fields)), np.nan)
         # outside the domain the classical solution is not defined: NaN rather than an extrapolation
         inside = self.domain.contains(points)

@@ -1,0 +1,145 @@
+"""Classical references: solve_ivp for ODE initial-value problems, the method of lines for 1-D evolution
+equations, checked against exact solutions and DeepXDE's reference data; None where no method applies."""
+
+import pathlib
+import warnings
+
+import numpy as np
+import pytest
+import scipy.io
+
+import neuralsolve as ns
+from neuralsolve.reference import Reference, classical_reference
+
+ROOT = pathlib.Path(__file__).parents[1]
+
+
+def _load(name: str) -> ns.Problem:
+    return ns.load(ROOT / "examples" / f"{name}.toml")
+
+
+def _relative_l2(values: np.ndarray, exact: np.ndarray) -> float:
+    return float(np.linalg.norm(values - exact) / np.linalg.norm(exact))
+
+
+def _grid(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Points (x_i, t_j) in the order of an array indexed [i, j]."""
+    xx, tt = np.meshgrid(x.ravel(), t.ravel(), indexing="ij")
+    return np.stack([xx.ravel(), tt.ravel()], axis=1)
+
+
+def test_damped_oscillator_matches_closed_form():
+    """y' = v, v' = -0.5 v - 4 y, y(0) = 1, v(0) = 0 on [0, 10]: both fields to 1e-8 (we get ~1e-11)."""
+    ref = classical_reference(_load("ode_system"))
+    assert isinstance(ref, Reference) and ref.method.startswith("solve_ivp")
+    t = np.linspace(0, 10, 1001)
+    w = np.sqrt(4 - 0.25**2)
+    y = np.exp(-0.25 * t) * (np.cos(w * t) + 0.25 / w * np.sin(w * t))
+    v = -np.exp(-0.25 * t) * (4 / w) * np.sin(w * t)
+    values = ref.values(t[:, None])
+    assert values.shape == (len(t), 2)
+    assert _relative_l2(values[:, 0], y) <= 1e-8
+    assert _relative_l2(values[:, 1], v) <= 1e-8
+
+
+def test_second_order_ode_takes_its_initial_rate_from_a_condition():
+    """u'' + u = 0, u(0) = 1 and u'(0) = 2 (a penalty condition): u = cos t + 2 sin t."""
+    problem = ns.Problem(ns.Interval(0, 3, coord="t"), "u", "diff(u, t, 2) + u = 0",
+                         [ns.Initial("u", 1.0), ns.InitialRate("u", 2.0)])  # fmt: skip
+    t = np.linspace(0, 3, 301)
+    values = classical_reference(problem).values(t[:, None])[:, 0]
+    assert np.max(np.abs(values - (np.cos(t) + 2 * np.sin(t)))) <= 1e-8
+
+
+def test_heat_equation_matches_exact_solution():
+    """u_t = u_xx, u = exp(-pi^2 t) sin(pi x): relative L2 <= 1e-5 (we get ~4e-8)."""
+    ref = classical_reference(_load("heat"))
+    assert ref.method.startswith("method of lines")
+    points = _grid(np.linspace(0, 1, 201), np.linspace(0, 1, 101))
+    exact = np.exp(-np.pi**2 * points[:, 1]) * np.sin(np.pi * points[:, 0])
+    assert _relative_l2(ref.values(points)[:, 0], exact) <= 1e-5
+
+
+def test_burgers_matches_deepxde_reference_data():
+    """The shock at x = 0 (nu = 0.01/pi), on DeepXDE's full 256 x 100 grid: <= 1e-3 (we get ~7.6e-5)."""
+    data = np.load(ROOT / "benchmarks" / "data" / "burgers_deepxde.npz")
+    ref = classical_reference(_load("burgers"))
+    values = ref.values(_grid(data["x"], data["t"]))[:, 0]
+    assert _relative_l2(values, data["usol"].ravel()) <= 1e-3
+
+
+def test_allen_cahn_matches_deepxde_reference_data():
+    """Sharp interfaces with u = -1 at both ends, on the 201 x 101 grid: <= 1e-3 (we get ~1.6e-4)."""
+    data = scipy.io.loadmat(ROOT / "benchmarks" / "data" / "allen_cahn_deepxde.mat")
+    ref = classical_reference(_load("allen_cahn"))
+    values = ref.values(_grid(data["x"], data["t"]))[:, 0]
+    assert _relative_l2(values, data["u"].T.ravel()) <= 1e-3  # u[j, i] = u(t_j, x_i)
+
+
+def test_periodic_advection_diffusion_matches_exact_solution():
+    problem = ns.Problem(ns.SpaceTime(ns.Interval(0, 2), (0, 1)), "u", "diff(u, t) + diff(u, x) = 0.01*diff(u, x, 2)",
+                         [ns.Periodic("x"), ns.Initial("u", "sin(pi*x)")])  # fmt: skip
+    points = np.random.default_rng(0).random((2000, 2)) * [2, 1]
+    exact = np.exp(-0.01 * np.pi**2 * points[:, 1]) * np.sin(np.pi * (points[:, 0] - points[:, 1]))
+    assert _relative_l2(classical_reference(problem).values(points)[:, 0], exact) <= 1e-5
+
+
+def test_system_with_time_dependent_boundary_values_keeps_field_order():
+    """u_t = u_xx + v - u, v_t = v_xx + u - v with v = t on both ends: u + v solves the heat equation."""
+    problem = ns.Problem(ns.SpaceTime(ns.Interval(0, 1), (0, 0.5)), ["u", "v"],
+                         ["diff(u, t) = diff(u, x, 2) + v - u", "diff(v, t) = diff(v, x, 2) + u - v"],
+                         [ns.Dirichlet("u", "-t"), ns.Dirichlet("v", "t"),
+                          ns.Initial("u", "sin(pi*x)"), ns.Initial("v", "0")])  # fmt: skip
+    points = _grid(np.linspace(0, 1, 51), np.linspace(0, 0.5, 11))
+    values = classical_reference(problem, nodes=1024).values(points)
+    exact_sum = np.exp(-np.pi**2 * points[:, 1]) * np.sin(np.pi * points[:, 0])
+    assert np.max(np.abs(values.sum(axis=1) - exact_sum)) <= 1e-5
+    right = points[:, 0] == 1.0
+    assert np.allclose(values[right], np.stack([-points[right, 1], points[right, 1]], axis=1))
+
+
+@pytest.mark.parametrize("name", ["poisson_2d", "wave", "heat_insulated", "poisson_1d"])
+def test_no_reference_where_no_classical_method_applies(name):
+    """2-D Poisson (no time), the wave equation (second order in time), Neumann ends, a BVP in x."""
+    assert classical_reference(_load(name)) is None
+
+
+def test_no_reference_for_python_function_equations():
+    problem = ns.Problem(ns.SpaceTime(ns.Interval(0, 1), (0, 1)), "u", lambda p: p.d("u", "t") - p.d("u", "x", 2),
+                         [ns.Dirichlet("u", 0.0), ns.Initial("u", "sin(pi*x)")])  # fmt: skip
+    assert classical_reference(problem) is None
+
+
+def test_no_reference_for_a_boundary_value_problem_in_time():
+    problem = ns.Problem(ns.Interval(0, 3, coord="t"), "u", "diff(u, t, 2) + u = 0",
+                         [ns.Dirichlet("u", 0.0, on="t = 0"), ns.Dirichlet("u", 1.0, on="t = 3")])  # fmt: skip
+    assert classical_reference(problem) is None
+
+
+def test_a_solution_that_blows_up_gives_no_reference_and_a_warning():
+    problem = ns.Problem(ns.Interval(0, 2, coord="t"), "u", "diff(u, t) = u**2", [ns.Initial("u", 1.0)])
+    with pytest.warns(RuntimeWarning, match="no classical reference"):
+        assert classical_reference(problem) is None
+
+
+def test_values_checks_shape_and_is_nan_outside_the_domain():
+    ref = classical_reference(_load("heat"), nodes=256)
+    values = ref.values([[0.5, 0.1], [1.5, 0.1], [0.5, -0.1]])
+    assert np.isfinite(values[0, 0]) and np.isnan(values[1:, 0]).all()
+    with pytest.raises(ns.ProblemError, match=r"shape \(n, 2\)"):
+        ref.values(np.zeros((3, 3)))
+
+
+def test_invalid_input_raises_problem_error():
+    with pytest.raises(ns.ProblemError, match="needs a neuralsolve Problem"):
+        classical_reference("examples/heat.toml")
+    with pytest.raises(ns.ProblemError, match="nodes"):
+        classical_reference(_load("heat"), nodes=3)
+
+
+def test_reference_is_immutable_and_a_supported_problem_solves_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ref = classical_reference(_load("ode_system"))
+    with pytest.raises(AttributeError):
+        ref.method = "other"
