@@ -1,5 +1,6 @@
-"""Classical references: solve_ivp for ODE initial-value problems, the method of lines for 1-D evolution
-equations, checked against exact solutions and DeepXDE's reference data; None where no method applies."""
+"""Classical references: solve_ivp for ODE initial-value problems, solve_bvp for ODE boundary-value
+problems, the method of lines for 1-D evolution equations, checked against exact solutions and DeepXDE's
+reference data; None where no method applies."""
 
 import pathlib
 import warnings
@@ -7,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.io
+import scipy.optimize
 
 import neuralsolve as ns
 from neuralsolve.reference import Reference, classical_reference
@@ -98,9 +100,9 @@ def test_system_with_time_dependent_boundary_values_keeps_field_order():
     assert np.allclose(values[right], np.stack([-points[right, 1], points[right, 1]], axis=1))
 
 
-@pytest.mark.parametrize("name", ["poisson_2d", "wave", "heat_insulated", "poisson_1d"])
+@pytest.mark.parametrize("name", ["poisson_2d", "wave", "heat_insulated"])
 def test_no_reference_where_no_classical_method_applies(name):
-    """2-D Poisson (no time), the wave equation (second order in time), Neumann ends, a BVP in x."""
+    """2-D Poisson (no time), the wave equation (second order in time), Neumann ends of the heat equation."""
     assert classical_reference(_load(name)) is None
 
 
@@ -110,10 +112,86 @@ def test_no_reference_for_python_function_equations():
     assert classical_reference(problem) is None
 
 
-def test_no_reference_for_a_boundary_value_problem_in_time():
+def test_poisson_1d_boundary_value_problem_matches_exact_solution():
+    """-u'' = pi^2 sin(pi x) on [-1, 1], u(+-1) = 0, no exact solution given: <= 1e-8 (we get ~5e-15)."""
+    problem = ns.Problem(ns.Interval(-1, 1), "u", "-diff(u, x, 2) = pi**2*sin(pi*x)", [ns.Dirichlet("u", 0.0)])
+    ref = classical_reference(problem)
+    assert ref.method.startswith("solve_bvp")
+    x = np.linspace(-1, 1, 2001)
+    assert _relative_l2(ref.values(x[:, None])[:, 0], np.sin(np.pi * x)) <= 1e-8
+
+
+def test_boundary_value_problem_with_a_neumann_end():
+    """u'' = -1 on [0, 1], u(0) = 0, u'(1) = 0 (a penalty condition): u = x - x^2/2 to 1e-8 (we get ~3e-16)."""
+    problem = ns.Problem(ns.Interval(0, 1), "u", "diff(u, x, 2) = -1",
+                         [ns.Dirichlet("u", 0.0, on="x = 0"), ns.Neumann("u", 0.0, on="x = 1")])  # fmt: skip
+    x = np.linspace(0, 1, 1001)
+    assert _relative_l2(classical_reference(problem).values(x[:, None])[:, 0], x - x**2 / 2) <= 1e-8
+
+
+def test_boundary_value_problem_with_robin_ends_takes_outward_normals():
+    """u'' = 0 on [0, 1] in r, u + du/dn = 1 + 2r on both ends: u(0) - u'(0) = 1, u(1) + u'(1) = 3,
+    so u = 5/3 + 2r/3 (a sign error in either normal gives another line)."""
+    problem = ns.Problem(ns.Interval(0, 1, coord="r"), "u", "diff(u, r, 2) = 0", [ns.Robin("u", 1.0, 1.0, "1 + 2*r")])
+    r = np.linspace(0, 1, 101)
+    assert np.max(np.abs(classical_reference(problem).values(r[:, None])[:, 0] - (5 + 2 * r) / 3)) <= 1e-10
+
+
+def test_nonlinear_bratu_problem_matches_closed_form():
+    """u'' + exp(u) = 0, u(0) = u(1) = 0: the lower branch -2 ln(cosh((x - 1/2) th/2) / cosh(th/4)) to 1e-8 (~7e-14)."""
+    problem = ns.Problem(ns.Interval(0, 1), "u", "diff(u, x, 2) + exp(u) = 0", [ns.Dirichlet("u", 0.0)])
+    th = scipy.optimize.brentq(lambda th: th - np.sqrt(2) * np.cosh(th / 4), 0, 5)  # the smaller root
+    x = np.linspace(0, 1, 1001)
+    exact = -2 * np.log(np.cosh((x - 0.5) * th / 2) / np.cosh(th / 4))
+    assert _relative_l2(classical_reference(problem).values(x[:, None])[:, 0], exact) <= 1e-8
+
+
+def test_first_order_system_boundary_value_problem_keeps_field_order():
+    """u' = v, v' = -u on [0, pi/2], u(0) = 0, u(pi/2) = 1: u = sin x, v = cos x to 1e-8 (~1.5e-14)."""
+    problem = ns.Problem(ns.Interval(0, np.pi / 2), ["u", "v"], ["diff(u, x) = v", "diff(v, x) = -u"],
+                         [ns.Dirichlet("u", 0.0, on="x = 0"), ns.Dirichlet("u", 1.0, on="x = pi/2")])  # fmt: skip
+    x = np.linspace(0, np.pi / 2, 1001)
+    values = classical_reference(problem).values(x[:, None])
+    assert _relative_l2(values[:, 0], np.sin(x)) <= 1e-8
+    assert _relative_l2(values[:, 1], np.cos(x)) <= 1e-8
+
+
+def test_boundary_value_problem_in_time():
+    """u'' + u = 0 on [0, 3] with u(0) = 0 and u(3) = 1 is no initial-value problem: u = sin t / sin 3."""
     problem = ns.Problem(ns.Interval(0, 3, coord="t"), "u", "diff(u, t, 2) + u = 0",
                          [ns.Dirichlet("u", 0.0, on="t = 0"), ns.Dirichlet("u", 1.0, on="t = 3")])  # fmt: skip
-    assert classical_reference(problem) is None
+    ref = classical_reference(problem)
+    assert ref.method.startswith("solve_bvp")
+    t = np.linspace(0, 3, 301)
+    assert np.max(np.abs(ref.values(t[:, None])[:, 0] - np.sin(t) / np.sin(3))) <= 1e-8
+
+
+def test_poisson_1d_example_without_exact_solution_gets_a_reference(tmp_path):
+    text = (ROOT / "examples" / "poisson_1d.toml").read_text()
+    path = tmp_path / "poisson_1d.toml"
+    path.write_text(text[: text.index("[exact]")])
+    problem = ns.load(path)
+    assert not problem.exact
+    ref = classical_reference(problem)
+    assert ref is not None
+    x = np.linspace(-1, 1, 501)
+    assert _relative_l2(ref.values(x[:, None])[:, 0], np.sin(np.pi * x)) <= 1e-8
+
+
+def test_no_reference_for_too_few_or_periodic_boundary_conditions():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        one_end = ns.Problem(ns.Interval(0, 1), "u", "diff(u, x, 2) = -1", [ns.Dirichlet("u", 0.0, on="x = 0")])
+        assert classical_reference(one_end) is None
+        periodic = ns.Problem(ns.Interval(0, 1), "u", "diff(u, x, 2) = u - cos(2*pi*x)", [ns.Periodic("x")])
+        assert classical_reference(periodic) is None
+
+
+def test_a_singular_boundary_value_problem_gives_no_reference_and_a_warning():
+    """Neumann ends only: -u'' = 0 with u'(0) = u'(1) = 0 fixes u up to a constant."""
+    problem = ns.Problem(ns.Interval(0, 1), "u", "diff(u, x, 2) = 0", [ns.Neumann("u", 0.0)])
+    with pytest.warns(RuntimeWarning, match="solve_bvp failed"):
+        assert classical_reference(problem) is None
 
 
 def test_a_solution_that_blows_up_gives_no_reference_and_a_warning():

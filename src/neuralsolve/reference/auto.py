@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from .._errors import ProblemError
+from ..problem.domain import TIME
 from ..problem.problem import Problem
+from .bvp import bvp_reference
+from .conditions import face_of
 from .mol import mol_reference
 from .ode import ode_reference
 from .result import Reference
@@ -12,13 +15,17 @@ from .result import Reference
 def classical_reference(problem: Problem, *, nodes: int = 4096) -> Reference | None:
     """A classical solution of ``problem`` to verify a network against, or None if no method applies.
 
-    - ODE initial-value problems in ``t`` (equations as strings): ``solve_ivp`` with dense output.
+    - ODE initial-value problems in ``t`` (equations as strings, every condition at the start
+      time): ``solve_ivp`` with dense output.
+    - ODE boundary-value problems on an interval in any coordinate (equations as strings;
+      values, Neumann, Robin or other conditions at either end, as many as the first-order
+      system has states): ``solve_bvp`` collocation to a residual of 1e-10, with its dense output.
     - Evolution equations ``u_t = F(x, t, u, u_x, u_xx)`` on an interval with exact Dirichlet or
       periodic ends: the method of lines on ``nodes`` grid points.
 
     Anything else (Python-function equations, several space dimensions, second order in time,
-    Neumann ends, boundary-value problems, ...) gives None; so does an integration that fails, with a
-    ``RuntimeWarning`` saying why.
+    Neumann ends of evolution equations, periodic ODEs, ...) gives None; so does a solve that
+    fails, with a ``RuntimeWarning`` saying why.
 
     Raises:
         ProblemError: if ``problem`` is not a Problem or ``nodes`` is not a usable grid size.
@@ -26,8 +33,17 @@ def classical_reference(problem: Problem, *, nodes: int = 4096) -> Reference | N
     if not isinstance(problem, Problem):
         raise ProblemError(f"classical_reference needs a neuralsolve Problem, got {type(problem).__name__}")
     coords = problem.domain.coords
-    if coords == ("t",):
+    if coords == (TIME,) and _all_at_start(problem):
         return ode_reference(problem)
-    if len(coords) == 2 and coords[1] == "t":
+    if len(coords) == 1:
+        return bvp_reference(problem)
+    if len(coords) == 2 and coords[1] == TIME:
         return mol_reference(problem, nodes=nodes)
     return None
+
+
+def _all_at_start(problem: Problem) -> bool:
+    """Whether every condition (observations aside) lies at the start of the interval: an initial-value problem."""
+    if any((h.axis, h.side) != (0, 0) for h in problem.hard):
+        return False
+    return all(pen.points is not None or face_of(pen, problem.domain) == (0, 0) for pen in problem.penalties)

@@ -26,7 +26,7 @@ def ode_reference(problem, *, method: str = "LSODA", rtol: float = 1e-11, atol: 
     """
     if problem.domain.coords != (TIME,) or any(eq.expr is None for eq in problem.equations):
         return None
-    system = _first_order_system(problem)
+    system = first_order_system(problem)
     if system is None:
         return None
     states, rhs = system
@@ -43,30 +43,34 @@ def ode_reference(problem, *, method: str = "LSODA", rtol: float = 1e-11, atol: 
     return Reference(f"solve_ivp ({method})", problem.fields, problem.domain, lambda pts: dense(pts[:, 0])[rows].T)
 
 
-def _first_order_system(problem):
-    """(states, rhs(t, y)) of the equations as a first-order system, or None."""
+def first_order_system(problem, coord: str = TIME):
+    """(states, rhs(s, y)) of the equations as a first-order system in ``coord``, or None.
+
+    ``states`` lists (field, derivative order) in the order of ``y``; each field's equation is
+    solved symbolically for its highest derivative in ``coord``.
+    """
     exprs, fields = [eq.expr for eq in problem.equations], problem.fields
     terms = field_terms(exprs, fields)
     if terms is None or len(exprs) != len(fields):
         return None
     orders = {f: 0 for f in fields}
     for f, spec in terms.values():
-        orders[f] = max(orders[f], dict(spec).get(TIME, 0))
+        orders[f] = max(orders[f], dict(spec).get(coord, 0))
     if min(orders.values()) < 1:
         return None  # a field without a derivative: an algebraic equation, not an ODE system
-    tops = {g: d for d, (g, spec) in terms.items() if spec == ((TIME, orders[g]),)}
+    tops = {g: d for d, (g, spec) in terms.items() if spec == ((coord, orders[g]),)}
     rhs = solve_for(exprs, [tops[f] for f in fields])
     states = [(f, k) for f in fields for k in range(orders[f])]
-    symbols = {d: state_symbol(f, TIME, dict(spec).get(TIME, 0)) for d, (f, spec) in terms.items()
-               if dict(spec).get(TIME, 0) < orders[f]}  # fmt: skip
+    symbols = {d: state_symbol(f, coord, dict(spec).get(coord, 0)) for d, (f, spec) in terms.items()
+               if dict(spec).get(coord, 0) < orders[f]}  # fmt: skip
     rhs = None if rhs is None else replace_terms(rhs, symbols)
     fns = None if rhs is None else compile_all(rhs, "reference right-hand side")
     if fns is None:
         return None
-    names = [state_symbol(f, TIME, k).name for f, k in states]
+    names = [state_symbol(f, coord, k).name for f, k in states]
 
-    def derivative(t, y):
-        values = {TIME: t} | dict(zip(names, y))
+    def derivative(s, y):
+        values = {coord: s} | dict(zip(names, y))
         top = {f: fn(values) for f, fn in zip(fields, fns)}
         # (f, k) -> (f, k + 1): the next state, or the equation for the highest derivative
         out = [y[states.index((f, k + 1))] if k + 1 < orders[f] else top[f] for f, k in states]
