@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,7 +16,7 @@ from .nn.mlp import MLP
 from .nn.trial import make_trial
 from .ops.derivatives import METHODS as DERIVATIVE_METHODS
 from .problem.problem import Problem
-from .solution import Solution, static_model
+from .solution import Solution
 from .train.checkpoint import Checkpoint
 from .train.fit import fit
 from .train.phases import default_phases
@@ -105,6 +106,16 @@ def build_model(problem: Problem, network: MLP, dtype, seed: int) -> tuple[Calla
     net = network.build(domain.dim, len(problem.fields), lo, hi, dtype, jax.random.PRNGKey(seed))
     trial = make_trial(problem.hard, domain.segments(), domain.coords, len(problem.fields))
     return static_model(net, trial)
+
+
+def static_model(network, trial) -> tuple[Callable, object]:
+    """Split a network into trainable arrays and a pure ``model(params, x)`` over them."""
+    params, static = eqx.partition(network, eqx.is_inexact_array)
+
+    def model(p, x):
+        return trial(eqx.combine(p, static)(x), x)
+
+    return model, params
 
 
 def evaluate_metrics(problem: Problem, model: Callable, params, seed: int, method: str, dtype,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -65,12 +64,3 @@ class Solution:
         extra = f", l2_relative_error={errs}" if errs else ""
         return f"Solution(fields={list(self.fields)}, status={self.status!r}, steps={self.steps}{extra})"
 
-
-def static_model(network, trial) -> tuple[Callable, object]:
-    """Split a network into trainable arrays and a pure ``model(params, x)`` over them."""
-    params, static = eqx.partition(network, eqx.is_inexact_array)
-
-    def model(p, x):
-        return trial(eqx.combine(p, static)(x), x)
-
-    return model, params

@@ -11,12 +11,13 @@ the given value on every fixed face.
 from __future__ import annotations
 
 import itertools
+from functools import partial
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 
-from ..ops.point import Point
+from ..ops.point import value_at
 from ..problem.conditions import HardValue
 
 
@@ -26,18 +27,13 @@ def make_trial(hard: list[HardValue], segments: dict, coords: tuple[str, ...], n
         {h.axis: {} for h in hard if h.field == f} for f in range(n_fields)
     ]
     for h in hard:
-        per_field[h.field][h.axis][h.side] = _on_coords(h.value, coords)
+        per_field[h.field][h.axis][h.side] = partial(value_at, h.value, coords)
     blends = [_blend(axes, segments) if axes else None for axes in per_field]
 
     def trial(net_out: jax.Array, x: jax.Array) -> jax.Array:
         return jnp.stack([net_out[f] if b is None else b(net_out[f], x) for f, b in enumerate(blends)])
 
     return trial
-
-
-def _on_coords(value: Callable, coords) -> Callable:
-    """A value function of a point, as a function of the coordinate vector."""
-    return lambda y: value(Point(coords, (), y, values={}, what="condition value"))
 
 
 def _blend(axes: dict, segments: dict) -> Callable:

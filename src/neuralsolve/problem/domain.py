@@ -137,10 +137,16 @@ class Round:
 
 @dataclass(frozen=True)
 class Region:
-    """A union of parts of a domain, each part a product of pieces (one per factor)."""
+    """A union of parts of a domain, each part a product of pieces (one per factor).
+
+    ``faces`` lists the flat faces ``(column, side)`` the region is made of (side 0: the lower end
+    of that coordinate's segment, 1: the upper); it is empty for the interior and for any region with
+    a curved part, such as the circle of a disk.
+    """
 
     name: str
     parts: tuple[tuple[_Piece, ...], ...]
+    faces: tuple[tuple[int, int], ...] = ()
 
     def sample(self, n: int, method: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """Return about ``n`` (points, outward normals), shared among parts by measure.
@@ -223,18 +229,19 @@ class Domain:
 
     def boundary(self) -> Region:
         """The boundary; for a domain in time, the spatial boundary (all times)."""
-        parts = []
+        parts, faces = [], []
         for i, f in enumerate(self.factors):
             if f.coords == (TIME,):
                 continue
-            for piece in f.boundary():
+            for side, piece in enumerate(f.boundary()):
                 parts.append(tuple(piece if j == i else g.interior() for j, g in enumerate(self.factors)))
+                faces.append((self.coords.index(f.coords[0]), side) if isinstance(f, Segment) else None)
         if not parts:
             raise ProblemError(
                 "this domain has only the time coordinate, so it has no spatial boundary; "
                 f"place the condition on '{TIME} = <start>' instead"
             )
-        return Region("boundary", tuple(parts))
+        return Region("boundary", tuple(parts), () if None in faces else tuple(faces))
 
     def face(self, coord: str, value: float) -> Region:
         """The flat face ``coord = value`` (an end of the segment in ``coord``)."""
@@ -250,14 +257,15 @@ class Domain:
                 f"condition on '{coord} = {value:g}' is not on the boundary of the disk; "
                 "use on = 'boundary'"
             )
-        end = next((e for e in f.ends() if abs(e.value - value) <= _TOL * max(1.0, abs(value))), None)
+        side, end = next(((s, e) for s, e in enumerate(f.ends()) if abs(e.value - value) <= _TOL * max(1.0, abs(value))),
+                         (None, None))  # fmt: skip
         if end is None:
             where = "outside the domain" if not f.lo <= value <= f.hi else "inside the domain, not on its boundary"
             raise ProblemError(
                 f"condition on '{coord} = {value:g}' is {where}: {coord} ranges over [{f.lo:g}, {f.hi:g}]"
             )
         part = tuple(end if j == i else g.interior() for j, g in enumerate(self.factors))
-        return Region(f"{coord} = {value:g}", (part,))
+        return Region(f"{coord} = {value:g}", (part,), ((self.coords.index(coord), side),))
 
     def contains(self, points: np.ndarray, tol: float = 1e-9) -> np.ndarray:
         """Boolean mask of the points (n, d) that lie in the closed domain."""

@@ -10,9 +10,9 @@ import numpy as np
 import sympy as sp
 
 from .._errors import ProblemError
-from ..ops.point import Point
+from ..ops.point import Point, value_at
 from .compile import compile_expression
-from .conditions import (Condition, Dirichlet, HardValue, Initial, InitialRate, Neumann, Observations,
+from .conditions import (Condition, Dirichlet, HardValue, InitialRate, Neumann, Observations,
                          Penalty, Periodic, Robin)  # fmt: skip
 from .domain import TIME, Domain
 from .parse import Namespace, parse_equation, parse_expression, split_equation
@@ -138,10 +138,10 @@ class Problem:
                 cond = Dirichlet(field, value, cond.on, weight=cond.weight, points=cond.points)
         if isinstance(cond, Dirichlet) and cond.impose not in ("exact", "penalty"):
             raise ProblemError(f"{what}: impose must be 'exact' or 'penalty', got {cond.impose!r}")
-        if isinstance(cond, Dirichlet) and cond.impose == "exact" and self._try_hard(cond, on, what):
+        region = self.domain.boundary() if on == "boundary" else self.domain.face(*on)
+        if isinstance(cond, Dirichlet) and cond.impose == "exact" and self._try_hard(cond, region, what):
             return
         residual = self._condition_residual(cond, what)
-        region = self.domain.boundary() if on == "boundary" else self.domain.face(*on)
         if cond.points is not None and (not isinstance(cond.points, int) or cond.points < 1):
             raise ProblemError(f"{what}: points must be a positive integer, got {cond.points!r}")
         self.penalties.append(Penalty(f"{what} on {region.name}", residual, self._record(residual, what),
@@ -184,16 +184,11 @@ class Problem:
                 return lhs.func.__name__, right
         return None, None
 
-    def _try_hard(self, cond: Dirichlet, on, what: str) -> bool:
-        """Impose a value condition exactly when it lies on flat faces of segment coordinates."""
-        segments = self.domain.segments()
-        if on == "boundary":
-            faces = [(i, s) for i in segments for s in (0, 1) if self.domain.coords[i] != TIME]
-            if len(faces) != 2 * sum(1 for f in self.domain.factors if f.coords != (TIME,)):
-                return False  # some boundary is curved (a disk): penalty instead
-        else:
-            axis = self.domain.coords.index(on[0])
-            faces = [(axis, 0 if on[1] == segments[axis].lo else 1)]
+    def _try_hard(self, cond: Dirichlet, region, what: str) -> bool:
+        """Impose a value condition exactly when its region is made of flat faces."""
+        faces = region.faces
+        if not faces:
+            return False  # some boundary is curved (a disk): penalty instead
         field = self.fields.index(cond.field)
         value = self._value(cond.value, what)
         for axis, side in faces:
@@ -266,8 +261,7 @@ class Problem:
     def exact_at(self, field: str, points) -> jax.Array:
         """The exact solution of ``field`` at points (n, d), in the current JAX precision."""
         fn, coords = self.exact[field], self.domain.coords
-        # `+ 0 * y[0]` broadcasts a constant exact solution to one value per point
-        return jax.vmap(lambda y: fn(Point(coords, (), y, values={})) + 0 * y[0])(jnp.asarray(points))
+        return jax.vmap(lambda y: value_at(fn, coords, y))(jnp.asarray(points))
 
     def __repr__(self) -> str:
         return f"Problem({self.name!r}, fields={list(self.fields)}, coords={list(self.domain.coords)})"

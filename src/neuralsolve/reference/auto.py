@@ -46,4 +46,4 @@ def _all_at_start(problem: Problem) -> bool:
     """Whether every condition (observations aside) lies at the start of the interval: an initial-value problem."""
     if any((h.axis, h.side) != (0, 0) for h in problem.hard):
         return False
-    return all(pen.points is not None or face_of(pen, problem.domain) == (0, 0) for pen in problem.penalties)
+    return all(pen.points is not None or face_of(pen) == (0, 0) for pen in problem.penalties)

@@ -88,12 +88,8 @@ def _end_conditions(problem, states: list[State], rhs: Callable, fixed: dict,
 
 def _sides(pen, domain) -> tuple[int, ...] | None:
     """The ends of the interval a penalty's region is made of (``(0,)``, ``(1,)`` or ``(0, 1)``), or None."""
-    if pen.region is None:
-        return None
-    points, _ = pen.region.sample(8, "uniform", 0)
-    seg = domain.segments()[0]
-    at = [0 if x == seg.lo else 1 if x == seg.hi else None for x in points[:, 0]]
-    return None if None in at else tuple(sorted(set(at)))
+    faces = pen.region.faces if pen.region is not None else ()
+    return tuple(sorted({side for _, side in faces})) if faces else None
 
 
 def _penalty_condition(pen, problem, states: list[State], rhs: Callable, end: float, side: int) -> Callable | None:

@@ -18,7 +18,8 @@ import scipy.sparse as sparse
 
 from .._errors import ProblemError
 from ..problem.domain import TIME
-from .conditions import hard_values, periodic_axis, value_at, values_at
+from ..ops.point import value_at
+from .conditions import hard_values, periodic_axis, values_at
 from .integrate import integrate
 from .result import Reference
 from .symbolic import compile_all, field_terms, replace_terms, solve_for, state_symbol
@@ -100,7 +101,7 @@ def _ends(problem):
     for pen in problem.penalties:
         if pen.points is not None:
             continue  # observations are data to compare with, not conditions that define the solution
-        if periodic_axis(pen, problem.domain) != 0:
+        if periodic_axis(pen) != 0:
             return None  # Neumann, Robin, penalty-imposed values, ...: not supported
         periodic = True
     left, right = hard_values(problem, 0, 0), hard_values(problem, 0, 1)

@@ -92,7 +92,7 @@ def _initial_state(problem, states: list[State], t0: float) -> np.ndarray | None
     for pen in problem.penalties:
         if pen.points is not None:
             continue  # observations are data to compare with, not conditions that define the solution
-        condition = _affine_condition(pen, problem, states, t0) if face_of(pen, problem.domain) == (0, 0) else None
+        condition = _affine_condition(pen, problem, states, t0) if face_of(pen) == (0, 0) else None
         if condition is None:
             return None
         rows.append(condition[0])
