@@ -74,6 +74,18 @@ MALFORMED = {
     "phase_unknown_setting": (GOOD + '\n[solver]\nphases = [{method = "lbfgs", lr = 1}]\n', r"solver.phases\[0\]: unknown setting for lbfgs"),
     "network_activation": (GOOD + '\n[solver]\nnetwork = {activation = "relu6"}\n', r"solver: unknown activation 'relu6'"),
     "points_negative": (GOOD + "\n[solver]\npoints = {interior = -5}\n", r"solver: point counts must be positive"),
+    "redraw_zero": (GOOD + "\n[solver]\nredraw = 0\n", r":16: solver.redraw: expected a whole number >= 1"),
+    "weighting_unknown": (GOOD + '\n[solver]\nweighting = "magic"\n', r"solver.weighting.method: expected 'fixed' or 'adaptive'"),
+    "weighting_bad_eta": (GOOD + '\n[solver]\nweighting = {method = "adaptive", eta = -1}\n', r"solver.weighting: adaptive weighting eta must be a positive number"),
+    "weighting_unknown_key": (GOOD + '\n[solver]\nweighting = {method = "adaptive", rate = 1}\n', r"solver.weighting.rate: unknown key"),
+    "scale_negative": (GOOD + "\n[scale]\nu = -1\n", r"scale: the scale of 'u' must be a positive number"),
+    "scale_unknown_field": (GOOD + "\n[scale]\nw = 1\n", r"scale: unknown field 'w'"),
+    "sign_nonsense": (GOOD + '\n[sign]\nu = "up"\n', r":16: sign.u: expected 'positive' or 'negative'"),
+    "eigen_unknown_key": (GOOD + '\n[eigen]\nlevels = 2\n', r":16: eigen.levels: unknown key"),
+    "eigen_states_zero": (GOOD + "\n[eigen]\nstates = 0\n", r"eigen.states: expected a whole number >= 1"),
+    "eigen_nonlinear": (_replace("= pi**2*sin(pi*x)", "= E*u**2") + "\n[eigen]\nstates = 1\n", r"equations\[0\]: an eigenvalue equation must be linear in u"),
+    "eigen_no_eigenvalue": (GOOD + "\n[eigen]\nstates = 1\n", r"equations\[0\]: an eigenvalue equation must be homogeneous in u"),
+    "eigen_symbol_missing": (_replace("= pi**2*sin(pi*x)", "= 0") + "\n[eigen]\nstates = 1\n", r"equations\[0\]: the equation does not contain the eigenvalue E"),
 }
 
 

@@ -18,7 +18,8 @@ _EXPORTS = {
     "Periodic": ".problem.conditions", "Robin": ".problem.conditions",
     "Box": ".problem.domain", "Disk": ".problem.domain", "Domain": ".problem.domain", "Interval": ".problem.domain",
     "Rectangle": ".problem.domain", "SpaceTime": ".problem.domain",
-    "Problem": ".problem.problem", "Solution": ".solution", "load": ".spec.load",
+    "Problem": ".problem.problem", "Solution": ".solution", "EigenSolution": ".solution", "load": ".spec.load",
+    "Eigen": ".problem.eigen", "Adaptive": ".train.weighting",
     "print_progress": "._solve", "solve": "._solve",
     "Adam": ".train.phases", "BFGS": ".train.phases", "LBFGS": ".train.phases", "Checkpoint": ".train.checkpoint",
     "open": ".rundir",
@@ -45,8 +46,10 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .problem.conditions import (Condition, Dirichlet, Initial, InitialRate, Neumann,  # noqa: F401
                                      Observations, Periodic, Robin)
     from .problem.domain import Box, Disk, Domain, Interval, Rectangle, SpaceTime  # noqa: F401
+    from .problem.eigen import Eigen  # noqa: F401
     from .problem.problem import Problem  # noqa: F401
-    from .solution import Solution  # noqa: F401
+    from .solution import EigenSolution, Solution  # noqa: F401
+    from .train.weighting import Adaptive  # noqa: F401
     from ._solve import print_progress, solve  # noqa: F401
     from .spec.errors import SpecError  # noqa: F401
     from .spec.load import load  # noqa: F401

@@ -18,16 +18,17 @@ from .ops.derivatives import METHODS as DERIVATIVE_METHODS
 from .problem.problem import Problem
 from .solution import Solution
 from .train.checkpoint import Checkpoint
-from .train.fit import fit
+from .train.fit import Schedule, fit
 from .train.phases import default_phases
+from .train.weighting import Adaptive
 
 PRECISIONS = ("float32", "float64")
 
 
 def solve(problem: Problem, *, network: MLP | None = None, points: Points | None = None, phases=None,
-          precision: str | None = None, seed: int | None = None, derivatives: str = "jvp",
-          callback: Callable | None = None, log_every: int = 100, checkpoint: Checkpoint | None = None,
-          resume: bool = False) -> Solution:  # fmt: skip
+          precision: str | None = None, seed: int | None = None, weighting: Adaptive | None = None,
+          redraw: int | None = None, derivatives: str = "jvp", callback: Callable | None = None,
+          log_every: int = 100, checkpoint: Checkpoint | None = None, resume: bool = False) -> Solution:  # fmt: skip
     """Solve ``problem`` with a physics-informed network.
 
     Settings left out (None) come from ``problem.solver`` (a problem file's ``[solver]`` table),
@@ -39,6 +40,9 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
         phases: optimiser phases in order (default ``Adam(2000)`` then ``LBFGS(5000)``).
         precision: ``"float64"`` (default, for accuracy) or ``"float32"`` (for speed).
         seed: seeds the network initialisation and the collocation points.
+        weighting: :class:`Adaptive` re-weights the loss terms during Adam phases by how each
+            changes (default: fixed weights, each condition's ``weight``).
+        redraw: draw fresh collocation points every ``redraw`` Adam steps (default: never).
         derivatives: ``"jvp"`` (nested forward mode, default), ``"jet"`` or ``"reverse"``.
         callback: called after every ``log_every`` steps with a progress record
             ``{"phase", "step", "loss", "terms", "elapsed"}`` (see :func:`print_progress`).
@@ -48,37 +52,57 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
 
     Returns:
         A :class:`Solution`; check its ``status`` (a NaN loss stops training but still returns the
-        last finite parameters).
+        last finite parameters). An eigenproblem gives an :class:`EigenSolution`.
     """
     if not isinstance(problem, Problem):
         raise ProblemError(f"solve needs a Problem, got {type(problem).__name__}")
-    given = {"network": network, "points": points, "phases": phases, "precision": precision, "seed": seed}
-    settings = {**problem.solver, **{k: v for k, v in given.items() if v is not None}}
-    network, points, phases = settings.get("network"), settings.get("points"), settings.get("phases")
-    precision, seed = settings.get("precision", "float64"), settings.get("seed", 0)
-    if precision not in PRECISIONS:
-        raise ProblemError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    given = {"network": network, "points": points, "phases": phases, "precision": precision, "seed": seed,
+             "weighting": weighting, "redraw": redraw}  # fmt: skip
+    settings = resolve_settings(problem, {k: v for k, v in given.items() if v is not None})
     if derivatives not in DERIVATIVE_METHODS:
         raise ProblemError(f"derivatives must be one of {', '.join(DERIVATIVE_METHODS)}, got {derivatives!r}")
-    network, points = network or MLP(), points or Points()
-    phases = tuple(phases) if phases is not None else default_phases()
-    domain = problem.domain
+    run = {"derivatives": derivatives, "callback": callback, "checkpoint": checkpoint, "resume": resume}
+    if problem.eigen is not None:
+        from ._eigen import solve_eigen
+
+        return solve_eigen(problem, settings, **run, log_every=log_every)
+    network, points, phases, seed = (settings[k] for k in ("network", "points", "phases", "seed"))
+    domain, precision = problem.domain, settings["precision"]
     with jax.enable_x64(precision == "float64"):
         dtype = jnp.float64 if precision == "float64" else jnp.float32
         model, params = build_model(problem, network, dtype, seed)
-        data = jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype), sample_data(problem, points, seed))
+
+        def sampler(draw):
+            data = sample_data(problem, points, seed + 1000003 * draw)
+            return jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype), data)
+
         terms = make_terms(problem, model, derivatives)
         weights = jnp.asarray([1.0] * len(problem.equations) + [p.weight for p in problem.penalties], dtype)
-
-        def loss(p, d):
-            return jnp.sum(weights * terms(p, d))
-
-        result = fit(loss, terms, params, data, phases, callback=callback, log_every=log_every,
+        schedule = Schedule(log_every, settings["weighting"], settings["redraw"])
+        result = fit(terms, params, sampler, phases, weights=weights, schedule=schedule, callback=callback,
                      checkpoint=checkpoint, resume=resume)  # fmt: skip
         reference = reference_for(problem)
         metrics = evaluate_metrics(problem, model, result.params, seed, derivatives, dtype, reference)
     return Solution(model, result.params, problem.fields, domain.coords, precision, fit=result, metrics=metrics,
                     term_names=term_names(problem), reference=reference)  # fmt: skip
+
+
+def resolve_settings(problem: Problem, given: dict) -> dict:
+    """``solve``'s settings: those given, else the problem's ``[solver]`` table, else defaults."""
+    settings = {**problem.solver, **given}
+    precision = settings.get("precision", "float64")
+    if precision not in PRECISIONS:
+        raise ProblemError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    weighting = settings.get("weighting")
+    if weighting is not None and not isinstance(weighting, Adaptive):
+        raise ProblemError(f"weighting must be Adaptive(...) or None, got {type(weighting).__name__}")
+    redraw = settings.get("redraw")
+    if redraw is not None and (isinstance(redraw, bool) or not isinstance(redraw, int) or redraw < 1):
+        raise ProblemError(f"redraw must be a whole number of steps >= 1, got {redraw!r}")
+    phases = settings.get("phases")
+    return {"network": settings.get("network") or MLP(), "points": settings.get("points") or Points(),
+            "phases": tuple(phases) if phases is not None else default_phases(), "precision": precision,
+            "seed": settings.get("seed", 0), "weighting": weighting, "redraw": redraw}  # fmt: skip
 
 
 def reference_for(problem: Problem) -> Callable | None:
@@ -103,8 +127,9 @@ def build_model(problem: Problem, network: MLP, dtype, seed: int) -> tuple[Calla
     """The pure ``model(params, x)`` (network through the trial function) and initial parameters."""
     domain = problem.domain
     lo, hi = domain.bounds()
-    net = network.build(domain.dim, len(problem.fields), lo, hi, dtype, jax.random.PRNGKey(seed))
-    trial = make_trial(problem.hard, domain.segments(), domain.coords, len(problem.fields))
+    kinks = [(axis, a) for axis, points in problem.jumps.items() for a in points]
+    net = network.build(domain.dim, len(problem.fields), lo, hi, dtype, jax.random.PRNGKey(seed), kinks)
+    trial = make_trial(problem.hard, domain.segments(), domain.coords, len(problem.fields), problem.scale, problem.sign)
     return static_model(net, trial)
 
 

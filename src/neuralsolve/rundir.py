@@ -27,7 +27,8 @@ def create(directory, problem_file, *, steps=None, precision=None, seed=None) ->
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(problem_file, directory / PROBLEM)
-    (directory / CHECKPOINT_FILE).unlink(missing_ok=True)  # a new solve never resumes an old one
+    for old in directory.glob("checkpoint*.npz"):  # a new solve never resumes an old one
+        old.unlink()
     (directory / RUN).write_text(json.dumps({"steps": steps, "precision": precision, "seed": seed}))
     return directory
 
@@ -62,23 +63,29 @@ def open(directory) -> Solution:  # noqa: A001 - the public name is neuralsolve.
     import jax.numpy as jnp
 
     from .loss.terms import term_names
-    from .nn.mlp import MLP
-    from ._solve import build_model, evaluate_metrics, reference_for
-    from .train.fit import FitResult, _initial_carry
+    from ._solve import build_model, evaluate_metrics, reference_for, resolve_settings
+    from .train.fit import FitResult, carry_template
 
     directory = pathlib.Path(directory)
     problem, kwargs = settings(directory)
     checkpoint = Checkpoint(directory)
+    saved = json.loads((directory / METRICS).read_text()) if (directory / METRICS).exists() else {}
+    resolved = resolve_settings(problem, kwargs)
+    if problem.eigen is not None:
+        from ._eigen import reopen
+
+        sol = reopen(problem, resolved, checkpoint, saved)
+        if sol is None:
+            raise ProblemError(f"{directory}: no checkpoints: the solve saved nothing yet")
+        return sol
     if not checkpoint.exists():
         raise ProblemError(f"{directory}: no {CHECKPOINT_FILE}: the solve saved nothing yet")
-    precision = kwargs.get("precision") or problem.solver.get("precision", "float64")
-    network = problem.solver.get("network") or MLP()
+    precision = resolved["precision"]
     with jax.enable_x64(precision == "float64"):
         dtype = jnp.float64 if precision == "float64" else jnp.float32
-        model, params = build_model(problem, network, dtype, kwargs["seed"])
-        state = checkpoint.load(lambda k: _initial_carry(kwargs["phases"][k], params))
+        model, params = build_model(problem, resolved["network"], dtype, kwargs["seed"])
+        state = checkpoint.load(lambda k: carry_template(kwargs["phases"][k], params, len(term_names(problem))))
         params = state.carry[3]
-    saved = json.loads((directory / METRICS).read_text()) if (directory / METRICS).exists() else {}
     keys = ("residual_rms", "residual_rms_per_equation", "reference", "reference_method", "l2_relative_error", "max_abs_error")
     if saved:  # the solve's own figures (a classical reference is not recomputed)
         metrics = {k: saved.get(k) for k in keys}

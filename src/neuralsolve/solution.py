@@ -46,6 +46,11 @@ class Solution:
         return sum(p["steps"] for p in self.phases)
 
     def __call__(self, points, field: str | None = None) -> np.ndarray:
+        values = self._evaluate(points, field)
+        return values if field is None else values[:, self.fields.index(field)]
+
+    def _evaluate(self, points, field: str | None) -> np.ndarray:
+        """The model's output at points (n, d), after checking the arguments."""
         points = np.asarray(points, float)
         if points.ndim != 2 or points.shape[1] != len(self.coords):
             raise ProblemError(
@@ -56,11 +61,56 @@ class Solution:
             raise ProblemError(f"unknown field {field!r} (fields: {', '.join(self.fields)})")
         with jax.enable_x64(self.precision == "float64"):
             dtype = jnp.float64 if self.precision == "float64" else jnp.float32
-            values = np.array(self._batched(self._params, jnp.asarray(points, dtype)))  # a writable copy
-        return values if field is None else values[:, self.fields.index(field)]
+            return np.array(self._batched(self._params, jnp.asarray(points, dtype)))  # a writable copy
 
     def __repr__(self) -> str:
         errs = self.metrics.get("l2_relative_error")
         extra = f", l2_relative_error={errs}" if errs else ""
         return f"Solution(fields={list(self.fields)}, status={self.status!r}, steps={self.steps}{extra})"
 
+
+
+class EigenSolution(Solution):
+    """The lowest states of an eigenproblem.
+
+    Calling it on points (n, d) gives values of shape (states, n, n_fields), or (states, n) for one
+    ``field``: a leading state axis. States are orthogonal, normalised (``∫ψ² = 1``) when the
+    problem asks for it, and signed positive where each first exceeds half its largest magnitude.
+
+    Attributes:
+        eigenvalues: the trained eigenvalues, lowest state first.
+        states: how many states were found (fewer than asked if training stopped early).
+    """
+
+    def __init__(self, *args, eigenvalues, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.eigenvalues = np.asarray(eigenvalues, float)
+
+    @property
+    def states(self) -> int:
+        return len(self.eigenvalues)
+
+    @classmethod
+    def build(cls, problem, models, params, T, eigenvalues, fits, precision: str, term_names) -> EigenSolution:
+        """One solution from the states' networks, their combination matrix T and fit logs."""
+        from .train.fit import FitResult
+
+        def model(p, x):
+            raw = jnp.stack([m(q["net"], x) for m, q in zip(models, p["nets"])])  # (states, n_fields)
+            return p["T"] @ raw
+
+        history = [{**r, "state": n} for n, f in enumerate(fits) for r in f.history]
+        phases = [{**ph, "state": n} for n, f in enumerate(fits) for ph in f.phases]
+        failed = next((f for f in fits if f.status != "ok"), None)
+        status, message = (failed.status, failed.message) if failed else ("ok", "training completed")
+        fit = FitResult({"nets": list(params), "T": T}, history, phases, status, message)
+        return cls(model, fit.params, problem.fields, problem.domain.coords, precision, fit=fit, metrics={},
+                   term_names=term_names, eigenvalues=eigenvalues)  # fmt: skip
+
+    def __call__(self, points, field: str | None = None) -> np.ndarray:
+        values = self._evaluate(points, field)  # (n, states, n_fields)
+        values = np.moveaxis(values, 0, 1)
+        return values if field is None else values[..., self.fields.index(field)]
+
+    def __repr__(self) -> str:
+        return f"EigenSolution(fields={list(self.fields)}, status={self.status!r}, eigenvalues={self.eigenvalues.tolist()})"

@@ -53,7 +53,7 @@ def check(file: str) -> None:
     from ..spec.load import load
 
     problem = load(file)
-    exact = "; ".join(problem.exact) or "none"
+    exact = "; ".join(list(problem.exact) + (["eigenvalues"] if getattr(problem, "exact_eigenvalue", None) else [])) or "none"
     click.echo(f"{file}: ok — {problem.name!r}: fields {', '.join(problem.fields)} on "
                f"{', '.join(problem.domain.coords)}; {len(problem.equations)} equation(s), "
                f"{len(problem.hard)} exact and {len(problem.penalties)} penalty condition term(s); "
@@ -114,7 +114,8 @@ def _run(out_dir: pathlib.Path, checkpoint_every: float, resume: bool) -> None:
     from .progress import Progress
 
     problem, kwargs = rundir.settings(out_dir)
-    with Progress(sum(p.steps for p in kwargs["phases"])) as progress:
+    states = problem.eigen.states if problem.eigen is not None else 1  # eigenstates train in turn
+    with Progress(states * sum(p.steps for p in kwargs["phases"])) as progress:
         sol = run_solve(problem, **kwargs, callback=progress.update, resume=resume,
                         checkpoint=Checkpoint(out_dir, every=checkpoint_every))  # fmt: skip
     wall = sol.history[-1]["elapsed"] if sol.history else 0.0  # includes time before a resume
@@ -123,6 +124,10 @@ def _run(out_dir: pathlib.Path, checkpoint_every: float, resume: bool) -> None:
     errors = metrics["l2_relative_error"] or {}
     summary = ", ".join(f"{f} {e:.2e}" for f, e in errors.items()) or "no exact solution given"
     click.echo(f"{sol.status}: {sol.message}. Relative L2 error: {summary}; residual RMS {metrics['residual_rms']:.2e}")
+    if "eigenvalues" in metrics:
+        errs = metrics.get("eigenvalue_errors") or [None] * len(metrics["eigenvalues"])
+        click.echo("eigenvalues: " + ", ".join(f"{v:.10g}" + (f" (rel. error {e:.1e})" if e is not None else "")
+                                               for v, e in zip(metrics["eigenvalues"], errs)))  # fmt: skip
     click.echo(f"results in {out_dir}/ ({', '.join(p.name for p in files)})")
     if sol.status == "interrupted":
         click.echo(f"continue with: neuralsolve resume {out_dir}")

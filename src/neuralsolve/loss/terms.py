@@ -70,16 +70,17 @@ def sample_data(problem: Problem, points: Points, seed: int) -> dict:
     return data
 
 
-def make_terms(problem: Problem, model: Callable, method: str = "jvp") -> Callable:
+def make_terms(problem: Problem, model: Callable, method: str = "jvp", unknowns: dict | None = None) -> Callable:
     """Return ``terms(params, data) -> (k,) mean squared residuals``.
 
-    ``model(params, x)`` gives all field values at one point ``x``.
+    ``model(params, x)`` gives all field values at one point ``x``; ``unknowns`` gives scalar
+    unknowns (an eigenvalue) by name.
     """
     coords, fields = problem.domain.coords, problem.fields
 
     def at(params, x, normal, needed):
         values = derivatives(lambda y: model(params, y), x, needed, method)
-        return Point(coords, fields, x, values, normal)
+        return Point(coords, fields, x, values, normal, unknowns=unknowns)
 
     def penalty(pen, params, entry):
         if pen.partner is not None:
@@ -91,7 +92,7 @@ def make_terms(problem: Problem, model: Callable, method: str = "jvp") -> Callab
         return jnp.mean(jnp.reshape(r, (r.shape[0], -1)) ** 2)
 
     def terms(params, data):
-        r = residuals(problem, model, params, data["interior"], method)
+        r = residuals(problem, model, params, data["interior"], method, unknowns)
         out = list(jnp.mean(r**2, axis=0))
         out += [penalty(pen, params, e) for pen, e in zip(problem.penalties, data["penalties"])]
         return jnp.stack(out)
@@ -99,13 +100,16 @@ def make_terms(problem: Problem, model: Callable, method: str = "jvp") -> Callab
     return terms
 
 
-def residuals(problem: Problem, model: Callable, params, x: jax.Array, method: str = "jvp") -> jax.Array:
-    """Equation residuals (n, n_equations) at interior points ``x``."""
+def residuals(problem: Problem, model: Callable, params, x: jax.Array, method: str = "jvp",
+              unknowns: dict | None = None) -> jax.Array:  # fmt: skip
+    """Equation residuals (n, n_equations) at interior points ``x`` (with scalar ``unknowns``,
+    such as an eigenvalue, by name)."""
     coords, fields = problem.domain.coords, problem.fields
     needed = frozenset().union(*(e.needed for e in problem.equations))
 
     def one(y):
-        p = Point(coords, fields, y, derivatives(lambda z: model(params, z), y, needed, method))
+        values = derivatives(lambda z: model(params, z), y, needed, method)
+        p = Point(coords, fields, y, values, unknowns=unknowns)
         return jnp.stack([e.residual(p) for e in problem.equations])
 
     return jax.vmap(one)(x)

@@ -1,4 +1,10 @@
-"""The network: an MLP acting on one point, with inputs scaled to [-1, 1] over the domain."""
+"""The network: an MLP acting on one point, with inputs scaled to [-1, 1] over the domain.
+
+Where a coefficient of the equation jumps at ``x_i = a`` (a discontinuous potential), the solution's
+second derivative jumps there too, which no smooth network can follow. Each such jump adds a *kink
+feature* ``((x_i - a)_+ / L)²`` to the inputs: its second derivative is a step, so the network can
+match the jump of every derivative from the second on, and stays C¹ as the solution is.
+"""
 
 from __future__ import annotations
 
@@ -27,11 +33,13 @@ class MLP:
         if self.width < 1 or self.depth < 1:
             raise ProblemError(f"network width and depth must be at least 1, got {self.width} and {self.depth}")
 
-    def build(self, in_size: int, out_size: int, lo, hi, dtype, key) -> ScaledMLP:
-        """Initialise the network for points in the box [lo, hi] (one entry per coordinate)."""
-        mlp = eqx.nn.MLP(in_size, out_size, self.width, self.depth, activation=ACTIVATIONS[self.activation],
-                         dtype=dtype, key=key)  # fmt: skip
-        return ScaledMLP(mlp, tuple(float(v) for v in lo), tuple(float(v) for v in hi))
+    def build(self, in_size: int, out_size: int, lo, hi, dtype, key, kinks=()) -> ScaledMLP:
+        """Initialise the network for points in the box [lo, hi] (one entry per coordinate), with a
+        kink feature for each ``(axis, position)`` in ``kinks``."""
+        kinks = tuple((int(i), float(a)) for i, a in kinks)
+        mlp = eqx.nn.MLP(in_size + len(kinks), out_size, self.width, self.depth,
+                         activation=ACTIVATIONS[self.activation], dtype=dtype, key=key)  # fmt: skip
+        return ScaledMLP(mlp, tuple(float(v) for v in lo), tuple(float(v) for v in hi), kinks)
 
 
 class ScaledMLP(eqx.Module):
@@ -40,7 +48,12 @@ class ScaledMLP(eqx.Module):
     mlp: eqx.nn.MLP
     lo: tuple = eqx.field(static=True)
     hi: tuple = eqx.field(static=True)
+    kinks: tuple = eqx.field(static=True, default=())
 
     def __call__(self, x: jax.Array) -> jax.Array:
         lo, hi = jnp.asarray(self.lo, x.dtype), jnp.asarray(self.hi, x.dtype)
-        return self.mlp(2 * (x - lo) / (hi - lo) - 1)
+        inputs = 2 * (x - lo) / (hi - lo) - 1
+        if self.kinks:
+            kinks = [jnp.where(x[i] > a, ((x[i] - a) / (self.hi[i] - self.lo[i])) ** 2, 0.0) for i, a in self.kinks]
+            inputs = jnp.concatenate([inputs, 4 * jnp.stack(kinks)])  # 4: about unit size, like the inputs
+        return self.mlp(inputs)

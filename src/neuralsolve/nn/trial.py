@@ -6,6 +6,10 @@ on all fixed faces at once: it is the Boolean sum of the one-axis interpolants,
 ``B = Σ_{S ⊆ axes, S ≠ ∅} (-1)^{|S|+1} P_S g``, where ``P_S`` interpolates along every axis of S in
 turn (transfinite interpolation, as in Coons patches). With compatible data at corners, B equals
 the given value on every fixed face.
+
+A field with a ``scale`` s is ``B + s·D·N``. A field with a sign is ``±s·exp(B̃ + D·N)``, where B̃
+interpolates ``log(±g/s)`` of the given values g: positive (or negative) everywhere, and still
+exact on the fixed faces.
 """
 
 from __future__ import annotations
@@ -21,19 +25,44 @@ from ..ops.point import value_at
 from ..problem.conditions import HardValue
 
 
-def make_trial(hard: list[HardValue], segments: dict, coords: tuple[str, ...], n_fields: int) -> Callable:
-    """Return ``trial(net_out, x) -> field values`` (both (m,)) imposing ``hard`` exactly."""
+def make_trial(hard: list[HardValue], segments: dict, coords: tuple[str, ...], n_fields: int,
+               scales=None, signs=None) -> Callable:  # fmt: skip
+    """Return ``trial(net_out, x) -> field values`` (both (m,)) imposing ``hard`` exactly, with
+    each field's ``scales`` (default 1) and ``signs`` (None, "positive" or "negative")."""
+    scales = scales or [1.0] * n_fields
+    signs = signs or [None] * n_fields
     per_field = [
         {h.axis: {} for h in hard if h.field == f} for f in range(n_fields)
     ]
     for h in hard:
-        per_field[h.field][h.axis][h.side] = partial(value_at, h.value, coords)
+        value = partial(value_at, h.value, coords)
+        if signs[h.field] is not None:  # interpolate the log of the scaled magnitude
+            value = partial(_log_magnitude, value, scales[h.field] * (1 if signs[h.field] == "positive" else -1))
+        per_field[h.field][h.axis][h.side] = value
     blends = [_blend(axes, segments) if axes else None for axes in per_field]
+    fields = [_field(b, scale, sign) for b, scale, sign in zip(blends, scales, signs)]
 
     def trial(net_out: jax.Array, x: jax.Array) -> jax.Array:
-        return jnp.stack([net_out[f] if b is None else b(net_out[f], x) for f, b in enumerate(blends)])
+        return jnp.stack([field(net_out[f], x) for f, field in enumerate(fields)])
 
     return trial
+
+
+def _log_magnitude(value: Callable, signed_scale: float, x: jax.Array) -> jax.Array:
+    return jnp.log(value(x) / signed_scale)
+
+
+def _field(blend: Callable | None, scale: float, sign: str | None) -> Callable:
+    """One field from its network output: B + s·D·N, or ±s·exp(B̃ + D·N) with a sign."""
+    def constrained(n, x):
+        return n if blend is None else blend(n, x)
+
+    if sign is not None:
+        signed = scale if sign == "positive" else -scale
+        return lambda n, x: signed * jnp.exp(constrained(n, x))
+    if scale == 1.0:
+        return constrained
+    return lambda n, x: constrained(scale * n, x)
 
 
 def _blend(axes: dict, segments: dict) -> Callable:

@@ -17,9 +17,10 @@ from .._errors import ProblemError
 class Point:
     """Coordinates, field values and derivatives at one point."""
 
-    def __init__(self, coords, fields, x, values=None, normal=None, *, what="equation"):
+    def __init__(self, coords, fields, x, values=None, normal=None, *, what="equation", unknowns=None):
         self._coords, self._fields = tuple(coords), tuple(fields)
         self.x, self._values, self._normal, self._what = x, values, normal, what
+        self._unknowns = unknowns or {}  # scalar unknowns by name, e.g. an eigenvalue
         self.needed: set[tuple[int, ...]] = set()
 
     @property
@@ -29,6 +30,8 @@ class Point:
     def __getitem__(self, name: str):
         if name in self._coords:
             return self.x[self._coords.index(name)]
+        if name in self._unknowns:
+            return self._unknowns[name]
         return self._lookup(name, ())
 
     def d(self, field: str, *spec) -> jnp.ndarray:
@@ -74,10 +77,11 @@ class Point:
         return self._values[dirs][self._fields.index(name)]
 
 
-def value_at(value, coords, x: jnp.ndarray) -> jnp.ndarray:
+def value_at(value, coords, x: jnp.ndarray, unknowns: dict | None = None) -> jnp.ndarray:
     """A value function of a point (a condition's value, an exact solution) at coordinates ``x``.
 
-    The point carries coordinates only; ``+ 0 * x[0]`` turns a constant into an array like the
-    others, so the result can be vmapped and stacked.
+    The point carries coordinates (and any scalar ``unknowns``, such as a state index) only;
+    ``+ 0 * x[0]`` turns a constant into an array like the others, so the result can be vmapped
+    and stacked.
     """
-    return value(Point(coords, (), x, values={})) + 0 * x[0]
+    return value(Point(coords, (), x, values={}, unknowns=unknowns)) + 0 * x[0]

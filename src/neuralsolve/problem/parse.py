@@ -41,22 +41,25 @@ _COMPARE = {ast.Lt: sp.Lt, ast.LtE: sp.Le, ast.Gt: sp.Gt, ast.GtE: sp.Ge, ast.Eq
 
 @dataclass
 class Namespace:
-    """The names an expression may use: coordinates, fields, parameters and helper functions."""
+    """The names an expression may use: coordinates, fields, parameters, helper functions and
+    scalar unknowns (an eigenvalue, a state index), which may shadow a constant such as ``E``."""
 
     coords: tuple[str, ...]
     fields: tuple[str, ...] = ()
     parameters: dict[str, float] = field(default_factory=dict)
     functions: dict[str, sp.Expr] = field(default_factory=dict)
+    unknowns: tuple[str, ...] = ()
 
     def __post_init__(self):
         self.coord_symbols = {c: sp.Symbol(c, real=True) for c in self.coords}
         taken = {}
         for kind, names in (("coordinate", self.coords), ("field", self.fields),
-                            ("parameter", self.parameters), ("function", self.functions)):  # fmt: skip
+                            ("parameter", self.parameters), ("function", self.functions),
+                            ("unknown", self.unknowns)):  # fmt: skip
             for name in names:
                 if name in taken:
                     raise ProblemError(f"the name {name!r} is used twice (as {taken[name]} and as {kind})")
-                if name in FUNCTIONS or name in CONSTANTS or name == "diff":
+                if name in FUNCTIONS or name == "diff" or (name in CONSTANTS and kind != "unknown"):
                     raise ProblemError(f"the {kind} name {name!r} is reserved for a mathematical function or constant")
                 taken[name] = kind
 
@@ -66,7 +69,8 @@ class Namespace:
 
     def known(self) -> str:
         parts = [("coordinates", self.coords), ("fields", self.fields),
-                 ("parameters", tuple(self.parameters)), ("functions", tuple(self.functions))]  # fmt: skip
+                 ("parameters", tuple(self.parameters)), ("functions", tuple(self.functions)),
+                 ("unknowns", self.unknowns)]  # fmt: skip
         return "; ".join(f"{k}: {', '.join(v)}" for k, v in parts if v)
 
 
@@ -145,6 +149,8 @@ class _Walker:
             return sp.sympify(ns.parameters[name])
         if name in ns.functions:
             return ns.functions[name]
+        if name in ns.unknowns:
+            return sp.Symbol(name, real=True)
         if name in CONSTANTS:
             return CONSTANTS[name]
         if name in FUNCTIONS or name == "diff":

@@ -15,10 +15,12 @@ from .compile import compile_expression
 from .conditions import (Condition, Dirichlet, HardValue, InitialRate, Neumann, Observations,
                          Penalty, Periodic, Robin)  # fmt: skip
 from .domain import TIME, Domain
+from .eigen import STATE_INDEX, Eigen, jumps, pencil
 from .parse import Namespace, parse_equation, parse_expression, split_equation
 
 
-SOLVE_SETTINGS = {"network", "points", "phases", "precision", "seed"}
+SOLVE_SETTINGS = {"network", "points", "phases", "precision", "seed", "weighting", "redraw"}
+SIGNS = ("positive", "negative")
 
 
 class Equation:
@@ -51,6 +53,14 @@ class Problem:
         reference: ``"auto"`` (default): without an exact solution, verify against a classical
             solution where one applies (:func:`neuralsolve.reference.classical_reference`);
             ``"none"``: do not.
+        eigen: an :class:`Eigen` makes this an eigenproblem: one field, one equation linear in the
+            field and in the eigenvalue ``eigen.symbol``, solved for the lowest ``eigen.states``
+            states. ``exact`` may then give the eigenvalue too (key ``eigen.symbol``), and exact
+            expressions may use the state index ``n`` (from 0).
+        scale: a typical magnitude per field (``{"rho": 1e-3}``): the network's output is scaled by
+            it, so fields of very different sizes train alike.
+        sign: ``"positive"`` or ``"negative"`` per field: the field is ``±scale·exp(network)``,
+            never zero or of the wrong sign (value conditions on it must have that sign too).
 
     Raises:
         ProblemError: for any name, condition or derivative that does not fit the domain and fields.
@@ -59,7 +69,8 @@ class Problem:
     def __init__(self, domain: Domain, fields, equations, conditions: Sequence[Condition] = (), *,
                  parameters: dict | None = None, functions: dict | None = None,
                  exact: dict | None = None, name: str = "problem", solver: dict | None = None,
-                 reference: str = "auto"):  # fmt: skip
+                 reference: str = "auto", eigen: Eigen | None = None, scale: dict | None = None,
+                 sign: dict | None = None):  # fmt: skip
         if not isinstance(domain, Domain):
             raise ProblemError(f"domain must be a neuralsolve Domain, got {type(domain).__name__}")
         self.domain, self.name = domain, name
@@ -72,11 +83,15 @@ class Problem:
             raise ProblemError(f"unknown solver setting(s) {sorted(unknown_settings)}; expected some of {sorted(SOLVE_SETTINGS)}")
         self.fields = _field_names(fields)
         self.parameters = _parameters(parameters or {})
-        self._ns = Namespace(domain.coords, self.fields, self.parameters)
+        if eigen is not None and not isinstance(eigen, Eigen):
+            raise ProblemError(f"eigen must be an Eigen(symbol=..., states=...), got {type(eigen).__name__}")
+        self.eigen = eigen
+        self.scale, self.sign = self._scales(scale or {}, sign or {})
+        self._ns = Namespace(domain.coords, self.fields, self.parameters, unknowns=self.unknowns)
         for fname, text in (functions or {}).items():
             expr = parse_expression(text, self._ns, f"function {fname!r}")
             self._ns.functions[fname] = expr
-            Namespace(domain.coords, self.fields, self.parameters, dict(self._ns.functions))  # name checks
+            Namespace(domain.coords, self.fields, self.parameters, dict(self._ns.functions), self.unknowns)  # name checks
         if isinstance(equations, (str, Callable)):
             equations = [equations]
         if not equations:
@@ -86,10 +101,49 @@ class Problem:
         self.penalties: list[Penalty] = []
         for i, cond in enumerate(conditions):
             self._add_condition(cond, f"condition {i + 1}")
-        self.exact = {f: self._value(v, f"exact solution for {f!r}") for f, v in (exact or {}).items()}
+        exact = dict(exact or {})
+        self.exact_eigenvalue = None
+        if eigen is not None and eigen.symbol in exact:
+            self.exact_eigenvalue = self._value(exact.pop(eigen.symbol), f"exact solution for {eigen.symbol!r}", coords=False)
+        self.exact = {f: self._value(v, f"exact solution for {f!r}") for f, v in exact.items()}
         unknown = set(self.exact) - set(self.fields)
         if unknown:
             raise ProblemError(f"exact solution given for unknown field(s) {sorted(unknown)} (fields: {', '.join(self.fields)})")
+        self.pencil, self.jumps = self._check_eigen() if eigen is not None else (None, {})
+
+    @property
+    def unknowns(self) -> tuple[str, ...]:
+        """Scalar unknowns the equations may use: the eigenvalue symbol, if any."""
+        return (self.eigen.symbol,) if self.eigen is not None else ()
+
+    def _scales(self, scale: dict, sign: dict) -> tuple[list[float], list[str | None]]:
+        for what, table in (("scale", scale), ("sign", sign)):
+            for f in table:
+                self._check_field(f, what)
+        for f, v in scale.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+                raise ProblemError(f"scale: the scale of {f!r} must be a positive number, got {v!r}")
+        for f, v in sign.items():
+            if v not in SIGNS:
+                raise ProblemError(f"sign: the sign of {f!r} must be 'positive' or 'negative', got {v!r}")
+        return [float(scale.get(f, 1.0)) for f in self.fields], [sign.get(f) for f in self.fields]
+
+    def _check_eigen(self) -> tuple[tuple[dict, dict] | None, dict[int, list[float]]]:
+        """An eigenproblem's pencil ``(A, B)`` and the jumps of its coefficients per axis."""
+        if len(self.fields) != 1 or len(self.equations) != 1:
+            raise ProblemError("eigen: an eigenproblem needs exactly one field and one equation")
+        if not self.eigen.normalize and not self.penalties:
+            raise ProblemError("eigen: with normalize = false, a condition must fix the scale of each state")
+        expr = self.equations[0].expr
+        if expr is None:  # a Python function: trusted to be linear, no classical reference
+            return None, {}
+        try:
+            A, B = pencil(expr, self.fields[0], self.eigen.symbol, self.domain.coords)
+        except ProblemError as err:
+            raise ProblemError(f"equation 1: {err}") from None
+        coefficients = list(A.values()) + list(B.values())
+        found = {i: jumps(coefficients, s) for i, s in enumerate(self._ns.coord_symbols.values())}
+        return (A, B), {i: v for i, v in found.items() if v}
 
     # --- equations --------------------------------------------------------------------------------
 
@@ -108,7 +162,8 @@ class Problem:
     def _record(self, residual: Callable, what: str, normal: bool = False) -> frozenset:
         """Call ``residual`` on a recording point: checks names, returns the derivatives needed."""
         x = jnp.asarray(np.mean(self.domain.bounds(), axis=0))
-        p = Point(self.domain.coords, self.fields, x, normal=None, what=what)
+        p = Point(self.domain.coords, self.fields, x, normal=None, what=what,
+                  unknowns={name: jnp.zeros(()) for name in self.unknowns})  # fmt: skip
         try:
             out = residual(p)
         except ProblemError:
@@ -245,23 +300,34 @@ class Problem:
         self.penalties.append(Penalty(f"{what}: observations of {f}", lambda p: p[f], frozenset({()}),
                                       cond.weight, points=pts, targets=cond.values))  # fmt: skip
 
-    def _value(self, value, what: str) -> Callable:
-        """A condition's or exact solution's value as a function of a point."""
+    def _value(self, value, what: str, coords: bool = True) -> Callable:
+        """A condition's or exact solution's value as a function of a point (of the state index
+        ``n`` too, in eigenproblems; of ``n`` only for an exact eigenvalue, ``coords=False``)."""
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             c = float(value)
             return lambda p: c
         if isinstance(value, str):
-            coords_only = Namespace(self.domain.coords, (), self.parameters, self._ns.functions)
-            expr = parse_expression(value, coords_only, what)
-            return compile_expression(expr, self.domain.coords, what)
+            index = (STATE_INDEX,) if self.eigen is not None else ()
+            names = self.domain.coords if coords else ()
+            ns = Namespace(names, (), self.parameters, self._ns.functions if coords else {}, index)
+            expr = parse_expression(value, ns, what)
+            return compile_expression(expr, names, what)
         if callable(value):
             return value
         raise ProblemError(f"{what}: a value must be a number, a string expression or a function, got {type(value).__name__}")
 
-    def exact_at(self, field: str, points) -> jax.Array:
-        """The exact solution of ``field`` at points (n, d), in the current JAX precision."""
+    def exact_at(self, field: str, points, state: int | None = None) -> jax.Array:
+        """The exact solution of ``field`` at points (n, d), in the current JAX precision
+        (of eigenstate ``state`` in an eigenproblem)."""
         fn, coords = self.exact[field], self.domain.coords
-        return jax.vmap(lambda y: value_at(fn, coords, y))(jnp.asarray(points))
+        unknowns = None if state is None else {STATE_INDEX: state}
+        return jax.vmap(lambda y: value_at(fn, coords, y, unknowns))(jnp.asarray(points))
+
+    def exact_eigenvalues(self) -> list[float] | None:
+        """The exact eigenvalues of the computed states, if ``exact`` gives them."""
+        if self.exact_eigenvalue is None:
+            return None
+        return [float(self.exact_eigenvalue(Point((), (), None, unknowns={STATE_INDEX: n}))) for n in range(self.eigen.states)]
 
     def __repr__(self) -> str:
         return f"Problem({self.name!r}, fields={list(self.fields)}, coords={list(self.domain.coords)})"

@@ -16,6 +16,9 @@ from ..problem.problem import Problem
 from ..solution import Solution
 
 
+EIGEN_KEYS = ("eigenvalues", "eigenvalue_errors", "reference_eigenvalues", "eigenvalue_reference", "residual_rms_per_state")
+
+
 def evaluation_grid(problem: Problem) -> tuple[np.ndarray, tuple[int, ...] | None]:
     """Points to report on: a grid in 1-D and 2-D (its shape returned too), Sobol points above."""
     lo, hi = problem.domain.bounds()
@@ -38,6 +41,7 @@ def metrics_record(problem: Problem, sol: Solution, wall_time: float, seed: int)
         "reference": m["reference"], "reference_method": m.get("reference_method"), "steps": sol.steps,
         "wall_time_s": round(wall_time, 3), "precision": sol.precision, "seed": seed,
         "status": sol.status, "message": sol.message, "phases": sol.phases,
+        **{k: m[k] for k in EIGEN_KEYS if k in m},
     }  # fmt: skip
 
 
@@ -46,12 +50,12 @@ def write_outputs(out: pathlib.Path, problem: Problem, sol: Solution, metrics: d
     out.mkdir(parents=True, exist_ok=True)
     points, _ = evaluation_grid(problem)
     inside = problem.domain.contains(points)
-    values = sol(points)
-    values[~inside] = np.nan  # outside a disk, say: not part of the solution
+    values = sol(points)  # (n, fields), or (states, n, fields) for an eigenproblem
+    values[..., ~inside, :] = np.nan  # outside a disk, say: not part of the solution
     arrays = {"points": points, "coords": np.array(problem.domain.coords), "fields": np.array(problem.fields), "values": values}
     reference = _reference_values(sol, points)
     if reference is not None:
-        reference[~inside] = np.nan
+        reference[..., ~inside, :] = np.nan
         arrays["reference"] = reference
     np.savez(out / "solution.npz", **arrays)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
@@ -68,9 +72,16 @@ def render_report(out: pathlib.Path, problem: Problem) -> list[pathlib.Path]:
     history = json.loads((out / "history.json").read_text())
     _, shape = evaluation_grid(problem)
     reference = data["reference"] if "reference" in data else None
-    images = [plot_solution(out / f"solution_{f}.png", problem, data["points"], shape, data["values"][:, i],
-                            None if reference is None else reference[:, i], f)
-              for i, f in enumerate(problem.fields)]  # fmt: skip
+    values = data["values"]
+    if values.ndim == 2:
+        panels = [(f"solution_{f}.png", f, values[:, i], None if reference is None else reference[:, i])
+                  for i, f in enumerate(problem.fields)]  # fmt: skip
+    else:  # eigenstates: one plot per state, titled with its eigenvalue
+        eigenvalues = metrics.get("eigenvalues") or [np.nan] * len(values)
+        panels = [(f"solution_{f}_{k}.png", f"{f}[{k}], {problem.eigen.symbol} = {eigenvalues[k]:.10g}", values[k, :, i],
+                   None if reference is None else reference[k, :, i])
+                  for k in range(len(values)) for i, f in enumerate(problem.fields)]  # fmt: skip
+    images = [plot_solution(out / name, problem, data["points"], shape, v, r, title) for name, title, v, r in panels]
     images.append(plot_history(out / "loss_history.png", history["records"], history["terms"]))
     report = out / "report.html"
     report.write_text(_html(problem, metrics, images))

@@ -16,13 +16,18 @@ from ..loss.terms import Points
 from ..nn.mlp import MLP
 from ..problem.conditions import Condition, Periodic
 from ..problem.domain import TIME, Box, Domain, SpaceTime
+from ..problem.eigen import Eigen
 from ..problem.problem import Problem
 from ..train.phases import BFGS, LBFGS, Adam
+from ..train.weighting import Adaptive
 from .errors import SpecError, line_of
 
-TOP = {"name", "fields", "equations", "domain", "parameters", "functions", "conditions", "exact", "reference", "solver"}
+TOP = {"name", "fields", "equations", "domain", "parameters", "functions", "conditions", "exact", "reference", "solver",
+       "eigen", "scale", "sign"}
+EIGEN_KEYS = {"symbol", "states", "normalize"}
 CONDITION_KEYS = {"on", "set", "periodic", "weight", "points"}
-SOLVER_KEYS = {"network", "points", "phases", "precision", "seed"}
+SOLVER_KEYS = {"network", "points", "phases", "precision", "seed", "weighting", "redraw"}
+WEIGHTING_KEYS = {"method", "eta", "every"}
 PHASES = {"adam": Adam, "lbfgs": LBFGS, "bfgs": BFGS}
 
 
@@ -107,11 +112,31 @@ class _Reader:
         domain = self.domain(data)
         conditions = self.conditions(data)
         solver = self.solver(self.table(data, "solver", SOLVER_KEYS))
+        eigen = self.eigen(data) if "eigen" in data else None
+        scale = {k: self.number(v, f"scale.{k}") for k, v in self.table(data, "scale").items()}
+        sign = self.table(data, "sign")
+        for k, v in sign.items():
+            if v not in ("positive", "negative"):
+                self.fail(f"sign.{k}", f"expected 'positive' or 'negative', got {_kind(v)}")
         try:
             return Problem(domain, fields, equations, conditions, parameters=parameters, functions=functions,
-                           exact=exact, name=name, solver=solver, reference=reference.get("solver", "auto"))  # fmt: skip
+                           exact=exact, name=name, solver=solver, reference=reference.get("solver", "auto"),
+                           eigen=eigen, scale=scale, sign=sign)  # fmt: skip
         except ProblemError as err:
             self.fail(*_locate(str(err)))
+
+    def eigen(self, data: dict) -> Eigen:
+        table = self.table(data, "eigen", EIGEN_KEYS)
+        args = {"symbol": table.get("symbol", "E"), "normalize": table.get("normalize", True)}
+        if not isinstance(args["symbol"], str):
+            self.fail("eigen.symbol", f"expected a name, got {_kind(args['symbol'])}")
+        if not isinstance(args["normalize"], bool):
+            self.fail("eigen.normalize", f"expected true or false, got {_kind(args['normalize'])}")
+        args["states"] = self.integer(table.get("states", 1), "eigen.states", 1)
+        try:
+            return Eigen(**args)
+        except ProblemError as err:
+            self.fail("eigen", str(err))
 
     def domain(self, data: dict) -> Domain:
         if "domain" not in data:
@@ -181,7 +206,31 @@ class _Reader:
             settings["precision"] = table["precision"]
         if "seed" in table:
             settings["seed"] = self.integer(table["seed"], "solver.seed")
+        if "redraw" in table:
+            settings["redraw"] = self.integer(table["redraw"], "solver.redraw", 1)
+        if "weighting" in table:
+            settings["weighting"] = self.weighting(table["weighting"])
         return settings
+
+    def weighting(self, value):
+        """``"fixed"``, ``"adaptive"`` or ``{method = "adaptive", eta = 1.0, every = 100}``."""
+        key = "solver.weighting"
+        table = {"method": value} if isinstance(value, str) else value
+        if not isinstance(table, dict):
+            self.fail(key, f"expected 'fixed', 'adaptive' or a table, got {_kind(value)}")
+        for k in table:
+            if k not in WEIGHTING_KEYS:
+                self.fail(f"{key}.{k}", f"unknown key; expected one of {', '.join(sorted(WEIGHTING_KEYS))}")
+        method = table.get("method", "adaptive")
+        if method == "fixed" and len(table) == 1:
+            return None
+        if method != "adaptive":
+            self.fail(f"{key}.method", f"expected 'fixed' or 'adaptive', got {_kind(method)}")
+        options = {k: v for k, v in table.items() if k != "method"}
+        try:
+            return Adaptive(**options)
+        except ProblemError as err:
+            self.fail(key, str(err))
 
     def phases(self, items) -> list:
         if not isinstance(items, list) or not items or not all(isinstance(p, dict) for p in items):
@@ -213,6 +262,9 @@ def _locate(message: str) -> tuple[str, str]:
     if match:
         table = "functions" if match.group(1) == "function" else "exact"
         return f"{table}.{match.group(2)}", match.group(3)
+    match = re.match(r"(scale|sign|eigen): (.*)", message, re.S)
+    if match:
+        return match.group(1), match.group(2)
     return "problem", message
 
 

@@ -33,9 +33,13 @@ class TrainState:
 class Checkpoint:
     """Saves the training state to ``directory`` at most every ``every`` seconds, and on demand."""
 
-    def __init__(self, directory, every: float = 30.0):
-        self.path = pathlib.Path(directory) / FILE
+    def __init__(self, directory, every: float = 30.0, name: str = FILE):
+        self.path = pathlib.Path(directory) / name
         self.every, self._last = float(every), time.monotonic()
+
+    def for_state(self, n: int) -> Checkpoint:
+        """The checkpoint of eigenstate ``n`` (states train one after another, each saved apart)."""
+        return Checkpoint(self.path.parent, self.every, f"{self.path.stem}.state{n}.npz")
 
     def exists(self) -> bool:
         return self.path.exists()

@@ -1,19 +1,29 @@
 """The fit loop: runs optimiser phases in jit-compiled chunks, reports progress, never loses work.
 
-Each chunk is one compiled ``while_loop`` over up to ``log_every`` steps, so Python is touched once
-per chunk. The loop carries the parameters with the lowest finite loss seen so far: a loss that
-turns NaN or inf stops training with status ``"nonfinite"`` and those parameters are returned;
-Ctrl-C returns them too, with status ``"interrupted"``.
+The objective is a weighted sum of loss terms, ``Σ mask·weight·balance·terms(params, data)``:
+``weights`` are the user's fixed weights, ``masks`` (one per phase) switch terms on and off by
+phase, and ``balance`` factors are adapted during Adam phases by an :class:`~neuralsolve.train.
+weighting.Adaptive` strategy (frozen in quasi-Newton phases, whose curvature model needs one
+fixed loss).
+
+Each chunk is one compiled ``while_loop``; chunks end wherever something happens between steps
+(a progress record, a weight update, a fresh draw of collocation points), so Python is touched
+once per chunk and a resumed run repeats exactly the same chunks. The loop carries the parameters
+with the lowest finite loss seen so far: a loss that turns NaN or inf stops training with status
+``"nonfinite"`` and those parameters are returned; Ctrl-C returns them too, with status
+``"interrupted"``.
 """
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .checkpoint import Checkpoint, TrainState
 
@@ -37,45 +47,84 @@ class FitResult:
     message: str = "training completed"
 
 
-def fit(loss: Callable, terms: Callable, params, data, phases, *, callback=None, log_every: int = 100,
-        checkpoint: Checkpoint | None = None, resume: bool = False) -> FitResult:  # fmt: skip
-    """Minimise ``loss(params, data)`` through ``phases``; ``terms`` gives the per-term breakdown.
+@dataclass(frozen=True)
+class Schedule:
+    """What happens between steps: progress every ``log_every`` steps, adaptive weights and
+    fresh collocation points (Adam phases only) every ``balance.every`` and ``redraw`` steps."""
 
-    With a ``checkpoint``, the state is saved every so often, on Ctrl-C and at the end; with
-    ``resume=True`` training continues from the checkpoint's state instead of from ``params``.
+    log_every: int = 100
+    balance: object = None
+    redraw: int | None = None
+
+    def chunk(self, step: int, left: int, adam: bool) -> int:
+        """Steps until the next event after ``step`` (at most ``left``)."""
+        periods = [self.log_every]
+        if adam and self.balance is not None:
+            periods.append(self.balance.every)
+        if adam and self.redraw:
+            periods.append(self.redraw)
+        return min([p - step % p for p in periods] + [left])
+
+
+def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: Sequence | None = None,
+        schedule: Schedule = Schedule(), callback=None, checkpoint: Checkpoint | None = None,
+        resume: bool = False) -> FitResult:  # fmt: skip
+    """Minimise the weighted sum of ``terms(params, data) -> (k,)`` through ``phases``.
+
+    ``sampler(draw)`` returns the collocation data of draw number ``draw`` (draw 0 is used unless
+    ``schedule.redraw`` is set). ``weights`` are the terms' fixed weights; ``masks`` gives each
+    phase a 0/1 vector of the terms it minimises (default: all). With a ``checkpoint``, the state
+    is saved every so often, on Ctrl-C and at the end; with ``resume=True`` training continues from
+    the checkpoint's state instead of from ``params``.
     """
     phases = list(phases)
+    weights = jnp.asarray(weights)
+    masks = [jnp.ones_like(weights)] * len(phases) if masks is None else [jnp.asarray(m, weights.dtype) for m in masks]
     state = TrainState(0, None)
     if resume and checkpoint is not None and checkpoint.exists():
-        state = checkpoint.load(lambda k: _initial_carry(phases[k], params))
+        state = checkpoint.load(lambda k: carry_template(phases[k], params, len(weights)))
     result = FitResult(params if state.carry is None else state.carry[3], state.history, state.phases)
     offset = result.history[-1]["elapsed"] if result.history else 0.0
-    start, terms_jit = time.perf_counter() - offset, jax.jit(terms)
+    start, terms_jit = time.perf_counter() - offset, _jit(terms)
     first = len(result.phases)
+    balance_factors = state.carry[7] if state.carry is not None else jnp.ones_like(weights)
     if result.phases and result.phases[-1]["stop"] == _STOPS[NONFINITE]:  # a finished, failed run
         first, result.status = len(phases), "nonfinite"
         result.message = f"{result.phases[-1]['phase']}: {_STOPS[NONFINITE]}"
     try:
         for k in range(first, len(phases)):
             phase = phases[k]
-            carry = state.carry if (state.carry is not None and state.phase == k) else _initial_carry(phase, result.params)
+            adam = not phase.fixed_loss
+            resuming = state.carry is not None and state.phase == k
+            carry = state.carry if resuming else _initial_carry(phase, result.params, balance_factors)
             step0 = sum(p["steps"] for p in result.phases)
-            runner = _chunk_runner(phase, loss)
+            runner, phase_weights = _chunk_runner(phase, terms), weights * masks[k]
+            draw = _draw_index(schedule, step0 + (int(carry[0]) if adam else 0))
+            data = sampler(draw)
             while int(carry[0]) < phase.steps and int(carry[6]) == RUNNING:
-                # chunks end on multiples of log_every, so a resumed run repeats the same chunks
-                n = min(log_every - int(carry[0]) % log_every, phase.steps - int(carry[0]))
-                carry = runner(carry, data, n)
+                n = schedule.chunk(step0 + int(carry[0]), phase.steps - int(carry[0]), adam)
+                carry = runner(carry, data, phase_weights, n)
                 result.params = carry[3]  # best so far: safe to keep whatever happens next
-                record = _record(phase.name, step0 + int(carry[0]), terms_jit(carry[3], data), start)
-                result.history.append(record)
+                step = step0 + int(carry[0])
+                if step % schedule.log_every == 0 or int(carry[0]) == phase.steps or int(carry[6]) != RUNNING:
+                    record = _record(phase.name, step, terms_jit(carry[3], data), weights * masks[k] * carry[7], start)
+                    if schedule.balance is not None:
+                        record["balance"] = [float(v) for v in carry[7]]
+                    result.history.append(record)
+                    if callback is not None:
+                        callback(record)
+                if adam and schedule.balance is not None and step % schedule.balance.every == 0:
+                    carry = _rebalance(carry, schedule.balance, terms_jit(carry[1], data), masks[k])
+                if adam and int(carry[0]) < phase.steps and _draw_index(schedule, step) != draw:
+                    draw = _draw_index(schedule, step)
+                    data = sampler(draw)
+                    carry = carry[:4] + (jnp.asarray(jnp.inf, carry[4].dtype),) + carry[5:]  # a new loss
                 # a snapshot with copied logs: an interrupt between two statements cannot leave a
                 # progress record in the checkpoint that its carry has not reached
                 state = TrainState(k, carry, list(result.history), list(result.phases))
-                if callback is not None:
-                    callback(record)
                 if checkpoint is not None:
                     checkpoint.maybe_save(state)
-            flag = int(carry[6])
+            flag, balance_factors = int(carry[6]), carry[7]
             result.phases.append({"phase": phase.name, "steps": int(carry[0]), "stop": _STOPS[flag].format(
                 patience=phase.patience, gtol=phase.gtol)})  # fmt: skip
             state = TrainState(k, carry, list(result.history), list(result.phases))
@@ -89,31 +138,60 @@ def fit(loss: Callable, terms: Callable, params, data, phases, *, callback=None,
     return result
 
 
-def _record(phase: str, step: int, term_values, start: float) -> dict:
-    values = [float(v) for v in term_values]
-    return {"phase": phase, "step": step, "loss": sum(values), "terms": values,
-            "elapsed": time.perf_counter() - start}  # fmt: skip
+def _draw_index(schedule: Schedule, step: int) -> int:
+    """Collocation points are redrawn every ``redraw`` steps: draw number ``step // redraw``."""
+    return step // schedule.redraw if schedule.redraw else 0
 
 
-def _initial_carry(phase, params):
-    inf = jnp.asarray(jnp.inf, jax.tree_util.tree_leaves(params)[0].dtype)
-    # (steps done, params, optimiser state, best params, best loss, steps without decrease, flag)
-    return (jnp.asarray(0), params, phase.init(params), params, inf, jnp.asarray(0), jnp.asarray(RUNNING))
+def _rebalance(carry, balance, term_values, mask):
+    """New balance factors from the terms' change since the last update (kept in the carry)."""
+    factors = balance.update(np.asarray(carry[8]), np.asarray(term_values), np.asarray(mask))
+    dtype = carry[7].dtype
+    best_value = jnp.asarray(jnp.inf, dtype)  # the loss has changed: restart best-tracking
+    return carry[:4] + (best_value,) + carry[5:7] + (jnp.asarray(factors, dtype), jnp.asarray(term_values, dtype))
 
 
-def _chunk_runner(phase, loss: Callable) -> Callable:
+def carry_template(phase, params, n_terms: int):
+    """A carry of the right structure for ``phase`` (to read a checkpoint into)."""
+    dtype = jax.tree_util.tree_leaves(params)[0].dtype
+    return _initial_carry(phase, params, jnp.ones(n_terms, dtype))
+
+
+def _initial_carry(phase, params, balance_factors):
+    dtype = jax.tree_util.tree_leaves(params)[0].dtype
+    inf = jnp.asarray(jnp.inf, dtype)
+    factors = jnp.asarray(balance_factors, dtype)
+    # (steps done, params, optimiser state, best params, best loss, steps without decrease, flag,
+    #  balance factors, term values at the last balance update)
+    return (jnp.asarray(0), params, phase.init(params), params, inf, jnp.asarray(0), jnp.asarray(RUNNING),
+            factors, jnp.full(factors.shape, jnp.nan, dtype))  # fmt: skip
+
+
+@functools.lru_cache(maxsize=64)
+def _jit(terms: Callable) -> Callable:
+    return jax.jit(terms)
+
+
+@functools.lru_cache(maxsize=64)
+def _chunk_runner(phase, terms: Callable) -> Callable:
+    """The compiled chunk of ``phase`` steps on ``terms``; cached, so fits that share both (the
+    states of an eigenproblem) compile once."""
     patience = phase.patience
 
     @jax.jit
-    def run(carry, data, n):
+    def run(carry, data, weights, n):
         stop_at = carry[0] + n
+        w = weights * carry[7]
+
+        def loss(p):
+            return jnp.sum(w * terms(p, data))
 
         def cond(c):
             return (c[0] < stop_at) & (c[6] == RUNNING)
 
         def body(c):
-            i, params, state, best, best_value, stall, _ = c
-            new_params, new_state, value, grad = phase.step(params, state, lambda p: loss(p, data))
+            i, params, state, best, best_value, stall, _ = c[:7]
+            new_params, new_state, value, grad = phase.step(params, state, loss)
             finite = jnp.isfinite(value) & _all_finite(grad)
             improved = finite & (value < best_value)
             best = jax.tree_util.tree_map(lambda a, b: jnp.where(improved, a, b), params, best)
@@ -124,7 +202,7 @@ def _chunk_runner(phase, loss: Callable) -> Callable:
                 flag = jnp.where((flag == RUNNING) & (stall >= patience), STALLED, flag)
                 gmax = jnp.max(jnp.stack([jnp.max(jnp.abs(g)) for g in jax.tree_util.tree_leaves(grad)]))
                 flag = jnp.where((flag == RUNNING) & (gmax <= phase.gtol), GTOL, flag)
-            return (i + 1, new_params, new_state, best, best_value, stall, flag)
+            return (i + 1, new_params, new_state, best, best_value, stall, flag) + c[7:]
 
         return jax.lax.while_loop(cond, body, carry)
 
@@ -133,3 +211,10 @@ def _chunk_runner(phase, loss: Callable) -> Callable:
 
 def _all_finite(tree) -> jax.Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree)]))
+
+
+def _record(phase: str, step: int, term_values, weights, start: float) -> dict:
+    """A progress record: the objective (weighted sum) and each term's unweighted value."""
+    values = [float(v) for v in term_values]
+    loss = float(np.sum(np.asarray(weights) * np.asarray(values)))
+    return {"phase": phase, "step": step, "loss": loss, "terms": values, "elapsed": time.perf_counter() - start}

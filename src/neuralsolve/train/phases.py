@@ -31,6 +31,7 @@ class Adam:
 
     name = "adam"
     patience = None  # Adam is stopped by its budget only
+    fixed_loss = False  # its steps tolerate a loss that changes (adaptive weights, fresh points)
     gtol = 0.0
 
     def __post_init__(self):
@@ -55,6 +56,8 @@ class Adam:
 
 class _QuasiNewton:
     """Shared step of line-search quasi-Newton phases; subclasses give ``optimizer()``."""
+
+    fixed_loss = True  # curvature pairs and line searches need one fixed loss
 
     def init(self, params):
         return self.optimizer().init(params)
