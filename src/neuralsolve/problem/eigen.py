@@ -64,6 +64,9 @@ def pencil(expr: sp.Expr, field: str, symbol: str, coords: tuple[str, ...]) -> t
     E = sp.Symbol(symbol, real=True)
     if flat.subs({d: 0 for d in dummies.values()}) != 0:
         raise ProblemError(f"an eigenvalue equation must be homogeneous in {field} (every term multiplies {field} or a derivative of it)")
+    linear_part = sum(flat.coeff(d) * d for d in dummies.values())
+    if sp.expand(flat - linear_part) != 0:
+        raise ProblemError(f"an eigenvalue equation must be linear in {field} and its derivatives")
     A, B = {}, {}
     for term, d in dummies.items():
         coeff = flat.coeff(d)

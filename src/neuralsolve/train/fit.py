@@ -113,7 +113,7 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
                     result.history.append(record)
                     if callback is not None:
                         callback(record)
-                if adam and schedule.balance is not None and step % schedule.balance.every == 0:
+                if adam and schedule.balance is not None and int(carry[0]) < phase.steps and step % schedule.balance.every == 0:
                     carry = _rebalance(carry, schedule.balance, terms_jit(carry[1], data), masks[k])
                 if adam and int(carry[0]) < phase.steps and _draw_index(schedule, step) != draw:
                     draw = _draw_index(schedule, step)
