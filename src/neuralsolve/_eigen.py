@@ -73,6 +73,7 @@ class Setup:
                      for n in range(problem.eigen.states)]  # fmt: skip
         self.terms, self.rayleigh = _state_terms(problem, self.model, self.quad_x, self.quad_w, method)
         self.weights = jnp.asarray([1.0] + [p.weight for p in problem.penalties] + [1.0] * len(EXTRA_TERMS), self.dtype)
+        self.scales: dict[int, float] = {}  # each state's eigenvalue scale, set by state()
 
     def state(self, n: int, lower: list) -> tuple[dict, object]:
         """Initial parameters of state ``n`` and its sampler, given the finished ``lower`` states."""
@@ -81,7 +82,8 @@ class Setup:
         # E = scale·θ: Adam moves θ by about its learning rate per step, so E can follow the
         # energy from the start, whatever the problem's units
         energy = float(self.rayleigh({"net": self.nets[n], "theta": jnp.zeros((), self.dtype)}, fixed))
-        fixed["scale"] = jnp.asarray(max(1.0, abs(energy)), self.dtype)
+        self.scales[n] = max(1.0, abs(energy))
+        fixed["scale"] = jnp.asarray(self.scales[n], self.dtype)
         start = {"net": self.nets[n], "theta": jnp.asarray(energy, self.dtype) / fixed["scale"]}
 
         def sampler(draw):
@@ -105,14 +107,12 @@ class Setup:
         return jnp.stack([jax.vmap(lambda y, p=p: self.model(p["net"], y)[0])(self.quad_x) for p in params])
 
     def solution(self, params: list, fits: list) -> EigenSolution:
-        """One solution of the states found, each eigenvalue read from its scaled parameter."""
+        """One solution of the states found (``state(n)`` was called for each), each eigenvalue
+        read from its scaled parameter."""
         T = orthogonal_rows(self.raw(params), self.quad_w, self.problem.eigen.normalize)
-        eigenvalues = []
-        for n, p in enumerate(params):
-            _, sampler = self.state(n, params[:n])
-            eigenvalues.append(float(sampler(0)["scale"] * p["theta"]))
+        eigenvalues = [float(self.scales[n] * p["theta"]) for n, p in enumerate(params)]
         names = term_names(self.problem) + list(EXTRA_TERMS)
-        return EigenSolution.build(self.problem, [self.model] * len(params), params, T, eigenvalues, fits,
+        return EigenSolution.build(self.problem, self.model, params, T, eigenvalues, fits,
                                    self.settings["precision"], names)  # fmt: skip
 
 
@@ -162,8 +162,8 @@ def _state_terms(problem: Problem, model, quad_x, quad_w, method: str):
 
     def energy(p, data):
         state, u = projected(p, data)
-        a = _apply(problem, state, p, quad_x, method, 0.0)
-        b = a - _apply(problem, state, p, quad_x, method, 1.0)
+        a, a_minus_b = _pencil_parts(problem, state, p, quad_x, method)
+        b = a - a_minus_b
         return jnp.sum(quad_w * u * a) / jnp.sum(quad_w * u * b)
 
     def terms(p, data):
@@ -178,14 +178,16 @@ def _state_terms(problem: Problem, model, quad_x, quad_w, method: str):
     return terms, jax.jit(energy)
 
 
-def _apply(problem: Problem, state, p, x, method: str, eigenvalue: float):
-    """The residual at points ``x`` with the eigenvalue set to a number (0: Aψ, 1: (A − B)ψ)."""
+def _pencil_parts(problem: Problem, state, p, x, method: str):
+    """The residual at points ``x`` with the eigenvalue set to 0 and to 1 (Aψ and (A − B)ψ, up
+    to one sign), from one derivative pass per point."""
     equation = problem.equations[0]
     coords, fields = problem.domain.coords, problem.fields
 
     def one(y):
         values = derivatives(lambda z: state(p, z), y, equation.needed, method)
-        return equation.residual(Point(coords, fields, y, values, unknowns={problem.eigen.symbol: eigenvalue}))
+        return tuple(equation.residual(Point(coords, fields, y, values, unknowns={problem.eigen.symbol: e}))
+                     for e in (0.0, 1.0))  # fmt: skip
 
     return jax.vmap(one)(x)
 

@@ -91,12 +91,13 @@ class EigenSolution(Solution):
         return len(self.eigenvalues)
 
     @classmethod
-    def build(cls, problem, models, params, T, eigenvalues, fits, precision: str, term_names) -> EigenSolution:
-        """One solution from the states' networks, their combination matrix T and fit logs."""
+    def build(cls, problem, model, params, T, eigenvalues, fits, precision: str, term_names) -> EigenSolution:
+        """One solution from the states' parameters (all of one ``model``), their combination
+        matrix T and fit logs."""
         from .train.fit import FitResult
 
-        def model(p, x):
-            raw = jnp.stack([m(q["net"], x) for m, q in zip(models, p["nets"])])  # (states, n_fields)
+        def states(p, x):
+            raw = jnp.stack([model(q["net"], x) for q in p["nets"]])  # (states, n_fields)
             return p["T"] @ raw
 
         history = [{**r, "state": n} for n, f in enumerate(fits) for r in f.history]
@@ -104,7 +105,7 @@ class EigenSolution(Solution):
         failed = next((f for f in fits if f.status != "ok"), None)
         status, message = (failed.status, failed.message) if failed else ("ok", "training completed")
         fit = FitResult({"nets": list(params), "T": T}, history, phases, status, message)
-        return cls(model, fit.params, problem.fields, problem.domain.coords, precision, fit=fit, metrics={},
+        return cls(states, fit.params, problem.fields, problem.domain.coords, precision, fit=fit, metrics={},
                    term_names=term_names, eigenvalues=eigenvalues)  # fmt: skip
 
     def __call__(self, points, field: str | None = None) -> np.ndarray:
