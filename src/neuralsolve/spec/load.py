@@ -18,7 +18,7 @@ from ..problem.conditions import Condition, Periodic
 from ..problem.domain import TIME, Box, Domain, SpaceTime
 from ..problem.eigen import Eigen
 from ..problem.problem import Problem
-from ..train.phases import BFGS, LBFGS, Adam
+from ..train.phases import PHASES
 from ..train.weighting import Adaptive
 from .errors import SpecError, line_of
 
@@ -28,7 +28,6 @@ EIGEN_KEYS = {"symbol", "states", "normalize"}
 CONDITION_KEYS = {"on", "set", "periodic", "weight", "points"}
 SOLVER_KEYS = {"network", "points", "phases", "precision", "seed", "weighting", "redraw"}
 WEIGHTING_KEYS = {"method", "eta", "every"}
-PHASES = {"adam": Adam, "lbfgs": LBFGS, "bfgs": BFGS}
 
 
 def load(path) -> Problem:

@@ -134,6 +134,9 @@ class BFGS(_QuasiNewton):
         return bfgs()
 
 
+PHASES = {"adam": Adam, "lbfgs": LBFGS, "bfgs": BFGS}  # problem files name phases by these keys
+
+
 def default_phases() -> tuple:
     """Adam to find the basin, then L-BFGS to converge within it."""
     return (Adam(steps=2000, learning_rate=1e-3), LBFGS(steps=5000))
