@@ -80,6 +80,8 @@ MALFORMED = {
     "weighting_unknown_key": (GOOD + '\n[solver]\nweighting = {method = "adaptive", rate = 1}\n', r"solver.weighting.rate: unknown key"),
     "scale_negative": (GOOD + "\n[scale]\nu = -1\n", r"scale: the scale of 'u' must be a positive number"),
     "scale_unknown_field": (GOOD + "\n[scale]\nw = 1\n", r"scale: unknown field 'w'"),
+    "scale_not_positive": (GOOD + '\n[scale]\nu = "x"\n', r"scale: the scale of 'u' must be positive and finite over the domain"),
+    "scale_wrong_type": (GOOD + "\n[scale]\nu = [1, 2]\n", r"scale.u: expected a positive number or an expression of the coordinates, got a list"),
     "sign_nonsense": (GOOD + '\n[sign]\nu = "up"\n', r":16: sign.u: expected 'positive' or 'negative'"),
     "eigen_unknown_key": (GOOD + '\n[eigen]\nlevels = 2\n', r":16: eigen.levels: unknown key"),
     "eigen_states_zero": (GOOD + "\n[eigen]\nstates = 0\n", r"eigen.states: expected a whole number >= 1"),

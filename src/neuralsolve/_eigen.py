@@ -6,7 +6,8 @@ states, ψ̃_n = ψ_n − Σ_k c_k φ_k with c_k = <ψ_n, φ_k> by quadrature, s
 against the energy. Adam phases minimise the energy, the Rayleigh quotient <ψ̃, Aψ̃>/<ψ̃, Bψ̃>
 (with the normalisation ∫ψ̃² = 1), which by the variational principle finds the lowest state left;
 meanwhile E_n follows the quotient. Quasi-Newton phases then solve the equation itself,
-``Aψ̃ = E Bψ̃``, to high accuracy, with E_n trainable.
+``Aψ̃ = E Bψ̃``, to high accuracy, with E_n trainable. The eigenvalue reported is the Rayleigh
+quotient of the final state.
 """
 
 from __future__ import annotations
@@ -107,10 +108,15 @@ class Setup:
         return jnp.stack([jax.vmap(lambda y, p=p: self.model(p["net"], y)[0])(self.quad_x) for p in params])
 
     def solution(self, params: list, fits: list) -> EigenSolution:
-        """One solution of the states found (``state(n)`` was called for each), each eigenvalue
-        read from its scaled parameter."""
+        """One solution of the states found (``state(n)`` was called for each).
+
+        Each eigenvalue is the Rayleigh quotient of its final state rather than the trained
+        parameter E_n: the quotient's error is quadratic in the state's error (the parameter's is
+        linear), which on the oscillator makes it 10 to 1000 times more accurate.
+        """
         T = orthogonal_rows(self.raw(params), self.quad_w, self.problem.eigen.normalize)
-        eigenvalues = [float(self.scales[n] * p["theta"]) for n, p in enumerate(params)]
+        eigenvalues = [float(self.rayleigh(p, {"lower": self.lower(params[:n]), "scale": jnp.asarray(self.scales[n], self.dtype)}))
+                       for n, p in enumerate(params)]  # fmt: skip
         names = term_names(self.problem) + list(EXTRA_TERMS)
         return EigenSolution.build(self.problem, self.model, params, T, eigenvalues, fits,
                                    self.settings["precision"], names)  # fmt: skip

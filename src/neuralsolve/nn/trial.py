@@ -9,7 +9,8 @@ the given value on every fixed face.
 
 A field with a ``scale`` s is ``B + s·D·N``. A field with a sign is ``±s·exp(B̃ + D·N)``, where B̃
 interpolates ``log(±g/s)`` of the given values g: positive (or negative) everywhere, and still
-exact on the fixed faces.
+exact on the fixed faces. The scale may be a positive function of the point (an envelope, such as
+the known decay of a bound state), so the network only learns what the envelope does not say.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from ..problem.conditions import HardValue
 def make_trial(hard: list[HardValue], segments: dict, coords: tuple[str, ...], n_fields: int,
                scales=None, signs=None) -> Callable:  # fmt: skip
     """Return ``trial(net_out, x) -> field values`` (both (m,)) imposing ``hard`` exactly, with
-    each field's ``scales`` (default 1) and ``signs`` (None, "positive" or "negative")."""
+    each field's ``scales`` (default 1; a number or a function of a point) and ``signs`` (None,
+    "positive" or "negative")."""
     scales = scales or [1.0] * n_fields
     signs = signs or [None] * n_fields
     per_field = [
@@ -37,10 +39,10 @@ def make_trial(hard: list[HardValue], segments: dict, coords: tuple[str, ...], n
     for h in hard:
         value = partial(value_at, h.value, coords)
         if signs[h.field] is not None:  # interpolate the log of the scaled magnitude
-            value = partial(_log_magnitude, value, scales[h.field] * (1 if signs[h.field] == "positive" else -1))
+            value = partial(_log_magnitude, value, _scale_at(scales[h.field], coords), signs[h.field])
         per_field[h.field][h.axis][h.side] = value
     blends = [_blend(axes, segments) if axes else None for axes in per_field]
-    fields = [_field(b, scale, sign) for b, scale, sign in zip(blends, scales, signs)]
+    fields = [_field(b, _scale_at(scale, coords), sign) for b, scale, sign in zip(blends, scales, signs)]
 
     def trial(net_out: jax.Array, x: jax.Array) -> jax.Array:
         return jnp.stack([field(net_out[f], x) for f, field in enumerate(fields)])
@@ -48,21 +50,31 @@ def make_trial(hard: list[HardValue], segments: dict, coords: tuple[str, ...], n
     return trial
 
 
-def _log_magnitude(value: Callable, signed_scale: float, x: jax.Array) -> jax.Array:
-    return jnp.log(value(x) / signed_scale)
+def _scale_at(scale, coords) -> Callable | None:
+    """A field's scale as a function of the coordinates, or None for the unit scale."""
+    if callable(scale):
+        return partial(value_at, scale, coords)
+    return None if scale == 1.0 else (lambda x, s=float(scale): s)
 
 
-def _field(blend: Callable | None, scale: float, sign: str | None) -> Callable:
+def _log_magnitude(value: Callable, scale: Callable | None, sign: str, x: jax.Array) -> jax.Array:
+    magnitude = value(x) if sign == "positive" else -value(x)
+    return jnp.log(magnitude if scale is None else magnitude / scale(x))
+
+
+def _field(blend: Callable | None, scale: Callable | None, sign: str | None) -> Callable:
     """One field from its network output: B + s·D·N, or ±s·exp(B̃ + D·N) with a sign."""
     def constrained(n, x):
         return n if blend is None else blend(n, x)
 
     if sign is not None:
-        signed = scale if sign == "positive" else -scale
-        return lambda n, x: signed * jnp.exp(constrained(n, x))
-    if scale == 1.0:
+        signed = 1.0 if sign == "positive" else -1.0
+        if scale is None:
+            return lambda n, x: signed * jnp.exp(constrained(n, x))
+        return lambda n, x: signed * scale(x) * jnp.exp(constrained(n, x))
+    if scale is None:
         return constrained
-    return lambda n, x: constrained(scale * n, x)
+    return lambda n, x: constrained(scale(x) * n, x)
 
 
 def _blend(axes: dict, segments: dict) -> Callable:

@@ -19,7 +19,7 @@ from .eigen import STATE_INDEX, Eigen, jumps, pencil
 from .parse import Namespace, parse_equation, parse_expression, split_equation
 
 
-SOLVE_SETTINGS = {"network", "points", "phases", "precision", "seed", "weighting", "redraw"}
+SOLVE_SETTINGS = {"network", "points", "phases", "precision", "seed", "weighting", "causal", "sampling", "redraw"}
 SIGNS = ("positive", "negative")
 
 
@@ -58,7 +58,8 @@ class Problem:
             states. ``exact`` may then give the eigenvalue too (key ``eigen.symbol``), and exact
             expressions may use the state index ``n`` (from 0).
         scale: a typical magnitude per field (``{"rho": 1e-3}``): the network's output is scaled by
-            it, so fields of very different sizes train alike.
+            it, so fields of very different sizes train alike; or a positive expression of the
+            coordinates, an envelope such as a known decay (``{"psi": "exp(-x^2/4)"}``).
         sign: ``"positive"`` or ``"negative"`` per field: the field is ``±scale·exp(network)``,
             never zero or of the wrong sign (value conditions on it must have that sign too).
 
@@ -86,12 +87,12 @@ class Problem:
         if eigen is not None and not isinstance(eigen, Eigen):
             raise ProblemError(f"eigen must be an Eigen(symbol=..., states=...), got {type(eigen).__name__}")
         self.eigen = eigen
-        self.scale, self.sign = self._scales(scale or {}, sign or {})
         self._ns = Namespace(domain.coords, self.fields, self.parameters, unknowns=self.unknowns)
         for fname, text in (functions or {}).items():
             expr = parse_expression(text, self._ns, f"function {fname!r}")
             self._ns.functions[fname] = expr
             Namespace(domain.coords, self.fields, self.parameters, dict(self._ns.functions), self.unknowns)  # name checks
+        self.scale, self.sign = self._scales(scale or {}, sign or {})
         if isinstance(equations, (str, Callable)):
             equations = [equations]
         if not equations:
@@ -116,17 +117,34 @@ class Problem:
         """Scalar unknowns the equations may use: the eigenvalue symbol, if any."""
         return (self.eigen.symbol,) if self.eigen is not None else ()
 
-    def _scales(self, scale: dict, sign: dict) -> tuple[list[float], list[str | None]]:
+    def _scales(self, scale: dict, sign: dict) -> tuple[list, list[str | None]]:
         for what, table in (("scale", scale), ("sign", sign)):
             for f in table:
                 self._check_field(f, what)
-        for f, v in scale.items():
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
-                raise ProblemError(f"scale: the scale of {f!r} must be a positive number, got {v!r}")
         for f, v in sign.items():
             if v not in SIGNS:
                 raise ProblemError(f"sign: the sign of {f!r} must be 'positive' or 'negative', got {v!r}")
-        return [float(scale.get(f, 1.0)) for f in self.fields], [sign.get(f) for f in self.fields]
+        return [self._scale(f, scale.get(f, 1.0)) for f in self.fields], [sign.get(f) for f in self.fields]
+
+    def _scale(self, field: str, value) -> float | Callable:
+        """A field's scale: a positive number, or a positive function of the coordinates (an
+        envelope such as a known decay, ``"exp(-x^2/4)"``) compiled to a function of a point."""
+        what = f"scale: the scale of {field!r}"
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not value > 0:
+                raise ProblemError(f"{what} must be a positive number, got {value!r}")
+            return float(value)
+        if not isinstance(value, str):
+            raise ProblemError(f"{what} must be a positive number or an expression of the coordinates, got {value!r}")
+        ns = Namespace(self.domain.coords, (), self.parameters, self._ns.functions)
+        fn = compile_expression(parse_expression(value, ns, what), self.domain.coords, what)
+        lo, hi = (np.asarray(b, float) for b in self.domain.bounds())
+        probe = lo + (hi - lo) * np.random.default_rng(0).random((256, len(lo)))
+        with jax.enable_x64(True):
+            values = np.asarray(jax.vmap(lambda y: value_at(fn, self.domain.coords, y))(jnp.asarray(probe)))
+        if not np.all(np.isfinite(values) & (values > 0)):
+            raise ProblemError(f"{what} must be positive and finite over the domain; {value!r} is not")
+        return fn
 
     def _check_eigen(self) -> tuple[tuple[dict, dict] | None, dict[int, list[float]]]:
         """An eigenproblem's pencil ``(A, B)`` and the jumps of its coefficients per axis."""

@@ -112,7 +112,10 @@ class _Reader:
         conditions = self.conditions(data)
         solver = self.solver(self.table(data, "solver", SOLVER_KEYS))
         eigen = self.eigen(data) if "eigen" in data else None
-        scale = {k: self.number(v, f"scale.{k}") for k, v in self.table(data, "scale").items()}
+        scale = self.table(data, "scale")
+        for k, v in scale.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+                self.fail(f"scale.{k}", f"expected a positive number or an expression of the coordinates, got {_kind(v)}")
         sign = self.table(data, "sign")
         for k, v in sign.items():
             if v not in ("positive", "negative"):
