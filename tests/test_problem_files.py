@@ -69,7 +69,7 @@ MALFORMED = {
     "precision_nonsense": (GOOD + '\n[solver]\nprecision = "float16"\n', r":16: solver.precision: expected 'float32' or 'float64'"),
     "seed_negative": (GOOD + "\n[solver]\nseed = -1\n", r":16: solver.seed: expected a whole number >= 0"),
     "solver_unknown_key": (GOOD + "\n[solver]\nepochs = 10\n", r"solver.epochs: unknown key"),
-    "phase_unknown_method": (GOOD + '\n[solver]\nphases = [{method = "sgd", steps = 10}]\n', r"solver.phases\[0\].method: expected one of adam, lbfgs, bfgs, got 'sgd'"),
+    "phase_unknown_method": (GOOD + '\n[solver]\nphases = [{method = "sgd", steps = 10}]\n', r"solver.phases\[0\].method: expected one of adam, lbfgs, bfgs, ssbfgs, ssbroyden, got 'sgd'"),
     "phase_negative_steps": (GOOD + '\n[solver]\nphases = [{method = "adam", steps = -10}]\n', r"solver.phases\[0\]: Adam steps must be a non-negative integer"),
     "phase_unknown_setting": (GOOD + '\n[solver]\nphases = [{method = "lbfgs", lr = 1}]\n', r"solver.phases\[0\]: unknown setting for lbfgs"),
     "network_activation": (GOOD + '\n[solver]\nnetwork = {activation = "relu6"}\n', r"solver: unknown activation 'relu6'"),

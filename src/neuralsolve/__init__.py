@@ -12,16 +12,18 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "NeuralsolveError": "._errors", "ProblemError": "._errors", "SpecError": ".spec.errors",
-    "Points": ".loss.terms", "MLP": ".nn.mlp",
+    "Points": ".loss.terms", "MLP": ".nn.mlp", "FourierFeatures": ".nn.features", "GaussianFeatures": ".nn.features",
     "Condition": ".problem.conditions", "Dirichlet": ".problem.conditions", "Initial": ".problem.conditions",
     "InitialRate": ".problem.conditions", "Neumann": ".problem.conditions", "Observations": ".problem.conditions",
     "Periodic": ".problem.conditions", "Robin": ".problem.conditions",
     "Box": ".problem.domain", "Disk": ".problem.domain", "Domain": ".problem.domain", "Interval": ".problem.domain",
     "Rectangle": ".problem.domain", "SpaceTime": ".problem.domain",
     "Problem": ".problem.problem", "Solution": ".solution", "EigenSolution": ".solution", "load": ".spec.load",
-    "Eigen": ".problem.eigen", "Adaptive": ".train.weighting",
+    "Eigen": ".problem.eigen", "Adaptive": ".train.weighting", "GradNorm": ".train.weighting",
+    "Annealing": ".train.weighting", "Causal": ".train.weighting", "RAR": ".sampling.adaptive", "RAD": ".sampling.adaptive",
     "print_progress": "._solve", "solve": "._solve",
-    "Adam": ".train.phases", "BFGS": ".train.phases", "LBFGS": ".train.phases", "Checkpoint": ".train.checkpoint",
+    "Adam": ".train.phases", "BFGS": ".train.phases", "LBFGS": ".train.phases", "SSBFGS": ".train.phases",
+    "SSBroyden": ".train.phases", "Checkpoint": ".train.checkpoint",
     "open": ".rundir",
 }  # fmt: skip
 __all__ = sorted(_EXPORTS)
@@ -42,6 +44,7 @@ def __dir__():
 if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from ._errors import NeuralsolveError, ProblemError  # noqa: F401
     from .loss.terms import Points  # noqa: F401
+    from .nn.features import FourierFeatures, GaussianFeatures  # noqa: F401
     from .nn.mlp import MLP  # noqa: F401
     from .problem.conditions import (Condition, Dirichlet, Initial, InitialRate, Neumann,  # noqa: F401
                                      Observations, Periodic, Robin)
@@ -49,10 +52,11 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .problem.eigen import Eigen  # noqa: F401
     from .problem.problem import Problem  # noqa: F401
     from .solution import EigenSolution, Solution  # noqa: F401
-    from .train.weighting import Adaptive  # noqa: F401
+    from .sampling.adaptive import RAD, RAR  # noqa: F401
+    from .train.weighting import Adaptive, Annealing, Causal, GradNorm  # noqa: F401
     from ._solve import print_progress, solve  # noqa: F401
     from .spec.errors import SpecError  # noqa: F401
     from .spec.load import load  # noqa: F401
     from .rundir import open  # noqa: F401
     from .train.checkpoint import Checkpoint  # noqa: F401
-    from .train.phases import BFGS, LBFGS, Adam  # noqa: F401
+    from .train.phases import BFGS, LBFGS, SSBFGS, Adam, SSBroyden  # noqa: F401

@@ -46,7 +46,7 @@ def solve_eigen(problem: Problem, settings: dict, *, derivatives: str, callback,
             result = fit(setup.terms, start, sampler, phases, weights=setup.weights, masks=masks,
                          schedule=schedule, callback=_for_state(callback, n, total),
                          checkpoint=None if checkpoint is None else checkpoint.for_state(n),
-                         resume=resume)  # fmt: skip
+                         resume=resume, reference=_reference(problem))  # fmt: skip
             params.append(result.params)
             fits.append(result)
             if result.status != "ok":
@@ -137,6 +137,12 @@ def _mask(problem: Problem, fixed_loss: bool) -> list[float]:
     if fixed_loss:
         return [1.0, *conditions, 0.0, 0.0]
     return [0.0, *conditions, 1.0, 1.0]
+
+
+def _reference(problem: Problem) -> list[float]:
+    """The terms that play the residual's part in learning-rate annealing: the equation (in
+    quasi-Newton phases) and the energy and eigenvalue tracking (in Adam phases)."""
+    return [1.0] + [0.0] * len(problem.penalties) + [1.0] * len(EXTRA_TERMS)
 
 
 def _state_terms(problem: Problem, model, quad_x, quad_w, method: str):

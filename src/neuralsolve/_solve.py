@@ -11,23 +11,24 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._errors import ProblemError
-from .loss.terms import Points, make_terms, residuals, sample_data, term_names
+from .loss.terms import Points, check_causal, make_terms, residuals, sample_data, term_names
 from .nn.mlp import MLP
 from .nn.trial import make_trial
 from .ops.derivatives import METHODS as DERIVATIVE_METHODS
 from .problem.problem import Problem
+from .sampling.adaptive import RAD, Resampler, adam_events, sampling_method
 from .solution import Solution
 from .train.checkpoint import Checkpoint
 from .train.fit import Schedule, fit
 from .train.phases import default_phases
-from .train.weighting import Adaptive
+from .train.weighting import Causal, weighting_strategy
 
 PRECISIONS = ("float32", "float64")
 
 
 def solve(problem: Problem, *, network: MLP | None = None, points: Points | None = None, phases=None,
-          precision: str | None = None, seed: int | None = None, weighting: Adaptive | None = None,
-          redraw: int | None = None, derivatives: str = "jvp", callback: Callable | None = None,
+          precision: str | None = None, seed: int | None = None, weighting=None, causal: Causal | None = None,
+          sampling=None, redraw: int | None = None, derivatives: str = "jvp", callback: Callable | None = None,
           log_every: int = 100, checkpoint: Checkpoint | None = None, resume: bool = False) -> Solution:  # fmt: skip
     """Solve ``problem`` with a physics-informed network.
 
@@ -40,8 +41,16 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
         phases: optimiser phases in order (default ``Adam(2000)`` then ``LBFGS(5000)``).
         precision: ``"float64"`` (default, for accuracy) or ``"float32"`` (for speed).
         seed: seeds the network initialisation and the collocation points.
-        weighting: :class:`Adaptive` re-weights the loss terms during Adam phases by how each
-            changes (default: fixed weights, each condition's ``weight``).
+        weighting: balances the loss terms during Adam phases: :class:`Adaptive` (by how each
+            term changes), :class:`GradNorm` (equal gradient norms) or :class:`Annealing`
+            (learning-rate annealing), or their names ``"adaptive"``, ``"gradnorm"``,
+            ``"annealing"`` (default ``"fixed"``: each condition's ``weight``). See
+            docs/training-methods.md.
+        causal: :class:`Causal` weights the residual by time slice during Adam phases so that
+            early times are fitted first (problems with a time coordinate ``t`` only).
+        sampling: residual-based adaptive sampling of the interior points during Adam phases:
+            :class:`RAR` (add points where the residual is largest) or :class:`RAD` (redraw
+            them with a density that follows the residual), or ``"rar"`` / ``"rad"``.
         redraw: draw fresh collocation points every ``redraw`` Adam steps (default: never).
         derivatives: ``"jvp"`` (nested forward mode, default), ``"jet"`` or ``"reverse"``.
         callback: called after every ``log_every`` steps with a progress record
@@ -57,7 +66,7 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
     if not isinstance(problem, Problem):
         raise ProblemError(f"solve needs a Problem, got {type(problem).__name__}")
     given = {"network": network, "points": points, "phases": phases, "precision": precision, "seed": seed,
-             "weighting": weighting, "redraw": redraw}  # fmt: skip
+             "weighting": weighting, "causal": causal, "sampling": sampling, "redraw": redraw}  # fmt: skip
     settings = resolve_settings(problem, {k: v for k, v in given.items() if v is not None})
     if derivatives not in DERIVATIVE_METHODS:
         raise ProblemError(f"derivatives must be one of {', '.join(DERIVATIVE_METHODS)}, got {derivatives!r}")
@@ -72,15 +81,15 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
         dtype = jnp.float64 if precision == "float64" else jnp.float32
         model, params = build_model(problem, network, dtype, seed)
 
-        def sampler(draw):
-            data = sample_data(problem, points, seed + 1000003 * draw)
-            return jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype), data)
-
-        terms = make_terms(problem, model, derivatives)
+        sampler, resample = samplers(problem, model, settings, dtype, derivatives)
+        terms = make_terms(problem, model, derivatives, causal=settings["causal"])
+        # causal weights change as the loss is minimised: quasi-Newton phases minimise the plain residual
+        fixed_terms = make_terms(problem, model, derivatives) if settings["causal"] is not None else None
         weights = jnp.asarray([1.0] * len(problem.equations) + [p.weight for p in problem.penalties], dtype)
-        schedule = Schedule(log_every, settings["weighting"], settings["redraw"])
+        reference = [1.0] * len(problem.equations) + [0.0] * len(problem.penalties)
+        schedule = Schedule(log_every, settings["weighting"], settings["redraw"], resample)
         result = fit(terms, params, sampler, phases, weights=weights, schedule=schedule, callback=callback,
-                     checkpoint=checkpoint, resume=resume)  # fmt: skip
+                     checkpoint=checkpoint, resume=resume, fixed_terms=fixed_terms, reference=reference)  # fmt: skip
         reference = reference_for(problem)
         metrics = evaluate_metrics(problem, model, result.params, seed, derivatives, dtype, reference)
     return Solution(model, result.params, problem.fields, domain.coords, precision, fit=result, metrics=metrics,
@@ -93,16 +102,48 @@ def resolve_settings(problem: Problem, given: dict) -> dict:
     precision = settings.get("precision", "float64")
     if precision not in PRECISIONS:
         raise ProblemError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-    weighting = settings.get("weighting")
-    if weighting is not None and not isinstance(weighting, Adaptive):
-        raise ProblemError(f"weighting must be Adaptive(...) or None, got {type(weighting).__name__}")
+    weighting = weighting_strategy(settings.get("weighting"))
     redraw = settings.get("redraw")
     if redraw is not None and (isinstance(redraw, bool) or not isinstance(redraw, int) or redraw < 1):
         raise ProblemError(f"redraw must be a whole number of steps >= 1, got {redraw!r}")
-    phases = settings.get("phases")
-    return {"network": settings.get("network") or MLP(), "points": settings.get("points") or Points(),
+    causal = settings.get("causal")
+    if causal is not None:
+        if not isinstance(causal, Causal):
+            raise ProblemError(f"causal must be Causal(slices=..., epsilon=...) or None, got {type(causal).__name__}")
+        check_causal(problem)
+    sampling = sampling_method(settings.get("sampling"))
+    if sampling is not None and redraw is not None:
+        raise ProblemError(f"sampling = {sampling.name!r} and redraw cannot be combined: {sampling.name} chooses the points itself")
+    if sampling is not None and problem.eigen is not None:
+        raise ProblemError("adaptive sampling is not available for eigenproblems")
+    phases, points = settings.get("phases"), settings.get("points") or Points()
+    if isinstance(sampling, RAD) and sampling.pool < points.counts(problem.domain.dim)[0]:
+        raise ProblemError(f"rad sampling pool ({sampling.pool}) must be at least the number of interior points "
+                           f"({points.counts(problem.domain.dim)[0]})")  # fmt: skip
+    return {"network": settings.get("network") or MLP(), "points": points,
             "phases": tuple(phases) if phases is not None else default_phases(), "precision": precision,
-            "seed": settings.get("seed", 0), "weighting": weighting, "redraw": redraw}  # fmt: skip
+            "seed": settings.get("seed", 0), "weighting": weighting, "causal": causal, "sampling": sampling,
+            "redraw": redraw}  # fmt: skip
+
+
+def samplers(problem: Problem, model: Callable, settings: dict, dtype, method: str) -> tuple[Callable, object]:
+    """``sampler(draw) -> data`` (collocation points as arrays of ``dtype``) and, with adaptive
+    sampling, the resampler the fit loop calls with the current parameters (else None)."""
+    points, seed, adaptive = settings["points"], settings["seed"], settings["sampling"]
+    events = adam_events(settings["phases"], adaptive.every) if adaptive is not None else 0
+
+    def sampler(draw):
+        data = sample_data(problem, points, seed + 1000003 * draw)
+        if adaptive is not None:
+            data = adaptive.prepare(data, events)
+        return jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype), data)
+
+    if adaptive is None:
+        return sampler, None
+    magnitude = jax.jit(lambda p, x: jnp.linalg.norm(residuals(problem, model, p, x, method), axis=1))
+    region = problem.domain.interior()
+    candidates = lambda n, s: region.sample(n, points.sampler, s)[0]
+    return sampler, Resampler(adaptive, magnitude, candidates, seed, dtype)
 
 
 def reference_for(problem: Problem) -> Callable | None:

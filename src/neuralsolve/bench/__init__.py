@@ -1,4 +1,12 @@
-"""Reference problems with trusted answers, for tests and benchmarks."""
+"""Reference problems with trusted answers, for tests and benchmarks.
+
+``CASES`` are the accuracy tests' problems; ``BENCHMARKS`` and their ``RECIPES`` are what
+``neuralsolve bench`` runs (docs/benchmarks.md).
+"""
 
 from .cases import CASES as CASES
 from .cases import Case as Case
+from .problems import BENCHMARKS as BENCHMARKS
+from .problems import Benchmark as Benchmark
+from .recipes import RECIPES as RECIPES
+from .recipes import Recipe as Recipe

@@ -155,6 +155,63 @@ def examples(name: str | None, dest: str) -> None:
     click.echo(f"copied to {target}")
 
 
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option("--peer", type=click.Choice(["deepxde"]), help="also run DeepXDE's published example of each problem")
+@click.option("--peer-python", type=click.Path(dir_okay=False), envvar="NEURALSOLVE_PEER_PYTHON",
+              help="the peer's Python (default: .venv-bench/bin/python of the checkout; env NEURALSOLVE_PEER_PYTHON)")
+@click.option("--peer-time", metavar="matched|full|SECONDS",
+              help="the peer's training time: neuralsolve's wall time on the same problem (matched, the default), "
+                   "DeepXDE's published budgets (full) or a fixed cap in seconds")  # fmt: skip
+@click.option("--steps", type=click.IntRange(min=1), help="cap every optimiser phase at N steps (smoke tests)")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False), help="write all figures, machine and recipes here")
+def bench(names: tuple[str, ...], peer: str | None, peer_python: str | None, peer_time: str | None,
+          steps: int | None, json_file: str | None) -> None:  # fmt: skip
+    """Run benchmark problems NAMES (default: all) and compare with their trusted references."""
+    import json
+
+    from rich.console import Console
+
+    from ..bench import peer as peers
+    from ..bench.recipes import RECIPES
+    from ..bench.record import record, table
+    from ..bench.runner import run_neuralsolve, select
+
+    chosen = select(names)
+    mode = _peer_time(peer, peer_time)  # these checks come before any training
+    python = peers.peer_python(peer_python) if peer else None
+    rows = []
+    for b in chosen:
+        click.echo(f"{b.name}: neuralsolve ...", err=True)
+        rows.append(run_neuralsolve(b, RECIPES[b.name].capped(steps)))
+        if python is not None:
+            budget = peers.time_budget(mode, rows[-1])  # matched: the row just measured
+            click.echo(f"{b.name}: {peer} ..." + (f" (training capped at {budget:.1f} s)" if budget else ""), err=True)
+            rows.append(peers.run_deepxde(b, python, steps, mode=mode, budget_s=budget))
+    Console(width=None if sys.stdout.isatty() else 160).print(table(rows))  # files and pipes get whole lines
+    if json_file:
+        options = {"problems": {b.name: b.source for b in chosen}, "peer": peer, "steps": steps,
+                   "peer_time": None if mode is None else peers.mode_name(mode),
+                   "peer_time_s": mode if isinstance(mode, float) else None}  # fmt: skip
+        pathlib.Path(json_file).write_text(json.dumps(record(rows, options), indent=1))
+        click.echo(f"wrote {json_file}", err=True)
+
+
+def _peer_time(peer: str | None, given: str | None) -> str | float | None:
+    """The parsed ``--peer-time`` (None without a peer); a bad value or one without --peer is a ProblemError."""
+    from .._errors import ProblemError
+    from ..bench.peer import parse_peer_time
+
+    if peer is None:
+        if given is not None:
+            raise ProblemError("--peer-time needs --peer")
+        return None
+    try:
+        return parse_peer_time(given)
+    except ValueError as err:
+        raise ProblemError(f"--peer-time: {err}") from None
+
+
 def _first_comment(path: pathlib.Path) -> str:
     line = path.read_text().splitlines()[0]
     return line.lstrip("# ").strip() if line.startswith("#") else ""

@@ -2,7 +2,9 @@
 
 All equations share one pass over the interior points (one set of derivatives per point); each
 penalty condition is evaluated on its own points. Terms are returned unweighted, as a vector, so
-that weighting strategies and progress reports see each term.
+that weighting strategies and progress reports see each term. Interior data may carry a ``mask``
+(1 for points in use, 0 for room kept free by adaptive refinement) and the equation terms may be
+weighted causally in time (:class:`~neuralsolve.train.weighting.Causal`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 from .._errors import ProblemError
 from ..ops.derivatives import derivatives
 from ..ops.point import Point
+from ..problem.domain import TIME
 from ..problem.problem import Problem
 from ..sampling import METHODS
 
@@ -70,13 +73,16 @@ def sample_data(problem: Problem, points: Points, seed: int) -> dict:
     return data
 
 
-def make_terms(problem: Problem, model: Callable, method: str = "jvp", unknowns: dict | None = None) -> Callable:
+def make_terms(problem: Problem, model: Callable, method: str = "jvp", unknowns: dict | None = None,
+               causal=None) -> Callable:  # fmt: skip
     """Return ``terms(params, data) -> (k,) mean squared residuals``.
 
     ``model(params, x)`` gives all field values at one point ``x``; ``unknowns`` gives scalar
-    unknowns (an eigenvalue) by name.
+    unknowns (an eigenvalue) by name; ``causal`` (a :class:`~neuralsolve.train.weighting.Causal`)
+    weights the equation terms by time slice.
     """
     coords, fields = problem.domain.coords, problem.fields
+    equation_loss = interior_loss(problem, causal)
 
     def at(params, x, normal, needed):
         values = derivatives(lambda y: model(params, y), x, needed, method)
@@ -92,12 +98,42 @@ def make_terms(problem: Problem, model: Callable, method: str = "jvp", unknowns:
         return jnp.mean(jnp.reshape(r, (r.shape[0], -1)) ** 2)
 
     def terms(params, data):
-        r = residuals(problem, model, params, data["interior"], method, unknowns)
-        out = list(jnp.mean(r**2, axis=0))
+        x = data["interior"]
+        r = residuals(problem, model, params, x, method, unknowns)
+        out = list(equation_loss(r**2, x, data.get("mask")))
         out += [penalty(pen, params, e) for pen, e in zip(problem.penalties, data["penalties"])]
         return jnp.stack(out)
 
     return terms
+
+
+def interior_loss(problem: Problem, causal=None) -> Callable:
+    """``loss(squares, x, mask) -> (n_equations,)``: each equation's mean squared residual over
+    the interior points in use, or its causally weighted mean over time slices."""
+    if causal is not None:
+        check_causal(problem)
+        column = problem.domain.coords.index(TIME)
+        lo, hi = problem.domain.bounds()
+        span = (float(lo[column]), float(hi[column]))
+
+    def loss(squares, x, mask=None):
+        if causal is not None:
+            mask = jnp.ones(squares.shape[0], squares.dtype) if mask is None else mask
+            return causal.loss(squares, x[:, column], mask, span)
+        if mask is None:
+            return jnp.mean(squares, axis=0)
+        return jnp.sum(squares * mask[:, None], axis=0) / jnp.sum(mask)
+
+    return loss
+
+
+def check_causal(problem: Problem) -> None:
+    """Causal weighting orders the residual in time: the problem needs a time coordinate."""
+    if not problem.domain.has_time:
+        raise ProblemError(f"causal weighting needs a time coordinate '{TIME}'; this problem's coordinates are "
+                           f"{', '.join(problem.domain.coords)}")  # fmt: skip
+    if problem.eigen is not None:
+        raise ProblemError("causal weighting is for evolution problems, not eigenproblems")
 
 
 def residuals(problem: Problem, model: Callable, params, x: jax.Array, method: str = "jvp",

@@ -16,8 +16,8 @@ the known decay of a bound state), so the network only learns what the envelope 
 from __future__ import annotations
 
 import itertools
-from functools import partial
 from collections.abc import Callable
+from functools import partial
 
 import jax
 import jax.numpy as jnp

@@ -13,21 +13,23 @@ import tomllib
 
 from .._errors import ProblemError
 from ..loss.terms import Points
+from ..nn.features import KINDS as FEATURE_KINDS
+from ..nn.features import FeatureError
 from ..nn.mlp import MLP
 from ..problem.conditions import Condition, Periodic
 from ..problem.domain import TIME, Box, Domain, SpaceTime
 from ..problem.eigen import Eigen
 from ..problem.problem import Problem
+from ..sampling.adaptive import SAMPLINGS
 from ..train.phases import PHASES
-from ..train.weighting import Adaptive
+from ..train.weighting import WEIGHTINGS, Causal
 from .errors import SpecError, line_of
 
 TOP = {"name", "fields", "equations", "domain", "parameters", "functions", "conditions", "exact", "reference", "solver",
        "eigen", "scale", "sign"}
 EIGEN_KEYS = {"symbol", "states", "normalize"}
 CONDITION_KEYS = {"on", "set", "periodic", "weight", "points"}
-SOLVER_KEYS = {"network", "points", "phases", "precision", "seed", "weighting", "redraw"}
-WEIGHTING_KEYS = {"method", "eta", "every"}
+SOLVER_KEYS = {"network", "points", "phases", "precision", "seed", "weighting", "causal", "sampling", "redraw"}
 
 
 def load(path) -> Problem:
@@ -47,6 +49,13 @@ def load(path) -> Problem:
         match = re.search(r"\(at line (\d+)", str(err))
         raise SpecError(path, None, f"invalid TOML: {err}", int(match.group(1)) if match else None) from None
     return _Reader(path, text).problem(data)
+
+
+def solver_settings(table: dict, source: str = "settings") -> dict:
+    """A ``[solver]`` table given as a dict (a benchmark recipe, say) -> keyword arguments of
+    :func:`neuralsolve.solve`, checked exactly as in a problem file; errors name ``source``."""
+    reader = _Reader(pathlib.Path(source), "")
+    return reader.solver(reader.table({"solver": table}, "solver", SOLVER_KEYS))
 
 
 class _Reader:
@@ -111,6 +120,9 @@ class _Reader:
         domain = self.domain(data)
         conditions = self.conditions(data)
         solver = self.solver(self.table(data, "solver", SOLVER_KEYS))
+        if "causal" in solver and TIME not in domain.coords:
+            self.fail("solver.causal", f"causal weighting needs a time coordinate '{TIME}'; this problem's coordinates "
+                                       f"are {', '.join(domain.coords)}")  # fmt: skip
         eigen = self.eigen(data) if "eigen" in data else None
         scale = self.table(data, "scale")
         for k, v in scale.items():
@@ -121,11 +133,23 @@ class _Reader:
             if v not in ("positive", "negative"):
                 self.fail(f"sign.{k}", f"expected 'positive' or 'negative', got {_kind(v)}")
         try:
-            return Problem(domain, fields, equations, conditions, parameters=parameters, functions=functions,
-                           exact=exact, name=name, solver=solver, reference=reference.get("solver", "auto"),
-                           eigen=eigen, scale=scale, sign=sign)  # fmt: skip
+            problem = Problem(domain, fields, equations, conditions, parameters=parameters, functions=functions,
+                              exact=exact, name=name, solver=solver, reference=reference.get("solver", "auto"),
+                              eigen=eigen, scale=scale, sign=sign)  # fmt: skip
         except ProblemError as err:
             self.fail(*_locate(str(err)))
+        self.check_solver(problem)
+        return problem
+
+    def check_solver(self, problem: Problem) -> None:
+        """Solver settings valid one by one but not together or not for this problem (adaptive
+        sampling with ``redraw``, a RAD pool smaller than the point count, ...)."""
+        from .._solve import resolve_settings
+
+        try:
+            resolve_settings(problem, {})
+        except ProblemError as err:
+            self.fail("solver", str(err))
 
     def eigen(self, data: dict) -> Eigen:
         table = self.table(data, "eigen", EIGEN_KEYS)
@@ -191,7 +215,7 @@ class _Reader:
         settings = {}
         try:
             if "network" in table:
-                settings["network"] = MLP(**self.table(table, "solver.network", {"width", "depth", "activation"}))
+                settings["network"] = self.network(table)
             if "points" in table:
                 settings["points"] = Points(**self.table(table, "solver.points", {"interior", "boundary", "sampler"}))
             if "phases" in table:
@@ -212,27 +236,85 @@ class _Reader:
             settings["redraw"] = self.integer(table["redraw"], "solver.redraw", 1)
         if "weighting" in table:
             settings["weighting"] = self.weighting(table["weighting"])
+        if "causal" in table:
+            settings["causal"] = self.causal(table["causal"])
+        if "sampling" in table:
+            settings["sampling"] = self.method_table("solver.sampling", table["sampling"], SAMPLINGS)
         return settings
 
-    def weighting(self, value):
-        """``"fixed"``, ``"adaptive"`` or ``{method = "adaptive", eta = 1.0, every = 100}``."""
-        key = "solver.weighting"
-        table = {"method": value} if isinstance(value, str) else value
-        if not isinstance(table, dict):
-            self.fail(key, f"expected 'fixed', 'adaptive' or a table, got {_kind(value)}")
-        for k in table:
-            if k not in WEIGHTING_KEYS:
-                self.fail(f"{key}.{k}", f"unknown key; expected one of {', '.join(sorted(WEIGHTING_KEYS))}")
-        method = table.get("method", "adaptive")
-        if method == "fixed" and len(table) == 1:
-            return None
-        if method != "adaptive":
-            self.fail(f"{key}.method", f"expected 'fixed' or 'adaptive', got {_kind(method)}")
-        options = {k: v for k, v in table.items() if k != "method"}
+    def network(self, solver: dict) -> MLP:
+        """``{width, depth, activation, features}``; ``features`` is an embedding table (below)."""
+        table = dict(self.table(solver, "solver.network", {"width", "depth", "activation", "features"}))
+        if "features" in table:
+            table["features"] = self.features(table["features"])
+        return MLP(**table)
+
+    def features(self, value):
+        """``{kind = "fourier", count, sigma}`` or ``{kind = "gaussian", count, size, init, width}``."""
+        key = "solver.network.features"
+        line = line_of(self.text, "solver.network")  # an inline table: its keys have no line of their own
+        if not isinstance(value, dict):
+            raise SpecError(self.path, key, f"expected a table such as {{kind = 'fourier', count = 64}}, got {_kind(value)}", line)
+        options = dict(value)
+        kind = options.pop("kind", None)
+        if kind not in FEATURE_KINDS:
+            got = "missing" if kind is None else f"got {_kind(kind)}"
+            raise SpecError(self.path, f"{key}.kind", f"expected one of {', '.join(FEATURE_KINDS)}; {got}", line)
+        settings = FEATURE_KINDS[kind]
+        for k in options:
+            if k not in settings.__dataclass_fields__:
+                allowed = ", ".join(["kind", *settings.__dataclass_fields__])
+                raise SpecError(self.path, f"{key}.{k}", f"unknown key for {kind} features; expected one of {allowed}", line)
         try:
-            return Adaptive(**options)
+            return settings(**options)
+        except FeatureError as err:
+            raise SpecError(self.path, f"{key}.{err.name}", err.cause, line) from None
+
+    def weighting(self, value):
+        """``"fixed"``, a method name, or ``{method = "gradnorm", every = 100, alpha = 0.9}``."""
+        if value == "fixed" or value == {"method": "fixed"}:
+            return None
+        if isinstance(value, dict) and value.get("method") == "fixed":
+            extra = next(k for k in value if k != "method")
+            raise SpecError(self.path, f"solver.weighting.{extra}", "fixed weighting takes no settings",
+                            line_of(self.text, "solver.weighting"))  # fmt: skip
+        return self.method_table("solver.weighting", value, WEIGHTINGS, "'fixed' or ", default="adaptive")
+
+    def causal(self, value):
+        """``true``/``false`` or ``{slices = 32, epsilon = 1.0}``."""
+        if isinstance(value, bool):
+            return Causal() if value else None
+        if not isinstance(value, dict):
+            self.fail("solver.causal", f"expected true, false or a table such as {{slices = 32, epsilon = 1.0}}, got {_kind(value)}")
+        return self.settings("solver.causal", value, Causal)
+
+    def method_table(self, key: str, value, methods: dict, also: str = "", default: str | None = None):
+        """A strategy named by a string, or by the ``method`` key (else ``default``) of a table of
+        its settings."""
+        table = {"method": value} if isinstance(value, str) else value
+        names = " or ".join(repr(m) for m in methods)
+        if not isinstance(table, dict):
+            self.fail(key, f"expected {also}{names}, or a table with 'method', got {_kind(value)}")
+        options = dict(table)
+        method = options.pop("method", default)
+        if not isinstance(method, str) or method not in methods:
+            got = "nothing" if method is None else _kind(method)
+            raise SpecError(self.path, f"{key}.method", f"expected {also}{names}, got {got}", line_of(self.text, key))
+        return self.settings(key, options, methods[method], method)
+
+    def settings(self, key: str, options: dict, kind, name: str | None = None):
+        """``kind(**options)`` with every key checked; errors point at the line of ``key`` (the keys
+        of an inline table have no line of their own)."""
+        line = line_of(self.text, key)
+        allowed = (["method"] if name else []) + list(kind.__dataclass_fields__)
+        for k in options:
+            if k not in kind.__dataclass_fields__:
+                what = f"unknown key for {name}" if name else "unknown key"
+                raise SpecError(self.path, f"{key}.{k}", f"{what}; expected one of {', '.join(allowed)}", line)
+        try:
+            return kind(**options)
         except ProblemError as err:
-            self.fail(key, str(err))
+            raise SpecError(self.path, key, str(err), line) from None
 
     def phases(self, items) -> list:
         if not isinstance(items, list) or not items or not all(isinstance(p, dict) for p in items):

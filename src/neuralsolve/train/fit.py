@@ -2,13 +2,15 @@
 
 The objective is a weighted sum of loss terms, ``Σ mask·weight·balance·terms(params, data)``:
 ``weights`` are the user's fixed weights, ``masks`` (one per phase) switch terms on and off by
-phase, and ``balance`` factors are adapted during Adam phases by an :class:`~neuralsolve.train.
-weighting.Adaptive` strategy (frozen in quasi-Newton phases, whose curvature model needs one
-fixed loss).
+phase, and ``balance`` factors are adapted during Adam phases by a weighting strategy
+(:mod:`~neuralsolve.train.weighting`; frozen in quasi-Newton phases, whose curvature model needs
+one fixed loss, and which may also minimise a different, fixed ``fixed_terms``).
 
 Each chunk is one compiled ``while_loop``; chunks end wherever something happens between steps
-(a progress record, a weight update, a fresh draw of collocation points), so Python is touched
-once per chunk and a resumed run repeats exactly the same chunks. The loop carries the parameters
+(a progress record, a weight update, a fresh draw of collocation points, an adaptive resampling
+that reads the current parameters), so Python is touched once per chunk and a resumed run repeats
+exactly the same chunks. Adaptively sampled points depend on the parameters at the time, so they
+are saved in the checkpoint with the carry. The loop carries the parameters
 with the lowest finite loss seen so far: a loss that turns NaN or inf stops training with status
 ``"nonfinite"`` and those parameters are returned; Ctrl-C returns them too, with status
 ``"interrupted"``.
@@ -26,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .checkpoint import Checkpoint, TrainState
+from .weighting import TermStats
 
 RUNNING, NONFINITE, STALLED, GTOL = 0, 1, 2, 3
 _STOPS = {
@@ -49,45 +52,62 @@ class FitResult:
 
 @dataclass(frozen=True)
 class Schedule:
-    """What happens between steps: progress every ``log_every`` steps, adaptive weights and
-    fresh collocation points (Adam phases only) every ``balance.every`` and ``redraw`` steps."""
+    """What happens between steps: progress every ``log_every`` steps; in Adam phases only,
+    new balance factors every ``balance.every`` steps, fresh collocation points every ``redraw``
+    steps, and adaptive resampling every ``resample.every`` steps.
+
+    ``resample(params, data, event) -> data`` (a :class:`~neuralsolve.sampling.adaptive.
+    Resampler`) gives new collocation data from the current parameters; it must keep the data's
+    shapes, so the compiled chunks are reused.
+    """
 
     log_every: int = 100
     balance: object = None
     redraw: int | None = None
+    resample: object = None
 
     def chunk(self, step: int, left: int, adam: bool) -> int:
         """Steps until the next event after ``step`` (at most ``left``)."""
         periods = [self.log_every]
-        if adam and self.balance is not None:
-            periods.append(self.balance.every)
-        if adam and self.redraw:
-            periods.append(self.redraw)
+        if adam:
+            periods += [self.balance.every] if self.balance is not None else []
+            periods += [self.redraw] if self.redraw else []
+            periods += [self.resample.every] if self.resample is not None else []
         return min([p - step % p for p in periods] + [left])
 
 
 def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: Sequence | None = None,
         schedule: Schedule = Schedule(), callback=None, checkpoint: Checkpoint | None = None,
-        resume: bool = False) -> FitResult:  # fmt: skip
+        resume: bool = False, fixed_terms: Callable | None = None, reference: Sequence | None = None) -> FitResult:  # fmt: skip
     """Minimise the weighted sum of ``terms(params, data) -> (k,)`` through ``phases``.
 
     ``sampler(draw)`` returns the collocation data of draw number ``draw`` (draw 0 is used unless
-    ``schedule.redraw`` is set). ``weights`` are the terms' fixed weights; ``masks`` gives each
-    phase a 0/1 vector of the terms it minimises (default: all). With a ``checkpoint``, the state
-    is saved every so often, on Ctrl-C and at the end; with ``resume=True`` training continues from
-    the checkpoint's state instead of from ``params``.
+    ``schedule.redraw`` is set; with ``schedule.resample`` the data of draw 0 is then adapted and
+    carried from phase to phase). ``weights`` are the terms' fixed weights; ``masks`` gives each
+    phase a 0/1 vector of the terms it minimises (default: all). Quasi-Newton phases minimise
+    ``fixed_terms`` instead of ``terms`` when it is given (``terms`` may then be a loss that
+    changes as it is minimised, such as causal weighting). ``reference`` marks (0/1) the residual
+    terms whose gradient sets the scale of learning-rate annealing (default: the first term).
+    With a ``checkpoint``, the state is saved every so often, on Ctrl-C and at the end; with
+    ``resume=True`` training continues from the checkpoint's state instead of from ``params``.
     """
     phases = list(phases)
     weights = jnp.asarray(weights)
     masks = [jnp.ones_like(weights)] * len(phases) if masks is None else [jnp.asarray(m, weights.dtype) for m in masks]
-    state = TrainState(0, None)
+    reference = np.eye(len(weights))[0] if reference is None else np.asarray(reference, float)
+    resample = schedule.resample
+    saved, data = TrainState(0, None), None
     if resume and checkpoint is not None and checkpoint.exists():
-        state = checkpoint.load(lambda k: carry_template(phases[k], params, len(weights)))
-    result = FitResult(params if state.carry is None else state.carry[3], state.history, state.phases)
+        saved = checkpoint.load(lambda k: _template(phases[k], params, len(weights), sampler, resample))
+    state = saved  # what the checkpoint holds until training moves on
+    if saved.carry is not None and resample is not None:  # the adapted points travel with the carry
+        data = saved.carry[9]
+        saved = TrainState(saved.phase, saved.carry[:9], saved.history, saved.phases)
+    result = FitResult(params if saved.carry is None else saved.carry[3], saved.history, saved.phases)
     offset = result.history[-1]["elapsed"] if result.history else 0.0
-    start, terms_jit = time.perf_counter() - offset, _jit(terms)
+    start = time.perf_counter() - offset
     first = len(result.phases)
-    balance_factors = state.carry[7] if state.carry is not None else jnp.ones_like(weights)
+    balance_factors = saved.carry[7] if saved.carry is not None else jnp.ones_like(weights)
     if result.phases and result.phases[-1]["stop"] == _STOPS[NONFINITE]:  # a finished, failed run
         first, result.status = len(phases), "nonfinite"
         result.message = f"{result.phases[-1]['phase']}: {_STOPS[NONFINITE]}"
@@ -95,12 +115,15 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
         for k in range(first, len(phases)):
             phase = phases[k]
             adam = not phase.fixed_loss
-            resuming = state.carry is not None and state.phase == k
-            carry = state.carry if resuming else _initial_carry(phase, result.params, balance_factors)
+            phase_terms = fixed_terms if phase.fixed_loss and fixed_terms is not None else terms
+            terms_jit = _jit(phase_terms)
+            resuming = saved.carry is not None and saved.phase == k
+            carry = saved.carry if resuming else _initial_carry(phase, result.params, balance_factors)
             step0 = sum(p["steps"] for p in result.phases)
-            runner, phase_weights = _chunk_runner(phase, terms), weights * masks[k]
+            runner, phase_weights = _chunk_runner(phase, phase_terms), weights * masks[k]
             draw = _draw_index(schedule, step0 + (int(carry[0]) if adam else 0))
-            data = sampler(draw)
+            if resample is None or data is None:
+                data = sampler(draw)
             while int(carry[0]) < phase.steps and int(carry[6]) == RUNNING:
                 n = schedule.chunk(step0 + int(carry[0]), phase.steps - int(carry[0]), adam)
                 carry = runner(carry, data, phase_weights, n)
@@ -113,21 +136,25 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
                     result.history.append(record)
                     if callback is not None:
                         callback(record)
-                if adam and schedule.balance is not None and int(carry[0]) < phase.steps and step % schedule.balance.every == 0:
-                    carry = _rebalance(carry, schedule.balance, terms_jit(carry[1], data), masks[k])
-                if adam and int(carry[0]) < phase.steps and _draw_index(schedule, step) != draw:
+                inside = adam and int(carry[0]) < phase.steps  # no events at a phase's end
+                if inside and schedule.balance is not None and step % schedule.balance.every == 0:
+                    carry = _rebalance(carry, schedule.balance, phase_terms, data, masks[k], reference)
+                if inside and _draw_index(schedule, step) != draw:
                     draw = _draw_index(schedule, step)
                     data = sampler(draw)
-                    carry = carry[:4] + (jnp.asarray(jnp.inf, carry[4].dtype),) + carry[5:]  # a new loss
+                    carry = _new_loss(carry)
+                if inside and resample is not None and step % resample.every == 0:
+                    data = resample(carry[1], data, step // resample.every)
+                    carry = _new_loss(carry)
                 # a snapshot with copied logs: an interrupt between two statements cannot leave a
                 # progress record in the checkpoint that its carry has not reached
-                state = TrainState(k, carry, list(result.history), list(result.phases))
+                state = _snapshot(k, carry, data, resample, result)
                 if checkpoint is not None:
                     checkpoint.maybe_save(state)
             flag, balance_factors = int(carry[6]), carry[7]
             result.phases.append({"phase": phase.name, "steps": int(carry[0]), "stop": _STOPS[flag].format(
                 patience=phase.patience, gtol=phase.gtol)})  # fmt: skip
-            state = TrainState(k, carry, list(result.history), list(result.phases))
+            state = _snapshot(k, carry, data, resample, result)
             if flag == NONFINITE:
                 result.status, result.message = "nonfinite", f"{phase.name}: {_STOPS[NONFINITE]}"
                 break
@@ -138,17 +165,43 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
     return result
 
 
+def _snapshot(k: int, carry, data, resample, result: FitResult) -> TrainState:
+    """The state to checkpoint; adaptively sampled data is saved after the carry's 9 entries."""
+    saved = carry + (data,) if resample is not None else carry
+    return TrainState(k, saved, list(result.history), list(result.phases))
+
+
+def _template(phase, params, n_terms: int, sampler, resample):
+    """A checkpoint's structure: the carry, and the collocation data when it adapts."""
+    carry = carry_template(phase, params, n_terms)
+    return carry + (sampler(0),) if resample is not None else carry
+
+
 def _draw_index(schedule: Schedule, step: int) -> int:
     """Collocation points are redrawn every ``redraw`` steps: draw number ``step // redraw``."""
     return step // schedule.redraw if schedule.redraw else 0
 
 
-def _rebalance(carry, balance, term_values, mask):
-    """New balance factors from the terms' change since the last update (kept in the carry)."""
-    factors = balance.update(np.asarray(carry[8]), np.asarray(term_values), np.asarray(mask))
+def _new_loss(carry):
+    """The loss has changed (new weights or points): restart best-tracking."""
+    return carry[:4] + (jnp.asarray(jnp.inf, carry[4].dtype),) + carry[5:]
+
+
+def _rebalance(carry, balance, terms, data, mask, reference):
+    """New balance factors from the strategy, given the terms now and at the last update (kept
+    in the carry) and, for gradient-based strategies, each term's gradient."""
+    values, mask = np.asarray(_jit(terms)(carry[1], data)), np.asarray(mask)
+    extra = {}
+    if balance.uses_gradients:
+        active_reference = reference * (mask > 0)
+        norm, mean, top = _gradient_stats(terms)(carry[1], data, jnp.asarray(active_reference, values.dtype))
+        extra = {"grad_norm": np.asarray(norm), "grad_mean": np.asarray(mean), "reference_max": float(top),
+                 "reference": active_reference}  # fmt: skip
+    stats = TermStats(values, np.asarray(carry[8]), np.asarray(carry[7]), **extra)
+    factors = balance.balance(stats, mask)
     dtype = carry[7].dtype
-    best_value = jnp.asarray(jnp.inf, dtype)  # the loss has changed: restart best-tracking
-    return carry[:4] + (best_value,) + carry[5:7] + (jnp.asarray(factors, dtype), jnp.asarray(term_values, dtype))
+    carry = _new_loss(carry)
+    return carry[:7] + (jnp.asarray(factors, dtype), jnp.asarray(values, dtype))
 
 
 def carry_template(phase, params, n_terms: int):
@@ -170,6 +223,20 @@ def _initial_carry(phase, params, balance_factors):
 @functools.lru_cache(maxsize=64)
 def _jit(terms: Callable) -> Callable:
     return jax.jit(terms)
+
+
+@functools.lru_cache(maxsize=64)
+def _gradient_stats(terms: Callable) -> Callable:
+    """``stats(params, data, reference) -> (‖∇L_i‖, mean|∇L_i|, max|∇Σ reference·L|)``, from
+    one backward pass per term (only at weight-update events)."""
+
+    @jax.jit
+    def stats(params, data, reference):
+        jacobian = jax.jacrev(terms)(params, data)
+        rows = jnp.concatenate([jnp.reshape(g, (g.shape[0], -1)) for g in jax.tree_util.tree_leaves(jacobian)], axis=1)
+        return jnp.linalg.norm(rows, axis=1), jnp.mean(jnp.abs(rows), axis=1), jnp.max(jnp.abs(reference @ rows))
+
+    return stats
 
 
 @functools.lru_cache(maxsize=64)

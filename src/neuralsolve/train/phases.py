@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import jax
+import jax.numpy as jnp
 import optax
 
 from .._errors import ProblemError
-from .bfgs import bfgs
+from .bfgs import bfgs, ssbfgs, ssbroyden
 
 
 def _check_steps(name: str, steps: int) -> None:
@@ -21,13 +22,34 @@ def _check_steps(name: str, steps: int) -> None:
         raise ProblemError(f"{name} steps must be a non-negative integer, got {steps!r}")
 
 
+SCHEDULES = ("constant", "exponential", "cosine")  # Adam learning-rate schedules
+
+
+def _check_positive(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ProblemError(f"Adam {name} must be a positive number, got {value!r}")
+
+
 @dataclass(frozen=True)
 class Adam:
-    """Adam for ``steps`` steps; the learning rate decays exponentially to ``final_learning_rate``."""
+    """Adam for ``steps`` steps with a learning-rate ``schedule``:
+
+    - ``"constant"``: ``learning_rate`` throughout (the default without ``final_learning_rate``);
+    - ``"exponential"``: decays exponentially from ``learning_rate`` to ``final_learning_rate``
+      at the last step (the default when ``final_learning_rate`` is given);
+    - ``"cosine"``: half a cosine from ``learning_rate`` down to ``final_learning_rate`` (0 if
+      not given).
+
+    ``warmup`` steps (0 by default) first raise the rate linearly from 0 to ``learning_rate``;
+    the schedule then spans the remaining steps. A warm-up longer than the phase (the CLI's
+    ``--steps`` can shorten phases) is cut to the phase's length.
+    """
 
     steps: int = 2000
     learning_rate: float = 1e-3
     final_learning_rate: float | None = None
+    schedule: str | None = None
+    warmup: int = 0
 
     name = "adam"
     patience = None  # Adam is stopped by its budget only
@@ -36,14 +58,42 @@ class Adam:
 
     def __post_init__(self):
         _check_steps("Adam", self.steps)
-        if not self.learning_rate > 0:
-            raise ProblemError(f"Adam learning_rate must be positive, got {self.learning_rate}")
+        _check_positive("learning_rate", self.learning_rate)
+        if self.final_learning_rate is not None:
+            _check_positive("final_learning_rate", self.final_learning_rate)
+        if self.schedule is not None and self.schedule not in SCHEDULES:
+            raise ProblemError(f"Adam schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if self.schedule == "exponential" and self.final_learning_rate is None:
+            raise ProblemError("Adam schedule 'exponential' needs a final_learning_rate to decay to")
+        if self.schedule == "constant" and self.final_learning_rate is not None:
+            raise ProblemError("Adam schedule 'constant' takes no final_learning_rate; use 'exponential' or 'cosine'")
+        if isinstance(self.warmup, bool) or not isinstance(self.warmup, int) or self.warmup < 0:
+            raise ProblemError(f"Adam warmup must be a whole number of steps >= 0, got {self.warmup!r}")
+
+    @property
+    def kind(self) -> str:
+        """The schedule in force: the one named, else exponential if a final rate is given."""
+        if self.schedule is not None:
+            return self.schedule
+        return "constant" if self.final_learning_rate is None else "exponential"
+
+    def learning_rates(self) -> optax.Schedule:
+        """The learning rate as a function of the step number within this phase."""
+        warmup = min(self.warmup, self.steps)
+        decay = max(self.steps - warmup, 1)
+        rate, final = self.learning_rate, self.final_learning_rate
+        if self.kind == "exponential":
+            main = optax.exponential_decay(rate, decay, final / rate)
+        elif self.kind == "cosine":
+            main = optax.cosine_decay_schedule(rate, decay, (final or 0.0) / rate)
+        else:
+            main = optax.constant_schedule(rate)
+        if warmup == 0:
+            return main
+        return optax.join_schedules([optax.linear_schedule(0.0, rate, warmup), main], [warmup])
 
     def optimizer(self) -> optax.GradientTransformation:
-        rate = self.learning_rate
-        if self.final_learning_rate is not None and self.steps > 0:
-            rate = optax.exponential_decay(rate, self.steps, self.final_learning_rate / rate)
-        return optax.adam(rate)
+        return optax.adam(self.learning_rates())
 
     def init(self, params):
         return self.optimizer().init(params)
@@ -54,13 +104,20 @@ class Adam:
         return optax.apply_updates(params, updates), state, value, grad
 
 
+def _strong(x):
+    """``x`` with the same dtype but not weakly typed (so a jit carry keeps one signature)."""
+    return jnp.asarray(x, dtype=jnp.asarray(x).dtype)
+
+
 class _QuasiNewton:
     """Shared step of line-search quasi-Newton phases; subclasses give ``optimizer()``."""
 
     fixed_loss = True  # curvature pairs and line searches need one fixed loss
 
     def init(self, params):
-        return self.optimizer().init(params)
+        # The line search's initial info fields are weakly typed and come back strongly typed
+        # from the first step; without this the fit loop's second chunk would compile again.
+        return jax.tree_util.tree_map(_strong, self.optimizer().init(params))
 
     def step(self, params, state, loss):
         opt = self.optimizer()
@@ -103,8 +160,22 @@ class LBFGS(_QuasiNewton):
         return optax.lbfgs(memory_size=self.memory)
 
 
+class _Dense(_QuasiNewton):
+    """Quasi-Newton phases that store a dense (n, n) inverse-Hessian estimate for n parameters;
+    they refuse networks with more than ``max_params`` parameters (use :class:`LBFGS` there)."""
+
+    def init(self, params):
+        n = sum(x.size for x in jax.tree_util.tree_leaves(params))
+        if n > self.max_params:
+            raise ProblemError(
+                f"{type(self).__name__} stores an {n} x {n} matrix for this network's {n} parameters "
+                f"(limit {self.max_params}); use LBFGS or a smaller network"
+            )
+        return super().init(params)
+
+
 @dataclass(frozen=True)
-class BFGS(_QuasiNewton):
+class BFGS(_Dense):
     """Dense BFGS with a zoom line search: for high accuracy in float64 on small networks.
 
     Stores an (n, n) inverse-Hessian estimate for n network parameters, so it refuses networks
@@ -121,20 +192,58 @@ class BFGS(_QuasiNewton):
     def __post_init__(self):
         self._check("BFGS")
 
-    def init(self, params):
-        n = sum(x.size for x in jax.tree_util.tree_leaves(params))
-        if n > self.max_params:
-            raise ProblemError(
-                f"BFGS stores an {n} x {n} matrix for this network's {n} parameters (limit {self.max_params}); "
-                "use LBFGS or a smaller network"
-            )
-        return super().init(params)
-
     def optimizer(self):
         return bfgs()
 
 
-PHASES = {"adam": Adam, "lbfgs": LBFGS, "bfgs": BFGS}  # problem files name phases by these keys
+@dataclass(frozen=True)
+class SSBFGS(_Dense):
+    """Self-scaled BFGS (Al-Baali; Urbán, Stefanou & Pons 2025): BFGS whose curvature model is
+    shrunk by τ = min(1, y·s / s·Bs) before each update, so an over-large Hessian estimate (the
+    usual state after a stiff stretch of a PINN loss) no longer forces tiny steps.
+
+    Dense like :class:`BFGS` (same ``max_params`` guard) and stopped like :class:`LBFGS`.
+    """
+
+    steps: int = 5000
+    gtol: float = 1e-13
+    patience: int = 50
+    max_params: int = 20000
+
+    name = "ssbfgs"
+
+    def __post_init__(self):
+        self._check("SSBFGS")
+
+    def optimizer(self):
+        return ssbfgs()
+
+
+@dataclass(frozen=True)
+class SSBroyden(_Dense):
+    """Self-scaled Broyden (Al-Baali & Khalfan; Urbán, Stefanou & Pons 2025): each update picks
+    both the scaling τ and the Broyden-family member (between BFGS and DFP) from the latest
+    curvature pair. The paper's most accurate optimiser for small float64 PINNs.
+
+    Dense like :class:`BFGS` (same ``max_params`` guard) and stopped like :class:`LBFGS`.
+    """
+
+    steps: int = 5000
+    gtol: float = 1e-13
+    patience: int = 50
+    max_params: int = 20000
+
+    name = "ssbroyden"
+
+    def __post_init__(self):
+        self._check("SSBroyden")
+
+    def optimizer(self):
+        return ssbroyden()
+
+
+# problem files name phases by these keys
+PHASES = {"adam": Adam, "lbfgs": LBFGS, "bfgs": BFGS, "ssbfgs": SSBFGS, "ssbroyden": SSBroyden}
 
 
 def default_phases() -> tuple:

@@ -1,0 +1,170 @@
+"""The benchmark problems: each a :class:`Problem` and a trusted reference on fixed points.
+
+Two references are DeepXDE's published numerical solutions, bundled in ``bench/data``
+(Burgers: ``burgers_deepxde.npz``; Allen–Cahn: ``allen_cahn_deepxde.mat``); the others are exact
+solutions evaluated on a grid. Wave, Klein–Gordon and diffusion–reaction are the problems of
+DeepXDE's examples of those names, so that its peer run is its published example.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from ..problem.conditions import Dirichlet, Initial, InitialRate, Periodic
+from ..problem.domain import Interval, Rectangle, SpaceTime
+from ..problem.problem import Problem
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A benchmark problem: how to build it, and its reference values on fixed points.
+
+    ``reference()`` returns ``(points, values)``: points (n, d) in the problem's coordinate order
+    (space first, ``t`` last) and the reference solution (n,) there.
+    """
+
+    name: str
+    build: Callable[[], Problem]
+    reference: Callable[[], tuple[np.ndarray, np.ndarray]]
+    source: str  # where the problem statement and the reference come from
+
+
+def _data(name: str):
+    return resources.files(__package__).joinpath("data", name)
+
+
+def _grid(*axes: np.ndarray) -> np.ndarray:
+    """All combinations of the axes' values, (n, len(axes)), the first axis varying slowest."""
+    mesh = np.meshgrid(*axes, indexing="ij")
+    return np.stack([m.ravel() for m in mesh], axis=1)
+
+
+def _exact_reference(problem: Callable[[], Problem], *axes: np.ndarray) -> Callable:
+    """A reference function: the problem's exact solution on the grid of ``axes``."""
+
+    def reference() -> tuple[np.ndarray, np.ndarray]:
+        import jax
+
+        points = _grid(*axes)
+        with jax.enable_x64(True):
+            values = np.asarray(problem().exact_at("u", points), dtype=float)
+        return points, values
+
+    return reference
+
+
+# --- problems with DeepXDE's numerical reference -------------------------------------------------
+
+
+def burgers() -> Problem:
+    """u_t + u u_x = (0.01/π) u_xx, x ∈ [−1, 1], t ∈ [0, 0.99], u(x, 0) = −sin πx, u(±1, t) = 0."""
+    return Problem(SpaceTime(Interval(-1, 1), (0, 0.99)), "u", "diff(u, t) + u*diff(u, x) = nu*diff(u, x, 2)",
+                   [Dirichlet("u", 0.0), Initial("u", "-sin(pi*x)")], parameters={"nu": 0.01 / np.pi},
+                   name="Burgers")  # fmt: skip
+
+
+def burgers_reference() -> tuple[np.ndarray, np.ndarray]:
+    """DeepXDE's Burgers solution on its 256 × 100 (x, t) grid."""
+    with _data("burgers_deepxde.npz").open("rb") as f, np.load(f) as d:
+        return _grid(d["x"][:, 0], d["t"][:, 0]), d["usol"].ravel()  # usol is (x, t)
+
+
+def allen_cahn() -> Problem:
+    """u_t = 0.001 u_xx + 5(u − u³), x ∈ [−1, 1], t ∈ [0, 1], u(x, 0) = x² cos πx, u(±1, t) = −1."""
+    return Problem(SpaceTime(Interval(-1, 1), (0, 1)), "u", "diff(u, t) = d*diff(u, x, 2) + 5*(u - u**3)",
+                   [Dirichlet("u", -1.0), Initial("u", "x**2*cos(pi*x)")], parameters={"d": 0.001},
+                   name="Allen-Cahn")  # fmt: skip
+
+
+def allen_cahn_reference() -> tuple[np.ndarray, np.ndarray]:
+    """DeepXDE's Allen–Cahn solution on its 201 × 101 (x, t) grid."""
+    from scipy.io import loadmat
+
+    with _data("allen_cahn_deepxde.mat").open("rb") as f:
+        d = loadmat(f)
+    x, t, u = d["x"].ravel(), d["t"].ravel(), d["u"]  # u is (t, x)
+    return _grid(x, t), u.T.ravel()
+
+
+# --- problems with exact solutions ---------------------------------------------------------------
+
+
+def poisson_2d() -> Problem:
+    """−Δu = 2π² sin πx sin πy on the unit square, u = 0 on the boundary (the accuracy test's case)."""
+    from .cases import poisson_2d as case
+
+    return case().problem
+
+
+def helmholtz_2d() -> Problem:
+    """Δu + k²u = q on [−1, 1]², u = 0 on the boundary, k = 1, q such that u = sin πx sin 4πy."""
+    return Problem(Rectangle((-1, 1), (-1, 1)), "u",
+                   "diff(u, x, 2) + diff(u, y, 2) + k**2*u = (k**2 - 17*pi**2)*sin(pi*x)*sin(4*pi*y)",
+                   [Dirichlet("u", 0.0)], parameters={"k": 1}, exact={"u": "sin(pi*x)*sin(4*pi*y)"},
+                   name="Helmholtz 2D")  # fmt: skip
+
+
+def convection() -> Problem:
+    """u_t + β u_x = 0, β = 30, periodic in x ∈ [0, 2π], t ∈ [0, 1], u(x, 0) = sin x."""
+    return Problem(SpaceTime(Interval(0, 2 * np.pi), (0, 1)), "u", "diff(u, t) + beta*diff(u, x) = 0",
+                   [Periodic("x"), Initial("u", "sin(x)")], parameters={"beta": 30},
+                   exact={"u": "sin(x - beta*t)"}, name="Convection")  # fmt: skip
+
+
+def wave() -> Problem:
+    """DeepXDE's wave_1d: u_tt = C² u_xx, C = 10, x, t ∈ [0, 1], two standing modes."""
+    exact = "sin(pi*x)*cos(C*pi*t) + sin(A*pi*x)*cos(A*C*pi*t)"
+    return Problem(SpaceTime(Interval(0, 1), (0, 1)), "u", "diff(u, t, 2) = C**2*diff(u, x, 2)",
+                   [Dirichlet("u", 0.0), Initial("u", "sin(pi*x) + sin(A*pi*x)"), InitialRate("u", 0.0)],
+                   parameters={"A": 2, "C": 10}, exact={"u": exact}, name="Wave 1D")  # fmt: skip
+
+
+def klein_gordon() -> Problem:
+    """DeepXDE's Klein_Gordon: u_tt − u_xx + u² = −x cos t + x² cos² t, x ∈ [−1, 1], t ∈ [0, 10]."""
+    return Problem(SpaceTime(Interval(-1, 1), (0, 10)), "u",
+                   "diff(u, t, 2) - diff(u, x, 2) + u**2 = -x*cos(t) + x**2*cos(t)**2",
+                   [Dirichlet("u", "x*cos(t)"), Initial("u", "x"), InitialRate("u", 0.0)],
+                   exact={"u": "x*cos(t)"}, name="Klein-Gordon")  # fmt: skip
+
+
+_DR_MODES = "sin(x) + sin(2*x)/2 + sin(3*x)/3 + sin(4*x)/4 + sin(8*x)/8"
+
+
+def diffusion_reaction() -> Problem:
+    """DeepXDE's diffusion_reaction: u_t = u_xx + e^{−t} Σ …, x ∈ [−π, π], t ∈ [0, 1]."""
+    source = "exp(-t)*(3*sin(2*x)/2 + 8*sin(3*x)/3 + 15*sin(4*x)/4 + 63*sin(8*x)/8)"
+    return Problem(SpaceTime(Interval(-np.pi, np.pi), (0, 1)), "u", f"diff(u, t) = diff(u, x, 2) + {source}",
+                   [Dirichlet("u", 0.0), Initial("u", _DR_MODES)], exact={"u": f"exp(-t)*({_DR_MODES})"},
+                   name="Diffusion-reaction")  # fmt: skip
+
+
+_DEEPXDE = "DeepXDE example examples/pinn_forward/"
+
+BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (
+    Benchmark("burgers", burgers, burgers_reference, "DeepXDE's Burgers.npz (examples/dataset)"),
+    Benchmark("allen_cahn", allen_cahn, allen_cahn_reference,
+              "DeepXDE's Allen_Cahn.mat (examples/dataset)"),
+    Benchmark("poisson_2d", poisson_2d,
+              _exact_reference(poisson_2d, np.linspace(0, 1, 101), np.linspace(0, 1, 101)),
+              "exact, 101 x 101 grid"),
+    Benchmark("helmholtz_2d", helmholtz_2d,
+              _exact_reference(helmholtz_2d, np.linspace(-1, 1, 201), np.linspace(-1, 1, 201)),
+              "exact, 201 x 201 grid"),
+    Benchmark("convection", convection,
+              _exact_reference(convection, np.linspace(0, 2 * np.pi, 256), np.linspace(0, 1, 100)),
+              "exact, 256 x 100 grid"),
+    Benchmark("wave", wave,
+              _exact_reference(wave, np.linspace(0, 1, 201), np.linspace(0, 1, 201)),
+              f"{_DEEPXDE}wave_1d.py; exact, 201 x 201 grid"),
+    Benchmark("klein_gordon", klein_gordon,
+              _exact_reference(klein_gordon, np.linspace(-1, 1, 256), np.linspace(0, 10, 256)),
+              f"{_DEEPXDE}Klein_Gordon.py; exact, its 256 x 256 grid"),
+    Benchmark("diffusion_reaction", diffusion_reaction,
+              _exact_reference(diffusion_reaction, np.linspace(-np.pi, np.pi, 256), np.linspace(0, 1, 101)),
+              f"{_DEEPXDE}diffusion_reaction.py; exact, 256 x 101 grid"),
+)}  # fmt: skip
+"""Every benchmark problem by name, in the order the table lists them."""

@@ -1,0 +1,106 @@
+"""The outputs of a benchmark run: a rich table for the terminal and a JSON record for files.
+
+The JSON record carries everything needed to compare runs later: every row, the machine, the date,
+the git commit of the checkout (when there is one) and neuralsolve's recipe per problem.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import pathlib
+import platform
+import subprocess
+
+
+def table(rows: list[dict]):
+    """A rich Table: problem, tool, relative L2 error, wall time, Adam steps/s, steps per phase, the
+    peer's time budget (with ``--peer``), status."""
+    from rich.table import Table
+
+    timed = any("peer_time" in r for r in rows)
+    out = Table(title="neuralsolve bench")
+    columns = [("problem", "left"), ("tool", "left"), ("rel. L2", "right"), ("wall", "right"),
+               ("Adam steps/s", "right"), ("steps", "left")] + ([("time budget", "left")] if timed else [])  # fmt: skip
+    for name, justify in columns + [("status", "left")]:
+        out.add_column(name, justify=justify)
+    for r in rows:
+        cells = [r["problem"], r["tool"], _number(r["l2_relative_error"], "{:.2e}"), _number(r["wall_s"], "{:.1f} s"),
+                 _number(r["adam_steps_per_s"], "{:.0f}"), steps_cell(r)]  # fmt: skip
+        out.add_row(*cells, *([budget_cell(r)] if timed else []), _status(r))
+    return out
+
+
+def steps_cell(row: dict) -> str:
+    """Steps per phase; under a peer time budget, Adam's as "run of planned" and a skipped L-BFGS named."""
+    timing = row.get("peer_time", {})
+    planned = timing.get("planned", {})
+    parts = []
+    for phase, n in row["steps"].items():
+        text = f"{phase} {n}"
+        if phase == "adam" and phase in planned and n != planned[phase]:
+            text += f" of {planned[phase]}"
+        if phase == "lbfgs" and timing.get("lbfgs_skipped"):
+            text += " (skipped)"
+        parts.append(text)
+    return " + ".join(parts)
+
+
+def budget_cell(row: dict) -> str:
+    """The peer's time mode and budget, and whether it cut training short ("—" for neuralsolve)."""
+    timing = row.get("peer_time")
+    if timing is None:
+        return "—"
+    if timing["budget_s"] is None:
+        return timing["mode"]
+    text = f"{timing['mode']} {timing['budget_s']:.1f} s"
+    return text + (", cut short" if timing.get("cut_short") else "")
+
+
+def _number(value, fmt: str) -> str:
+    return "—" if value is None else fmt.format(value)
+
+
+def _status(row: dict) -> str:
+    return row["status"] if row["status"] == "ok" else f"{row['status']}: {row['note']}"
+
+
+def machine() -> dict:
+    """Where the figures were measured."""
+    import jax
+
+    return {"platform": platform.platform(), "machine": platform.machine(), "processor": platform.processor(),
+            "cpu_count": os.cpu_count(), "python": platform.python_version(), "jax": jax.__version__,
+            "jax_backend": jax.default_backend()}  # fmt: skip
+
+
+def git_commit() -> str | None:
+    """The commit of the checkout neuralsolve runs from (with "+dirty" for local changes), if any."""
+    root = pathlib.Path(__file__).resolve().parents[3]  # src/neuralsolve/bench -> checkout
+    if not (root / ".git").exists():  # an installed package: not a checkout
+        return None
+    try:
+        head = _git(root, "rev-parse", "HEAD")
+        if head.returncode != 0:
+            return None
+        dirty = _git(root, "status", "--porcelain")
+        return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _git(root: pathlib.Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=False)
+
+
+def record(rows: list[dict], options: dict) -> dict:
+    """The JSON-ready record of a run: rows, options, machine, date and commit."""
+    from importlib import metadata
+
+    try:
+        version = metadata.version("neuralsolve")
+    except metadata.PackageNotFoundError:
+        version = None
+    return {"date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "neuralsolve": version, "git_commit": git_commit(), "machine": machine(), "options": options,
+            "rows": rows}  # fmt: skip

@@ -1,0 +1,294 @@
+"""The benchmark registry, its references and the ``neuralsolve bench`` command."""
+
+import importlib.util
+import json
+import pathlib
+import sys
+import tomllib
+import types
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from neuralsolve.bench import peer as peers
+from neuralsolve.bench.problems import BENCHMARKS
+from neuralsolve.bench.recipes import RECIPES
+from neuralsolve.bench.record import budget_cell, steps_cell, table
+from neuralsolve.cli.main import main
+from neuralsolve.loss.terms import residuals
+from neuralsolve.ops.point import value_at
+
+NAMES = ["burgers", "allen_cahn", "poisson_2d", "helmholtz_2d", "convection", "wave", "klein_gordon",
+         "diffusion_reaction"]  # fmt: skip
+EXAMPLES = pathlib.Path(__file__).parents[1] / "examples"
+EXACT = [n for n in NAMES if n not in ("burgers", "allen_cahn")]
+
+
+def test_registry_lists_the_eight_problems_each_with_a_recipe():
+    assert list(BENCHMARKS) == NAMES
+    assert set(RECIPES) == set(NAMES)
+    assert all(r.precision == "float64" for r in RECIPES.values())
+
+
+def test_recipes_parse_and_burgers_is_the_bundled_example():
+    """Recipes are [solver] tables read by the problem-file parser; the Burgers benchmark runs
+    exactly the recipe that examples/burgers.toml gives users."""
+    for recipe in RECIPES.values():
+        settings = recipe.settings()
+        assert settings["precision"] == "float64" and settings["phases"]
+    example = tomllib.loads((EXAMPLES / "burgers.toml").read_text())["solver"]
+    assert RECIPES["burgers"].solver == example
+    capped = RECIPES["burgers"].capped(7)
+    assert [p["steps"] for p in capped.solver["phases"]] == [7, 7] and RECIPES["burgers"].adam == 1000
+
+
+@pytest.mark.parametrize(("name", "n"), [("burgers", 256 * 100), ("allen_cahn", 201 * 101)])
+def test_deepxde_references_load_on_their_grids(name, n):
+    points, values = BENCHMARKS[name].reference()
+    assert points.shape == (n, 2) and values.shape == (n,)
+    assert np.all(np.isfinite(values))
+    lo, hi = BENCHMARKS[name].build().domain.bounds()
+    assert np.all(points >= np.asarray(lo) - 1e-12) and np.all(points <= np.asarray(hi) + 1e-12)
+
+
+def test_deepxde_references_match_their_initial_values():
+    """Grid orientation: at t = 0 each reference equals its problem's initial condition."""
+    initials = {"burgers": lambda x: -np.sin(np.pi * x), "allen_cahn": lambda x: x**2 * np.cos(np.pi * x)}
+    for name, initial in initials.items():
+        points, values = BENCHMARKS[name].reference()
+        start = points[:, 1] == 0
+        assert start.sum() > 100
+        np.testing.assert_allclose(values[start], initial(points[start, 0]), atol=1e-6)
+
+
+@pytest.mark.parametrize("name", EXACT)
+def test_exact_solutions_satisfy_their_equations(name):
+    """The PDE residual of the exact solution vanishes at scattered points (float64, jvp derivatives)."""
+    problem = BENCHMARKS[name].build()
+    exact, coords = problem.exact["u"], problem.domain.coords
+    with jax.enable_x64(True):
+        x = jnp.asarray(problem.domain.interior().sample(200, "sobol", 0)[0])
+        r = residuals(problem, lambda _, y: jnp.atleast_1d(value_at(exact, coords, y)), None, x)
+        assert float(jnp.max(jnp.abs(r))) < 1e-9
+
+
+@pytest.mark.parametrize("name", EXACT)
+def test_exact_references_are_finite_grids(name):
+    points, values = BENCHMARKS[name].reference()
+    assert points.ndim == 2 and points.shape[1] == 2 and values.shape == (len(points),)
+    assert len(points) >= 10_000 and np.all(np.isfinite(values)) and np.max(np.abs(values)) > 0.5
+
+
+def test_bench_command_writes_the_json_record(tmp_path):
+    out = tmp_path / "out.json"
+    result = CliRunner().invoke(main, ["bench", "poisson_2d", "--steps", "20", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "poisson_2d" in result.output and "neuralsolve" in result.output
+    record = json.loads(out.read_text())
+    assert record["machine"]["cpu_count"] >= 1 and record["date"] and "git_commit" in record
+    (row,) = record["rows"]
+    assert row["problem"] == "poisson_2d" and row["steps"] == {"adam": 20, "lbfgs": row["steps"]["lbfgs"]}
+    assert 0 < row["steps"]["lbfgs"] <= 20
+    assert row["recipe"]["phases"][0] == {"method": "adam", "steps": 20}
+    assert row["recipe"]["points"] == RECIPES["poisson_2d"].solver["points"]
+    assert 0 < row["l2_relative_error"] < 0.5  # 40 steps of a smooth problem already get close
+    assert row["wall_s"] > 0
+
+
+def test_unknown_benchmark_exits_2_with_one_line():
+    result = CliRunner().invoke(main, ["bench", "poisson_2d", "nosuch"])
+    assert result.exit_code == 2
+    (line,) = result.output.strip().splitlines()
+    assert "nosuch" in line and "burgers" in line
+
+
+def test_missing_peer_python_exits_2_with_one_line(tmp_path, monkeypatch):
+    monkeypatch.delenv("NEURALSOLVE_PEER_PYTHON", raising=False)
+    missing = tmp_path / "no" / "python"
+    result = CliRunner().invoke(main, ["bench", "poisson_2d", "--peer", "deepxde", "--peer-python", str(missing)])
+    assert result.exit_code == 2
+    (line,) = result.output.strip().splitlines()
+    assert str(missing) in line and "neuralsolve[bench]" in line
+
+
+# --- the peer's time budget (--peer-time) -------------------------------------------------------
+
+
+@pytest.fixture
+def peer_script(monkeypatch):
+    """The DeepXDE peer script as a module: importable without DeepXDE (it imports it only in main)."""
+    monkeypatch.setenv("DDE_BACKEND", "pytorch")  # the script's setdefault then changes nothing for good
+    spec = importlib.util.spec_from_file_location("deepxde_peer", peers.SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # its dataclass looks itself up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("given", "parsed"), [(None, "matched"), ("matched", "matched"), ("FULL", "full"),
+                                                ("30", 30.0), ("2.5", 2.5)])  # fmt: skip
+def test_peer_time_parses_matched_full_and_seconds(given, parsed):
+    assert peers.parse_peer_time(given) == parsed
+
+
+@pytest.mark.parametrize("given", ["0", "-3", "nan", "inf", "soon", ""])
+def test_peer_time_rejects_other_values(given):
+    with pytest.raises(ValueError):
+        peers.parse_peer_time(given)
+
+
+def test_time_budget_per_mode():
+    row = {"wall_s": 12.5}
+    assert peers.time_budget("matched", row) == 12.5  # neuralsolve's wall time on the same problem
+    assert peers.time_budget("full", row) is None
+    assert peers.time_budget(40.0, row) == 40.0
+    assert peers.time_budget("matched", {"wall_s": None}) is None  # nothing to match
+
+
+def test_bad_peer_time_exits_2_before_training():
+    result = CliRunner().invoke(main, ["bench", "poisson_2d", "--peer", "deepxde", "--peer-time", "soon"])
+    assert result.exit_code == 2
+    (line,) = result.output.strip().splitlines()
+    assert "--peer-time" in line and "soon" in line
+
+
+def test_peer_time_without_peer_exits_2():
+    result = CliRunner().invoke(main, ["bench", "poisson_2d", "--peer-time", "10"])
+    assert result.exit_code == 2 and "--peer" in result.output
+
+
+def _fake_bench(monkeypatch):
+    """Replace both tools by stubs: neuralsolve takes 7 s, DeepXDE records the budget it was given."""
+    from neuralsolve.bench import runner
+
+    calls = []
+
+    def neuralsolve(bench, recipe, callback=None):
+        return {"problem": bench.name, "tool": "neuralsolve", "l2_relative_error": 1e-4, "wall_s": 7.0,
+                "adam_steps_per_s": 100.0, "steps": {"adam": 10}, "status": "ok", "note": ""}  # fmt: skip
+
+    def deepxde(bench, python, steps, seed=0, mode="full", budget_s=None):
+        calls.append((mode, budget_s))
+        return {"problem": bench.name, "tool": "DeepXDE", "l2_relative_error": 1e-2, "wall_s": 7.3,
+                "adam_steps_per_s": 50.0, "steps": {"adam": 300, "lbfgs": 0}, "status": "ok", "note": "",
+                "peer_time": {"mode": peers.mode_name(mode), "budget_s": budget_s, "train_s": 7.1,
+                              "planned": {"adam": 50000, "lbfgs": 15000}, "lbfgs_skipped": True,
+                              "cut_short": budget_s is not None}}  # fmt: skip
+
+    monkeypatch.setattr(runner, "run_neuralsolve", neuralsolve)
+    monkeypatch.setattr(peers, "run_deepxde", deepxde)
+    monkeypatch.setattr(peers, "peer_python", lambda given: "python")
+    return calls
+
+
+@pytest.mark.parametrize(("args", "expected", "recorded"), [([], ("matched", 7.0), "matched"),
+                                                            (["--peer-time", "full"], ("full", None), "full"),
+                                                            (["--peer-time", "3"], (3.0, 3.0), "cap")])  # fmt: skip
+def test_peer_gets_its_budget_from_the_mode(monkeypatch, tmp_path, args, expected, recorded):
+    calls = _fake_bench(monkeypatch)
+    out = tmp_path / "out.json"
+    result = CliRunner().invoke(main, ["bench", "poisson_2d", "--peer", "deepxde", "--json", str(out), *args])
+    assert result.exit_code == 0, result.output
+    assert calls == [expected]  # matched is the default, with neuralsolve's wall time of this invocation
+    record = json.loads(out.read_text())
+    assert record["options"]["peer_time"] == recorded
+    assert record["rows"][1]["peer_time"]["budget_s"] == expected[1]
+    assert "time budget" in result.output
+
+
+def test_table_shows_the_budget_and_the_steps_run():
+    ns = {"problem": "p", "tool": "neuralsolve", "steps": {"adam": 100, "lbfgs": 100}}
+    dx = {"problem": "p", "tool": "DeepXDE", "steps": {"adam": 32, "lbfgs": 0},
+          "peer_time": {"mode": "matched", "budget_s": 28.6, "planned": {"adam": 100, "lbfgs": 100},
+                        "lbfgs_skipped": True, "cut_short": True}}  # fmt: skip
+    assert steps_cell(ns) == "adam 100 + lbfgs 100" and budget_cell(ns) == "—"
+    assert steps_cell(dx) == "adam 32 of 100 + lbfgs 0 (skipped)"
+    assert budget_cell(dx) == "matched 28.6 s, cut short"
+    assert budget_cell({"peer_time": {"mode": "full", "budget_s": None}}) == "full"
+    columns = [c.header for c in table([{**ns, "l2_relative_error": 1e-3, "wall_s": 1.0, "adam_steps_per_s": None,
+                                         "status": "ok", "note": ""}]).columns]  # fmt: skip
+    assert "time budget" not in columns  # neuralsolve alone: no peer, no budget column
+
+
+def test_time_budget_clock(peer_script):
+    budget = peer_script.TimeBudget(10.0, start=100.0)
+    assert budget.left(now=104.0) == 6.0 and not budget.exhausted(now=104.0)
+    assert budget.exhausted(now=110.0) and budget.exhausted(now=111.0)
+    unlimited = peer_script.TimeBudget(None, start=100.0)
+    assert unlimited.left(now=1e9) == float("inf") and not unlimited.exhausted(now=1e9)
+
+
+def test_lbfgs_calls_are_sized_to_the_time_left(peer_script):
+    budget = peer_script.TimeBudget(10.0, start=0.0)
+    assert budget.lbfgs_chunk(None, 50, now=1.0) == 2  # no cost measured yet: a two-iteration probe
+    assert budget.lbfgs_chunk(0.1, 50, now=1.0) == 50  # 90 fit: the largest call
+    assert budget.lbfgs_chunk(0.5, 50, now=1.0) == 18  # 9 s / 0.5 s
+    assert budget.lbfgs_chunk(2.0, 50, now=8.5) == 0  # less than 2 iterations fit: stop, not "converge"
+    assert budget.lbfgs_chunk(0.1, 50, now=10.0) == 0  # nothing left
+    assert budget.lbfgs_chunk(0.5, 1, now=9.0) == 1  # --steps 1: one iteration is the whole stage
+    assert peer_script.TimeBudget(None).lbfgs_chunk(None, 50) == 50  # no budget: full calls
+
+
+class _Clock:
+    """A perf_counter that advances only when told."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def _fake_dde():
+    """Just what ``time_cap`` uses of DeepXDE: a Callback base and the L-BFGS options."""
+
+    class Callback:
+        def __init__(self):
+            self.model = None
+
+    config = types.SimpleNamespace(LBFGS_options={"iter_per_step": 1000})
+    return types.SimpleNamespace(callbacks=types.SimpleNamespace(Callback=Callback),
+                                 optimizers=types.SimpleNamespace(config=config))  # fmt: skip
+
+
+class _FakeLBFGS:
+    def __init__(self):
+        self.param_groups = [{"max_iter": 1000, "max_eval": 1250}]
+        self.n_iter = 0
+
+    def state_dict(self):
+        return {"state": {0: {"n_iter": self.n_iter}} if self.n_iter else {}}
+
+
+def test_time_cap_stops_adam_once_the_budget_is_spent(peer_script, monkeypatch):
+    clock = _Clock()
+    monkeypatch.setattr(peer_script.time, "perf_counter", clock)
+    cap = peer_script.time_cap(_fake_dde(), peer_script.TimeBudget(5.0))
+    cap.model = types.SimpleNamespace(opt_name="adam", stop_training=False)
+    cap.on_train_begin()
+    clock.now = 4.9
+    cap.on_epoch_end()
+    assert not cap.model.stop_training and not cap.cut
+    clock.now = 5.0
+    cap.on_epoch_end()
+    assert cap.model.stop_training and cap.cut
+
+
+def test_time_cap_sizes_lbfgs_calls_and_stops_before_overrunning(peer_script, monkeypatch):
+    clock = _Clock()
+    monkeypatch.setattr(peer_script.time, "perf_counter", clock)
+    cap = peer_script.time_cap(_fake_dde(), peer_script.TimeBudget(10.0), lbfgs_guess_s=0.1)
+    opt = _FakeLBFGS()
+    cap.model = types.SimpleNamespace(opt_name="L-BFGS", opt=opt, stop_training=False)
+    cap.on_train_begin()
+    assert opt.param_groups[0]["max_iter"] == 50  # the guess says 100 fit: one full call of the chunk size
+    opt.n_iter, clock.now = 50, 8.0  # slower than guessed: 0.16 s an iteration
+    cap.on_epoch_end()
+    assert not cap.model.stop_training and opt.param_groups[0]["max_iter"] == 12  # 2 s / 0.16 s
+    assert opt.param_groups[0]["max_eval"] >= 12
+    opt.n_iter, clock.now = 62, 9.92  # 0.08 s left: not even two iterations fit
+    cap.on_epoch_end()
+    assert cap.model.stop_training and cap.cut
