@@ -33,12 +33,12 @@ def eigen_row(name: str, sol) -> dict:
     errors = [abs(e - t) / abs(t) for e, t in zip(sol.eigenvalues, target)]
     l2 = sol.metrics.get("l2_relative_error") or {}
     return {"eigenvalues": sol.eigenvalues.tolist(), "eigenvalue_errors": errors, "target": tol,
-            "state_l2_errors": list(l2.values()), "met": max(errors) <= tol}  # fmt: skip
+            "state_l2_errors": list(l2.values()), "met": bool(max(errors) <= tol)}  # fmt: skip
 
 
 def singular_row(name: str, sol) -> dict:
     err = max(sol.metrics["l2_relative_error"].values())
-    return {"l2_relative_error": err, "target": SINGULAR[name], "met": err <= SINGULAR[name]}
+    return {"l2_relative_error": err, "target": SINGULAR[name], "met": bool(err <= SINGULAR[name])}
 
 
 def bondi_row(sol) -> dict:
@@ -57,7 +57,7 @@ def bondi_row(sol) -> dict:
     whole = ref.relative_errors(grid, rho_g, v_g, critical=True)
     return {"values": {k: float(x) for k, x in got.items()}, "relative_errors": errors,
             "sonic_radius": sonic, "max_rel_error_vs_transonic": [whole["rho_max_rel"], whole["v_max_rel"]],
-            "target": 1e-3, "met": max(errors.values()) <= 1e-3 and len(sonic) == 1 and abs(sonic[0] - 40.5) <= 0.5}  # fmt: skip
+            "target": 1e-3, "met": bool(max(errors.values()) <= 1e-3 and len(sonic) == 1 and abs(sonic[0] - 40.5) <= 0.5)}  # fmt: skip
 
 
 def main() -> None:
