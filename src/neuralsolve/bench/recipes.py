@@ -58,7 +58,7 @@ def _plain(width: int, depth: int, interior: int, adam: int, second: str, steps:
 RECIPES: dict[str, Recipe] = {
     # examples/burgers.toml: self-scaled Broyden on a small network, 6.3e-5 (docs/optimizers.md)
     "burgers": _plain(20, 3, 12288, 1000, "ssbroyden", 4000),
-    "allen_cahn": _plain(20, 3, 8192, 1000, "ssbroyden", 3000),
+    "allen_cahn": _plain(20, 3, 8192, 1000, "ssbroyden", 6000),
     "poisson_2d": _plain(32, 3, 1024, 1000, "lbfgs", 2000),
     # 1.35e-4 with 3000 self-scaled Broyden steps (measured under load, 637 s)
     "helmholtz_2d": _plain(32, 3, 2048, 1000, "ssbroyden", 4000),
