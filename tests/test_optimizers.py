@@ -9,6 +9,7 @@ import numpy as np
 import optax
 import pytest
 from click.testing import CliRunner
+from conftest import POISSON_1D
 
 import neuralsolve as ns
 from neuralsolve.cli.main import main
@@ -159,21 +160,7 @@ def test_bad_adam_settings_raise_one_clear_error(kwargs, message):
         Adam(100, **kwargs)
 
 
-FILE = """\
-name = "Poisson 1D"
-fields = ["u"]
-equations = ["-diff(u, x, 2) = pi**2*sin(pi*x)"]
-
-[domain]
-x = [-1, 1]
-
-[[conditions]]
-on = "boundary"
-set = "u = 0"
-
-[solver]
-phases = [PHASES]
-"""
+FILE = POISSON_1D + "\n[solver]\nphases = [PHASES]\n"  # PHASES is filled in per test, on line 13
 
 
 @pytest.mark.parametrize("phases, pattern", [

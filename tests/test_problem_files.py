@@ -6,27 +6,14 @@ import sys
 
 import pytest
 from click.testing import CliRunner
+from conftest import POISSON_1D
 
 import neuralsolve as ns
 from neuralsolve.cli.main import main
 
 EXAMPLES = sorted((pathlib.Path(__file__).parents[1] / "examples").glob("*.toml"))
 
-GOOD = """\
-name = "Poisson 1D"
-fields = ["u"]
-equations = ["-diff(u, x, 2) = pi**2*sin(pi*x)"]
-
-[domain]
-x = [-1, 1]
-
-[[conditions]]
-on = "boundary"
-set = "u = 0"
-
-[exact]
-u = "sin(pi*x)"
-"""
+GOOD = POISSON_1D + '\n[exact]\nu = "sin(pi*x)"\n'  # a complete valid file; the tests break one piece of it
 
 
 def _replace(old: str, new: str) -> str:

@@ -160,9 +160,22 @@ class LBFGS(_QuasiNewton):
         return optax.lbfgs(memory_size=self.memory)
 
 
+@dataclass(frozen=True)
 class _Dense(_QuasiNewton):
     """Quasi-Newton phases that store a dense (n, n) inverse-Hessian estimate for n parameters;
-    they refuse networks with more than ``max_params`` parameters (use :class:`LBFGS` there)."""
+    they refuse networks with more than ``max_params`` parameters (use :class:`LBFGS` there).
+
+    BFGS and its self-scaled variants share these settings and checks; subclasses give ``name``
+    and ``optimizer()``, and errors name them by their class name.
+    """
+
+    steps: int = 5000
+    gtol: float = 1e-13
+    patience: int = 50
+    max_params: int = 20000
+
+    def __post_init__(self):
+        self._check(type(self).__name__)
 
     def init(self, params):
         n = sum(x.size for x in jax.tree_util.tree_leaves(params))
@@ -182,15 +195,7 @@ class BFGS(_Dense):
     with more than ``max_params`` parameters (use :class:`LBFGS` there). Stops like :class:`LBFGS`.
     """
 
-    steps: int = 5000
-    gtol: float = 1e-13
-    patience: int = 50
-    max_params: int = 20000
-
     name = "bfgs"
-
-    def __post_init__(self):
-        self._check("BFGS")
 
     def optimizer(self):
         return bfgs()
@@ -205,15 +210,7 @@ class SSBFGS(_Dense):
     Dense like :class:`BFGS` (same ``max_params`` guard) and stopped like :class:`LBFGS`.
     """
 
-    steps: int = 5000
-    gtol: float = 1e-13
-    patience: int = 50
-    max_params: int = 20000
-
     name = "ssbfgs"
-
-    def __post_init__(self):
-        self._check("SSBFGS")
 
     def optimizer(self):
         return ssbfgs()
@@ -228,15 +225,7 @@ class SSBroyden(_Dense):
     Dense like :class:`BFGS` (same ``max_params`` guard) and stopped like :class:`LBFGS`.
     """
 
-    steps: int = 5000
-    gtol: float = 1e-13
-    patience: int = 50
-    max_params: int = 20000
-
     name = "ssbroyden"
-
-    def __post_init__(self):
-        self._check("SSBroyden")
 
     def optimizer(self):
         return ssbroyden()

@@ -72,6 +72,7 @@ class Adaptive:
     eta: float = 1.0
     every: int = 100
 
+    name = "adaptive"
     uses_gradients = False
 
     def __post_init__(self):
@@ -102,13 +103,10 @@ def _smoothed(factors: np.ndarray, target: np.ndarray, alpha: float, update: np.
 
 
 @dataclass(frozen=True)
-class GradNorm:
-    """Gradient-norm balancing: λ̂_i = Σ_j‖∇L_j‖ / ‖∇L_i‖ over the active terms, smoothed by
-    λ ← α·λ + (1 − α)·λ̂ every ``every`` Adam steps.
-
-    After an update every weighted term λ̂_i·L_i has the same gradient norm, so no term can
-    dominate the parameter updates because of its units or its number of points.
-    """
+class _GradientBalance:
+    """Settings and checks shared by the gradient-based rules: an update every ``every`` Adam
+    steps, smoothed by :func:`_smoothed` with weight ``alpha`` on the old factor. Subclasses give
+    ``name`` (as in problem files and error messages) and ``balance``."""
 
     every: int = 100
     alpha: float = 0.9
@@ -116,8 +114,20 @@ class GradNorm:
     uses_gradients = True
 
     def __post_init__(self):
-        _check_every("gradnorm", self.every)
-        _check_alpha("gradnorm", self.alpha)
+        _check_every(self.name, self.every)
+        _check_alpha(self.name, self.alpha)
+
+
+@dataclass(frozen=True)
+class GradNorm(_GradientBalance):
+    """Gradient-norm balancing: λ̂_i = Σ_j‖∇L_j‖ / ‖∇L_i‖ over the active terms, smoothed by
+    λ ← α·λ + (1 − α)·λ̂ every ``every`` Adam steps.
+
+    After an update every weighted term λ̂_i·L_i has the same gradient norm, so no term can
+    dominate the parameter updates because of its units or its number of points.
+    """
+
+    name = "gradnorm"
 
     def balance(self, stats: TermStats, mask: np.ndarray) -> np.ndarray:
         """Balance factors at an update event."""
@@ -129,21 +139,14 @@ class GradNorm:
 
 
 @dataclass(frozen=True)
-class Annealing:
+class Annealing(_GradientBalance):
     """Learning-rate annealing: λ̂_i = max|∇L_r| / mean|∇L_i| for the non-residual terms (the
     residual terms L_r keep factor 1), smoothed by λ ← α·λ + (1 − α)·λ̂ every ``every`` Adam
     steps. (The paper writes the average as (1 − α)·λ + α·λ̂ with α = 0.1; here α is the weight
     of the old value, as in :class:`GradNorm`, so the default 0.9 is the paper's setting.)
     """
 
-    every: int = 100
-    alpha: float = 0.9
-
-    uses_gradients = True
-
-    def __post_init__(self):
-        _check_every("annealing", self.every)
-        _check_alpha("annealing", self.alpha)
+    name = "annealing"
 
     def balance(self, stats: TermStats, mask: np.ndarray) -> np.ndarray:
         """Balance factors at an update event."""
