@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from neuralsolve.bench import peer as peers
+from neuralsolve.bench import runner
 from neuralsolve.bench.problems import BENCHMARKS
 from neuralsolve.bench.recipes import RECIPES
 from neuralsolve.bench.record import budget_cell, steps_cell, table
@@ -292,3 +293,163 @@ def test_time_cap_sizes_lbfgs_calls_and_stops_before_overrunning(peer_script, mo
     opt.n_iter, clock.now = 62, 9.92  # 0.08 s left: not even two iterations fit
     cap.on_epoch_end()
     assert cap.model.stop_training and cap.cut
+
+
+# --- neuralsolve's time limit (--time-limit) -----------------------------------------------------
+
+
+@pytest.mark.parametrize(("given", "parsed"), [(None, None), ("peer", "peer"), ("PEER", "peer"), ("60", 60.0),
+                                                ("2.5", 2.5)])  # fmt: skip
+def test_time_limit_parses_peer_and_seconds(given, parsed):
+    assert runner.parse_time_limit(given) == parsed
+
+
+@pytest.mark.parametrize("given", ["0", "-3", "nan", "inf", "soon", ""])
+def test_time_limit_rejects_other_values(given):
+    with pytest.raises(ValueError):
+        runner.parse_time_limit(given)
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--time-limit", "soon"], ["--time-limit", "soon"]),
+    (["--time-limit", "0"], ["--time-limit", "positive"]),
+    (["--time-limit", "peer"], ["--time-limit peer needs --peer"]),
+    (["--time-limit", "peer", "--peer", "deepxde", "--peer-time", "matched"], ["--peer-time matched"]),
+])  # fmt: skip
+def test_bad_time_limit_exits_2_with_one_line_before_training(monkeypatch, args, expected):
+    monkeypatch.setattr(runner, "run_neuralsolve", lambda *a, **k: pytest.fail("trained"))
+    result = CliRunner().invoke(main, ["bench", "poisson_2d", *args])
+    assert result.exit_code == 2
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error: ") and all(e in line for e in expected), line
+
+
+def _fake_tools(monkeypatch, peer_row: dict):
+    """Stubs for both tools that log their calls: neuralsolve takes 5 s to train and 1 s outside
+    training (its one-step probe 3 s), DeepXDE returns ``peer_row``."""
+    calls = []
+
+    def neuralsolve(bench, recipe, callback=None):
+        probe = all(p["steps"] == 1 for p in recipe.solver["phases"])
+        calls.append(("probe" if probe else "neuralsolve", recipe.solver.get("time_limit")))
+        row = {"problem": bench.name, "tool": "neuralsolve", "l2_relative_error": 1e-4, "adam_steps_per_s": 100.0,
+               "steps": {"adam": 10}, "status": "ok", "note": "", "recipe": recipe.record(),
+               "wall_s": 3.0 if probe else 6.0, "train_s": 2.0 if probe else 5.0}  # fmt: skip
+        if recipe.solver.get("time_limit") is not None:
+            row["time_limit"] = {"limit_s": recipe.solver["time_limit"], "cut_short": True}
+        return row
+
+    def deepxde(bench, python, steps, seed=0, mode="full", budget_s=None):
+        calls.append(("deepxde", mode, budget_s))
+        return {"problem": bench.name, "tool": "DeepXDE", "adam_steps_per_s": 50.0, "steps": {"adam": 300},
+                "note": "", "peer_time": {"mode": peers.mode_name(mode), "budget_s": budget_s}, **peer_row}  # fmt: skip
+
+    monkeypatch.setattr(runner, "run_neuralsolve", neuralsolve)
+    monkeypatch.setattr(peers, "run_deepxde", deepxde)
+    monkeypatch.setattr(peers, "peer_python", lambda given: "python")
+    return calls
+
+
+def test_a_fixed_time_limit_reaches_every_problem_recipe(monkeypatch, tmp_path):
+    calls = _fake_tools(monkeypatch, {})
+    out = tmp_path / "out.json"
+    result = CliRunner().invoke(main, ["bench", "poisson_2d", "wave", "--time-limit", "5", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert calls == [("neuralsolve", 5.0)] * 2
+    record = json.loads(out.read_text())
+    assert record["options"]["time_limit"] == 5.0
+    for row in record["rows"]:
+        assert row["recipe"]["time_limit"] == 5.0  # the recipe states exactly what was run
+        assert row["time_limit"] == {"mode": "fixed", "limit_s": 5.0, "cut_short": True, "reason": "--time-limit 5"}
+
+
+def test_time_limit_peer_runs_the_peer_first_and_fits_neuralsolve_within_its_wall(monkeypatch, tmp_path):
+    calls = _fake_tools(monkeypatch, {"status": "ok", "l2_relative_error": 1e-2, "wall_s": 40.0})
+    out = tmp_path / "out.json"
+    result = CliRunner().invoke(main, ["bench", "poisson_2d", "--peer", "deepxde", "--time-limit", "peer",
+                                       "--json", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    allowance = 3.0 + runner.MARGIN_FRACTION * 40.0 + runner.MARGIN_S  # the probe's wall time, plus margin
+    assert calls == [("deepxde", "full", None), ("probe", None), ("neuralsolve", pytest.approx(40.0 - allowance))]
+    record = json.loads(out.read_text())
+    assert record["options"]["time_limit"] == "peer" and record["options"]["peer_time"] == "full"
+    ours, theirs = record["rows"]
+    assert (ours["tool"], theirs["tool"]) == ("neuralsolve", "DeepXDE")  # the table's usual order
+    limit = ours["time_limit"]
+    assert limit["mode"] == "peer" and limit["peer_wall_s"] == 40.0
+    assert limit["limit_s"] == pytest.approx(40 - allowance)
+    assert limit["probe_s"] == 3.0 and limit["within_peer_wall"] and "DeepXDE's wall time 40.0 s" in limit["reason"]
+    assert result.output.count("poisson_2d") >= 2  # both rows are in the table
+
+
+def test_time_limit_peer_keeps_a_peer_time_cap(monkeypatch):
+    calls = _fake_tools(monkeypatch, {"status": "ok", "l2_relative_error": 1e-2, "wall_s": 12.0})
+    result = CliRunner().invoke(main, ["bench", "poisson_2d", "--peer", "deepxde", "--time-limit", "peer",
+                                       "--peer-time", "10"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert calls[0] == ("deepxde", 10.0, 10.0)
+
+
+def test_time_limit_peer_runs_neuralsolve_uncapped_when_the_peer_failed(monkeypatch, tmp_path):
+    calls = _fake_tools(monkeypatch, {"status": "failed", "l2_relative_error": None, "wall_s": None, "note": "boom"})
+    out = tmp_path / "out.json"
+    result = CliRunner().invoke(main, ["bench", "poisson_2d", "--peer", "deepxde", "--time-limit", "peer",
+                                       "--json", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert calls == [("deepxde", "full", None), ("neuralsolve", None)]  # no probe either
+    ours = json.loads(out.read_text())["rows"][0]
+    assert ours["time_limit"]["limit_s"] is None and "failed" in ours["time_limit"]["reason"]
+    assert "time_limit" not in ours["recipe"]
+
+
+def test_run_neuralsolve_stops_at_the_recipe_time_limit():
+    """A real solve of a tiny problem: the recipe's limit reaches the fit loop, and the row says so."""
+    from neuralsolve.bench.problems import Benchmark
+    from neuralsolve.bench.recipes import Recipe
+    from neuralsolve.problem.conditions import Dirichlet
+    from neuralsolve.problem.domain import Interval
+    from neuralsolve.problem.problem import Problem
+
+    def build():
+        return Problem(Interval(0, 1), "u", "diff(u, x) = cos(x)", [Dirichlet("u", 0.0, on="x = 0")],
+                       exact={"u": "sin(x)"})  # fmt: skip
+
+    x = np.linspace(0, 1, 11)[:, None]
+    tiny = Benchmark("tiny", build, lambda: (x, np.sin(x[:, 0])), "exact")
+    recipe = Recipe({"network": {"width": 8, "depth": 1}, "points": {"interior": 32},
+                     "phases": [{"method": "adam", "steps": 20000}, {"method": "lbfgs", "steps": 100}]})  # fmt: skip
+    row = runner.run_neuralsolve(tiny, runner.limited(recipe, 0.5))
+    assert row["status"] == "ok" and "time limit of 0.5 s" in row["note"]
+    assert row["time_limit"] == {"limit_s": 0.5, "cut_short": True} and row["recipe"]["time_limit"] == 0.5
+    assert list(row["steps"]) == ["adam"] and 0 < row["steps"]["adam"] < 20000
+    assert 0 < row["train_s"] < row["wall_s"]
+
+
+def test_matched_runs_neuralsolve_again_within_the_peer_time_when_the_peer_finished_first(monkeypatch, tmp_path):
+    calls = _fake_tools(monkeypatch, {"status": "ok", "l2_relative_error": 1e-2, "wall_s": 4.5})
+    out = tmp_path / "out.json"
+    result = CliRunner().invoke(main, ["bench", "poisson_2d", "--peer", "deepxde", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    allowance = 3.0 + runner.MARGIN_FRACTION * 4.5 + runner.MARGIN_S
+    assert calls == [("neuralsolve", None), ("deepxde", "matched", 6.0), ("probe", None),
+                     ("neuralsolve", pytest.approx(4.5 - allowance))]  # fmt: skip
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["tool"] for r in rows] == ["neuralsolve", "DeepXDE", "neuralsolve (within DeepXDE's time)"]
+    assert rows[2]["time_limit"]["peer_wall_s"] == 4.5
+
+
+def test_matched_runs_neuralsolve_once_when_the_peer_used_its_whole_budget(monkeypatch):
+    calls = _fake_tools(monkeypatch, {"status": "ok", "l2_relative_error": 1e-2, "wall_s": 6.1})
+    result = CliRunner().invoke(main, ["bench", "poisson_2d", "--peer", "deepxde"])
+    assert result.exit_code == 0, result.output
+    assert calls == [("neuralsolve", None), ("deepxde", "matched", 6.0)]
+
+
+def test_adam_rate_counts_each_adam_phase_of_each_window_apart():
+    from neuralsolve.bench.runner import adam_rate
+
+    records = [{"phase": "adam", "window": 0, "step": 10, "elapsed": 5.0}, {"phase": "adam", "window": 0, "step": 110, "elapsed": 6.0},
+               {"phase": "lbfgs", "window": 0, "step": 200, "elapsed": 60.0},
+               {"phase": "adam", "window": 1, "step": 210, "elapsed": 70.0}, {"phase": "adam", "window": 1, "step": 310, "elapsed": 71.0}]  # fmt: skip
+    assert adam_rate(records) == pytest.approx(100.0)  # 200 steps in 2 s; the L-BFGS minute is not Adam's
+    assert adam_rate(records[:1]) is None

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._errors import ProblemError
+from ._windows import check_windows
 from .loss.terms import Points, check_causal, make_terms, residuals, sample_data, term_names
 from .nn.mlp import MLP
 from .nn.trial import make_trial
@@ -19,7 +20,7 @@ from .problem.problem import Problem
 from .sampling.adaptive import RAD, Resampler, adam_events, sampling_method
 from .solution import Solution
 from .train.checkpoint import Checkpoint
-from .train.fit import Schedule, fit
+from .train.fit import Schedule, check_time_limit, fit
 from .train.phases import default_phases
 from .train.weighting import Causal, weighting_strategy
 
@@ -29,7 +30,8 @@ PRECISIONS = ("float32", "float64")
 def solve(problem: Problem, *, network: MLP | None = None, points: Points | None = None, phases=None,
           precision: str | None = None, seed: int | None = None, weighting=None, causal: Causal | None = None,
           sampling=None, redraw: int | None = None, derivatives: str = "jvp", callback: Callable | None = None,
-          log_every: int = 100, checkpoint: Checkpoint | None = None, resume: bool = False) -> Solution:  # fmt: skip
+          log_every: int = 100, checkpoint: Checkpoint | None = None, resume: bool = False,
+          time_limit: float | None = None, windows: int | None = None) -> Solution:  # fmt: skip
     """Solve ``problem`` with a physics-informed network.
 
     Settings left out (None) come from ``problem.solver`` (a problem file's ``[solver]`` table),
@@ -58,6 +60,13 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
         checkpoint: a :class:`Checkpoint` that saves the training state every so often, on Ctrl-C
             and at the end.
         resume: continue from ``checkpoint``'s saved state (the same settings must be given).
+        time_limit: stop training after about this many seconds (measured from the start of
+            training, compilation included), before an optimiser chunk that would end past it;
+            later phases are skipped and the status stays ``"ok"``, with a message saying so.
+            Default: no limit. Not available for eigenproblems.
+        windows: solve an evolution problem in this many equal time windows, one after another,
+            each starting from the previous one's solution (time marching; default 1: the whole
+            span at once). For strong advection, waves and long spans; see docs/training-methods.md.
 
     Returns:
         A :class:`Solution`; check its ``status`` (a NaN loss stops training but still returns the
@@ -66,7 +75,8 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
     if not isinstance(problem, Problem):
         raise ProblemError(f"solve needs a Problem, got {type(problem).__name__}")
     given = {"network": network, "points": points, "phases": phases, "precision": precision, "seed": seed,
-             "weighting": weighting, "causal": causal, "sampling": sampling, "redraw": redraw}  # fmt: skip
+             "weighting": weighting, "causal": causal, "sampling": sampling, "redraw": redraw,
+             "time_limit": time_limit, "windows": windows}  # fmt: skip
     settings = resolve_settings(problem, {k: v for k, v in given.items() if v is not None})
     if derivatives not in DERIVATIVE_METHODS:
         raise ProblemError(f"derivatives must be one of {', '.join(DERIVATIVE_METHODS)}, got {derivatives!r}")
@@ -75,11 +85,24 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
         from ._eigen import solve_eigen
 
         return solve_eigen(problem, settings, **run, log_every=log_every)
+    if settings["windows"] > 1:
+        from ._windows import solve_windows
+
+        return solve_windows(problem, settings, **run, log_every=log_every)
+    return solve_forward(problem, settings, **run, log_every=log_every)
+
+
+def solve_forward(problem: Problem, settings: dict, *, derivatives: str, callback: Callable | None, log_every: int,
+                  checkpoint: Checkpoint | None, resume: bool, start=None) -> Solution:  # fmt: skip
+    """``solve`` for a forward problem with resolved ``settings``; training starts from the
+    parameters ``start`` when given (a network of the same settings), else from a fresh network."""
     network, points, phases, seed = (settings[k] for k in ("network", "points", "phases", "seed"))
     domain, precision = problem.domain, settings["precision"]
     with jax.enable_x64(precision == "float64"):
         dtype = jnp.float64 if precision == "float64" else jnp.float32
         model, params = build_model(problem, network, dtype, seed)
+        if start is not None:  # the same arrays in this network (whose static parts, the input box, may differ)
+            params = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(params), jax.tree_util.tree_leaves(start))
 
         sampler, resample = samplers(problem, model, settings, dtype, derivatives)
         terms = make_terms(problem, model, derivatives, causal=settings["causal"])
@@ -89,7 +112,8 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
         reference = [1.0] * len(problem.equations) + [0.0] * len(problem.penalties)
         schedule = Schedule(log_every, settings["weighting"], settings["redraw"], resample)
         result = fit(terms, params, sampler, phases, weights=weights, schedule=schedule, callback=callback,
-                     checkpoint=checkpoint, resume=resume, fixed_terms=fixed_terms, reference=reference)  # fmt: skip
+                     checkpoint=checkpoint, resume=resume, fixed_terms=fixed_terms, reference=reference,
+                     time_limit=settings["time_limit"])  # fmt: skip
         reference = reference_for(problem)
         metrics = evaluate_metrics(problem, model, result.params, seed, derivatives, dtype, reference)
     return Solution(model, result.params, problem.fields, domain.coords, precision, fit=result, metrics=metrics,
@@ -116,6 +140,10 @@ def resolve_settings(problem: Problem, given: dict) -> dict:
         raise ProblemError(f"sampling = {sampling.name!r} and redraw cannot be combined: {sampling.name} chooses the points itself")
     if sampling is not None and problem.eigen is not None:
         raise ProblemError("adaptive sampling is not available for eigenproblems")
+    time_limit = check_time_limit(settings.get("time_limit"))
+    if time_limit is not None and problem.eigen is not None:  # its states train in separate fits
+        raise ProblemError("time_limit is not available for eigenproblems")
+    windows = check_windows(problem, settings.get("windows", 1))
     phases, points = settings.get("phases"), settings.get("points") or Points()
     if isinstance(sampling, RAD) and sampling.pool < points.counts(problem.domain.dim)[0]:
         raise ProblemError(f"rad sampling pool ({sampling.pool}) must be at least the number of interior points "
@@ -123,7 +151,7 @@ def resolve_settings(problem: Problem, given: dict) -> dict:
     return {"network": settings.get("network") or MLP(), "points": points,
             "phases": tuple(phases) if phases is not None else default_phases(), "precision": precision,
             "seed": settings.get("seed", 0), "weighting": weighting, "causal": causal, "sampling": sampling,
-            "redraw": redraw}  # fmt: skip
+            "redraw": redraw, "time_limit": time_limit, "windows": windows}  # fmt: skip
 
 
 def samplers(problem: Problem, model: Callable, settings: dict, dtype, method: str) -> tuple[Callable, object]:
@@ -169,7 +197,8 @@ def build_model(problem: Problem, network: MLP, dtype, seed: int) -> tuple[Calla
     domain = problem.domain
     lo, hi = domain.bounds()
     kinks = [(axis, a) for axis, points in problem.jumps.items() for a in points]
-    net = network.build(domain.dim, len(problem.fields), lo, hi, dtype, jax.random.PRNGKey(seed), kinks)
+    net = network.build(domain.dim, len(problem.fields), lo, hi, dtype, jax.random.PRNGKey(seed), kinks,
+                        problem.periodic)
     trial = make_trial(problem.hard, domain.segments(), domain.coords, len(problem.fields), problem.scale, problem.sign)
     return static_model(net, trial)
 

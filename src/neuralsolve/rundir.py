@@ -78,6 +78,13 @@ def open(directory) -> Solution:  # noqa: A001 - the public name is neuralsolve.
         if sol is None:
             raise ProblemError(f"{directory}: no checkpoints: the solve saved nothing yet")
         return sol
+    if resolved["windows"] > 1:
+        from ._windows import reopen
+
+        sol = reopen(problem, resolved, checkpoint, saved)
+        if sol is None:
+            raise ProblemError(f"{directory}: no checkpoints: the solve saved nothing yet")
+        return sol
     if not checkpoint.exists():
         raise ProblemError(f"{directory}: no {CHECKPOINT_FILE}: the solve saved nothing yet")
     precision = resolved["precision"]

@@ -37,6 +37,11 @@ class Solution:
         self._batched = jax.jit(jax.vmap(model, in_axes=(None, 0)))
 
     @property
+    def model(self) -> Callable:
+        """The pure function ``model(params, x) -> field values (n_fields,)`` at one point."""
+        return self._model
+
+    @property
     def params(self):
         """The trained network (an Equinox module)."""
         return self._params

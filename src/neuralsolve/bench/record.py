@@ -18,7 +18,7 @@ def table(rows: list[dict]):
     peer's time budget (with ``--peer``), status."""
     from rich.table import Table
 
-    timed = any("peer_time" in r for r in rows)
+    timed = any("peer_time" in r or "time_limit" in r for r in rows)
     out = Table(title="neuralsolve bench")
     columns = [("problem", "left"), ("tool", "left"), ("rel. L2", "right"), ("wall", "right"),
                ("Adam steps/s", "right"), ("steps", "left")] + ([("time budget", "left")] if timed else [])  # fmt: skip
@@ -47,10 +47,12 @@ def steps_cell(row: dict) -> str:
 
 
 def budget_cell(row: dict) -> str:
-    """The peer's time mode and budget, and whether it cut training short ("—" for neuralsolve)."""
+    """The peer's time mode and budget, and whether it cut training short; for neuralsolve its own
+    time limit, if any, and whether training reached it ("—" without one)."""
     timing = row.get("peer_time")
     if timing is None:
-        return "—"
+        limit = row.get("time_limit", {}).get("limit_s")
+        return "—" if limit is None else f"limit {limit:.1f} s" + (", reached" if row["time_limit"].get("cut_short") else "")
     if timing["budget_s"] is None:
         return timing["mode"]
     text = f"{timing['mode']} {timing['budget_s']:.1f} s"

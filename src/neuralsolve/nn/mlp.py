@@ -42,33 +42,43 @@ class MLP:
             raise ProblemError(f"features must be FourierFeatures(...), GaussianFeatures(...) or None, "
                                f"got {type(self.features).__name__}")  # fmt: skip
 
-    def build(self, in_size: int, out_size: int, lo, hi, dtype, key, kinks=()) -> ScaledMLP:
+    def build(self, in_size: int, out_size: int, lo, hi, dtype, key, kinks=(), periodic=()) -> ScaledMLP:
         """Initialise the network for points in the box [lo, hi] (one entry per coordinate), with a
-        kink feature for each ``(axis, position)`` in ``kinks``."""
+        kink feature for each ``(axis, position)`` in ``kinks``, exactly periodic in the axes
+        ``periodic`` (each such input becomes the cosine and sine of its angle)."""
         kinks = tuple((int(i), float(a)) for i, a in kinks)
-        embedding, embedded_size = None, in_size
+        periodic = tuple(sorted(int(i) for i in periodic))
+        embedding, scaled_size = None, in_size + len(periodic)
+        embedded_size = scaled_size
         if self.features is not None:  # without features, the key is used as before: same networks
             key, feature_key = jax.random.split(key)
-            embedding = self.features.build(in_size, dtype, feature_key)
-            embedded_size = self.features.out_size(in_size)
+            embedding = self.features.build(scaled_size, dtype, feature_key)
+            embedded_size = self.features.out_size(scaled_size)
         mlp = eqx.nn.MLP(embedded_size + len(kinks), out_size, self.width, self.depth,
                          activation=ACTIVATIONS[self.activation], dtype=dtype, key=key)  # fmt: skip
-        return ScaledMLP(mlp, tuple(float(v) for v in lo), tuple(float(v) for v in hi), kinks, embedding)
+        return ScaledMLP(mlp, tuple(float(v) for v in lo), tuple(float(v) for v in hi), kinks, embedding, periodic)
 
 
 class ScaledMLP(eqx.Module):
-    """An MLP whose inputs are first mapped from the domain's bounding box to [-1, 1], then through
-    the embedding ``features`` if there is one (kink features bypass it: they must stay exact)."""
+    """An MLP whose inputs are first mapped from the domain's bounding box to [-1, 1] (each
+    ``periodic`` axis to the cosine and sine of its angle, so that the network is periodic there),
+    then through the embedding ``features`` if there is one (kink features bypass it: they must
+    stay exact)."""
 
     mlp: eqx.nn.MLP
     lo: tuple = eqx.field(static=True)
     hi: tuple = eqx.field(static=True)
     kinks: tuple = eqx.field(static=True, default=())
-    features: eqx.Module | None = None  # last, and no leaves when None: older checkpoints still load
+    features: eqx.Module | None = None  # no leaves when None: older checkpoints still load
+    periodic: tuple = eqx.field(static=True, default=())
 
     def __call__(self, x: jax.Array) -> jax.Array:
         lo, hi = jnp.asarray(self.lo, x.dtype), jnp.asarray(self.hi, x.dtype)
         inputs = 2 * (x - lo) / (hi - lo) - 1
+        if self.periodic:
+            angles = jnp.pi * (inputs[jnp.asarray(self.periodic)] + 1)  # 2π (x - lo) / (hi - lo)
+            others = [i for i in range(x.shape[0]) if i not in self.periodic]
+            inputs = jnp.concatenate([inputs[jnp.asarray(others, int)], jnp.cos(angles), jnp.sin(angles)])
         if self.features is not None:
             inputs = self.features(inputs)
         if self.kinks:

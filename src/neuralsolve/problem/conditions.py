@@ -83,11 +83,17 @@ class InitialRate(Condition):
 
 
 class Periodic(Condition):
-    """All fields and their first derivatives in ``coord`` agree on its two ends."""
+    """All fields (and all their derivatives) agree on the two ends of ``coord``.
 
-    def __init__(self, coord: str, *, weight: float = 1.0):
+    ``impose="exact"`` (default) feeds the network ``cos θ`` and ``sin θ`` of the angle
+    ``θ = 2π (coord − lo) / (hi − lo)`` in place of the coordinate, so every field is periodic to
+    rounding, derivatives included, and no loss term is needed. ``impose="penalty"`` is a loss term
+    on the values and first derivatives at the two ends instead (``weight`` applies to it only).
+    """
+
+    def __init__(self, coord: str, *, weight: float = 1.0, impose: str = "exact"):
         super().__init__(None, on=coord, weight=weight)
-        self.coord = coord
+        self.coord, self.impose = coord, impose
 
 
 class Observations(Condition):

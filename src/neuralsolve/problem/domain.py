@@ -324,3 +324,7 @@ class SpaceTime(Domain):
         if space.has_time:
             raise ProblemError("the spatial domain of SpaceTime already has a coordinate named 't'")
         super().__init__(space.factors + (Segment(TIME, float(t[0]), float(t[1])),))
+
+    def window(self, t0: float, t1: float) -> SpaceTime:
+        """The same space over the time interval [t0, t1]."""
+        return SpaceTime(Domain(self.factors[:-1]), (t0, t1))

@@ -19,7 +19,8 @@ from .eigen import STATE_INDEX, Eigen, jumps, pencil
 from .parse import Namespace, parse_equation, parse_expression, split_equation
 
 
-SOLVE_SETTINGS = {"network", "points", "phases", "precision", "seed", "weighting", "causal", "sampling", "redraw"}
+SOLVE_SETTINGS = {"network", "points", "phases", "precision", "seed", "weighting", "causal", "sampling", "redraw",
+                  "time_limit", "windows"}
 SIGNS = ("positive", "negative")
 
 
@@ -75,6 +76,10 @@ class Problem:
         if not isinstance(domain, Domain):
             raise ProblemError(f"domain must be a neuralsolve Domain, got {type(domain).__name__}")
         self.domain, self.name = domain, name
+        # the arguments as given, so that a variant (one time window of this problem) can be built
+        self.arguments = {"fields": fields, "equations": equations, "conditions": list(conditions),
+                          "parameters": parameters, "functions": functions, "exact": exact, "name": name,
+                          "reference": reference, "eigen": eigen, "scale": scale, "sign": sign}  # fmt: skip
         self.solver = dict(solver or {})
         if reference not in ("auto", "none"):
             raise ProblemError(f"reference must be 'auto' or 'none', got {reference!r}")
@@ -100,8 +105,10 @@ class Problem:
         self.equations = [self._equation(e, i) for i, e in enumerate(equations)]
         self.hard: list[HardValue] = []
         self.penalties: list[Penalty] = []
+        self.periodic: list[int] = []  # axes made exactly periodic by the network's inputs
         for i, cond in enumerate(conditions):
             self._add_condition(cond, f"condition {i + 1}")
+        self._check_periodic_faces()
         exact = dict(exact or {})
         self.exact_eigenvalue = None
         if eigen is not None and eigen.symbol in exact:
@@ -224,6 +231,10 @@ class Problem:
         if field not in self.fields:
             raise ProblemError(f"{what}: unknown field {field!r} (fields: {', '.join(self.fields)})")
 
+    def region_of(self, on: str, what: str):
+        """Where a condition's ``on`` points: ``"boundary"`` or ``(coord, value)`` of a face."""
+        return self._region_spec(on, what)
+
     def _region_spec(self, on, what: str):
         """``"boundary"`` or ``(coord, value)`` for a face; ``"start"`` is the face ``t = t0``."""
         if on == "boundary":
@@ -292,7 +303,14 @@ class Problem:
     def _add_periodic(self, cond: Periodic, what: str) -> None:
         if cond.coord not in self.domain.coords or self.domain.coords.index(cond.coord) not in self.domain.segments():
             raise ProblemError(f"{what}: periodic in {cond.coord!r}, which is not an interval coordinate of the domain")
+        if cond.impose not in ("exact", "penalty"):
+            raise ProblemError(f"{what}: impose must be 'exact' or 'penalty', got {cond.impose!r}")
         axis = self.domain.coords.index(cond.coord)
+        if axis in self.periodic:
+            raise ProblemError(f"{what}: {cond.coord!r} is already periodic")
+        if cond.impose == "exact":
+            self.periodic.append(axis)
+            return
         seg = self.domain.segments()[axis]
         fields = self.fields
 
@@ -305,6 +323,14 @@ class Problem:
         needed = frozenset({(), (axis,)})
         self.penalties.append(Penalty(f"{what}: periodic in {cond.coord}", residual, needed, cond.weight,
                                       region=self.domain.face(cond.coord, seg.lo), partner=partner))  # fmt: skip
+
+    def _check_periodic_faces(self) -> None:
+        """A value fixed on a face of an exactly periodic coordinate would contradict the inputs'
+        periodicity (the trial function cannot impose both): say so rather than solve something else."""
+        for h in self.hard:
+            if h.axis in self.periodic:
+                raise ProblemError(f"a value condition on a face of {self.domain.coords[h.axis]!r} conflicts with "
+                                   f"its exact periodicity; use impose = 'penalty' for one of them")  # fmt: skip
 
     def _add_observations(self, cond: Observations, what: str) -> None:
         self._check_field(cond.field, what)

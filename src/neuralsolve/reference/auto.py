@@ -33,6 +33,8 @@ def classical_reference(problem: Problem, *, nodes: int = 4096) -> Reference | N
     if not isinstance(problem, Problem):
         raise ProblemError(f"classical_reference needs a neuralsolve Problem, got {type(problem).__name__}")
     coords = problem.domain.coords
+    if len(coords) == 1 and problem.periodic:
+        return None  # periodic ODEs: no classical method here
     if coords == (TIME,) and _all_at_start(problem):
         return ode_reference(problem)
     if len(coords) == 1:

@@ -97,7 +97,9 @@ def _evolution(problem) -> _Pointwise | None:
 
 def _ends(problem):
     """``"periodic"``, or the Dirichlet values ``{field: (left, right)}``, or None (anything else)."""
-    periodic = False
+    if any(axis != 0 for axis in problem.periodic):
+        return None
+    periodic = bool(problem.periodic)
     for pen in problem.penalties:
         if pen.points is not None:
             continue  # observations are data to compare with, not conditions that define the solution

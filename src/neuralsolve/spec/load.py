@@ -28,8 +28,9 @@ from .errors import SpecError, line_of
 TOP = {"name", "fields", "equations", "domain", "parameters", "functions", "conditions", "exact", "reference", "solver",
        "eigen", "scale", "sign"}
 EIGEN_KEYS = {"symbol", "states", "normalize"}
-CONDITION_KEYS = {"on", "set", "periodic", "weight", "points"}
-SOLVER_KEYS = {"network", "points", "phases", "precision", "seed", "weighting", "causal", "sampling", "redraw"}
+CONDITION_KEYS = {"on", "set", "periodic", "impose", "weight", "points"}
+SOLVER_KEYS = {"network", "points", "phases", "precision", "seed", "weighting", "causal", "sampling", "redraw",
+               "time_limit", "windows"}
 
 
 def load(path) -> Problem:
@@ -199,12 +200,17 @@ class _Reader:
             if "points" in c:
                 extra["points"] = self.integer(c["points"], f"{key}.points", 1)
             if "periodic" in c:
-                if set(c) - {"periodic", "weight"}:
-                    self.fail(key, "a periodic condition takes only 'periodic' (a coordinate) and 'weight'")
+                if set(c) - {"periodic", "weight", "impose"}:
+                    self.fail(key, "a periodic condition takes only 'periodic' (a coordinate), 'impose' and 'weight'")
                 if not isinstance(c["periodic"], str):
                     self.fail(f"{key}.periodic", f"expected a coordinate name, got {_kind(c['periodic'])}")
-                out.append(Periodic(c["periodic"], weight=extra["weight"]))
+                impose = c.get("impose", "exact")
+                if impose not in ("exact", "penalty"):
+                    self.fail(f"{key}.impose", f"expected \"exact\" or \"penalty\", got {impose!r}")
+                out.append(Periodic(c["periodic"], weight=extra["weight"], impose=impose))
                 continue
+            if "impose" in c:
+                self.fail(f"{key}.impose", "only a periodic condition takes 'impose'")
             for k in ("on", "set"):
                 if not isinstance(c.get(k), str):
                     self.fail(f"{key}.{k}", "missing; expected a string" if k not in c else f"expected a string, got {_kind(c[k])}")
@@ -234,6 +240,13 @@ class _Reader:
             settings["seed"] = self.integer(table["seed"], "solver.seed")
         if "redraw" in table:
             settings["redraw"] = self.integer(table["redraw"], "solver.redraw", 1)
+        if "windows" in table:
+            settings["windows"] = self.integer(table["windows"], "solver.windows", 1)
+        if "time_limit" in table:  # seconds of training
+            limit = table["time_limit"]
+            if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 0 < limit < float("inf"):
+                self.fail("solver.time_limit", f"expected a positive, finite number of seconds, got {_kind(limit)}")
+            settings["time_limit"] = float(limit)
         if "weighting" in table:
             settings["weighting"] = self.weighting(table["weighting"])
         if "causal" in table:

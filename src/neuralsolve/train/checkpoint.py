@@ -41,6 +41,10 @@ class Checkpoint:
         """The checkpoint of eigenstate ``n`` (states train one after another, each saved apart)."""
         return Checkpoint(self.path.parent, self.every, f"{self.path.stem}.state{n}.npz")
 
+    def for_window(self, k: int) -> Checkpoint:
+        """The checkpoint of time window ``k`` (windows train one after another, each saved apart)."""
+        return Checkpoint(self.path.parent, self.every, f"{self.path.stem}.window{k}.npz")
+
     def exists(self) -> bool:
         return self.path.exists()
 

@@ -9,7 +9,8 @@ one fixed loss, and which may also minimise a different, fixed ``fixed_terms``).
 Each chunk is one compiled ``while_loop``; chunks end wherever something happens between steps
 (a progress record, a weight update, a fresh draw of collocation points, an adaptive resampling
 that reads the current parameters), so Python is touched once per chunk and a resumed run repeats
-exactly the same chunks. Adaptively sampled points depend on the parameters at the time, so they
+exactly the same chunks. A ``time_limit`` is checked between chunks too: training stops before a
+chunk that would end past it. Adaptively sampled points depend on the parameters at the time, so they
 are saved in the checkpoint with the carry. The loop carries the parameters
 with the lowest finite loss seen so far: a loss that turns NaN or inf stops training with status
 ``"nonfinite"`` and those parameters are returned; Ctrl-C returns them too, with status
@@ -27,15 +28,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._errors import ProblemError
 from .checkpoint import Checkpoint, TrainState
 from .weighting import TermStats
 
 RUNNING, NONFINITE, STALLED, GTOL = 0, 1, 2, 3
+TIME_LIMIT = 4  # decided in Python between chunks, never inside one: it is not a flag of the carry
 _STOPS = {
     RUNNING: "step budget reached",
     NONFINITE: "loss became NaN or inf; kept the last finite parameters",
     STALLED: "converged: loss did not decrease in {patience} consecutive steps",
     GTOL: "converged: gradient below {gtol:g}",
+    TIME_LIMIT: "time limit reached",
 }
 
 
@@ -78,7 +82,8 @@ class Schedule:
 
 def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: Sequence | None = None,
         schedule: Schedule = Schedule(), callback=None, checkpoint: Checkpoint | None = None,
-        resume: bool = False, fixed_terms: Callable | None = None, reference: Sequence | None = None) -> FitResult:  # fmt: skip
+        resume: bool = False, fixed_terms: Callable | None = None, reference: Sequence | None = None,
+        time_limit: float | None = None) -> FitResult:  # fmt: skip
     """Minimise the weighted sum of ``terms(params, data) -> (k,)`` through ``phases``.
 
     ``sampler(draw)`` returns the collocation data of draw number ``draw`` (draw 0 is used unless
@@ -90,6 +95,12 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
     terms whose gradient sets the scale of learning-rate annealing (default: the first term).
     With a ``checkpoint``, the state is saved every so often, on Ctrl-C and at the end; with
     ``resume=True`` training continues from the checkpoint's state instead of from ``params``.
+
+    ``time_limit`` (seconds, measured like the progress records' ``elapsed``: from the start of
+    fit, compilation included, and on resume from the saved elapsed time) stops training before a
+    chunk that would end past it, predicted from the previous chunk of the same phase (a phase's
+    first chunk, which includes compilation, runs unless the limit is already reached). The phase
+    then stops with "time limit reached", later phases are skipped and the status stays "ok".
     """
     phases = list(phases)
     weights = jnp.asarray(weights)
@@ -105,12 +116,14 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
         saved = TrainState(saved.phase, saved.carry[:9], saved.history, saved.phases)
     result = FitResult(params if saved.carry is None else saved.carry[3], saved.history, saved.phases)
     offset = result.history[-1]["elapsed"] if result.history else 0.0
-    start = time.perf_counter() - offset
+    start = _now() - offset
     first = len(result.phases)
     balance_factors = saved.carry[7] if saved.carry is not None else jnp.ones_like(weights)
     if result.phases and result.phases[-1]["stop"] == _STOPS[NONFINITE]:  # a finished, failed run
         first, result.status = len(phases), "nonfinite"
         result.message = f"{result.phases[-1]['phase']}: {_STOPS[NONFINITE]}"
+    if stopped_by_time(result.phases):  # a run that reached its time limit is finished
+        first, result.message = len(phases), _time_message(time_limit, result.phases)
     try:
         for k in range(first, len(phases)):
             phase = phases[k]
@@ -124,18 +137,19 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
             draw = _draw_index(schedule, step0 + (int(carry[0]) if adam else 0))
             if resample is None or data is None:
                 data = sampler(draw)
+            last, timed_out = None, False  # last: (seconds, steps) of this phase's previous chunk
             while int(carry[0]) < phase.steps and int(carry[6]) == RUNNING:
                 n = schedule.chunk(step0 + int(carry[0]), phase.steps - int(carry[0]), adam)
+                if time_limit is not None and _out_of_time(time_limit, _now() - start, last, n):
+                    timed_out = True
+                    break
+                began, before = _now(), int(carry[0])
                 carry = runner(carry, data, phase_weights, n)
                 result.params = carry[3]  # best so far: safe to keep whatever happens next
                 step = step0 + int(carry[0])
                 if step % schedule.log_every == 0 or int(carry[0]) == phase.steps or int(carry[6]) != RUNNING:
-                    record = _record(phase.name, step, terms_jit(carry[3], data), weights * masks[k] * carry[7], start)
-                    if schedule.balance is not None:
-                        record["balance"] = [float(v) for v in carry[7]]
-                    result.history.append(record)
-                    if callback is not None:
-                        callback(record)
+                    _log(result, callback, _progress(phase.name, step, terms_jit, carry, data, weights * masks[k],
+                                                     schedule, start))  # fmt: skip
                 inside = adam and int(carry[0]) < phase.steps  # no events at a phase's end
                 if inside and schedule.balance is not None and step % schedule.balance.every == 0:
                     carry = _rebalance(carry, schedule.balance, phase_terms, data, masks[k], reference)
@@ -151,18 +165,78 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
                 state = _snapshot(k, carry, data, resample, result)
                 if checkpoint is not None:
                     checkpoint.maybe_save(state)
-            flag, balance_factors = int(carry[6]), carry[7]
+                last = (_now() - began, int(carry[0]) - before)  # the chunk and its events, as the next will run
+            flag, balance_factors = TIME_LIMIT if timed_out else int(carry[6]), carry[7]
+            step = step0 + int(carry[0])
+            if timed_out and (not result.history or result.history[-1]["step"] != step):  # as at a phase's end
+                _log(result, callback, _progress(phase.name, step, terms_jit, carry, data, weights * masks[k],
+                                                 schedule, start))  # fmt: skip
             result.phases.append({"phase": phase.name, "steps": int(carry[0]), "stop": _STOPS[flag].format(
                 patience=phase.patience, gtol=phase.gtol)})  # fmt: skip
             state = _snapshot(k, carry, data, resample, result)
             if flag == NONFINITE:
                 result.status, result.message = "nonfinite", f"{phase.name}: {_STOPS[NONFINITE]}"
                 break
+            if flag == TIME_LIMIT:
+                result.message = _time_message(time_limit, result.phases)
+                break
     except KeyboardInterrupt:
         result.status, result.message = "interrupted", "training interrupted; kept the best parameters so far"
     if checkpoint is not None and state.carry is not None:
         checkpoint.save(state)
     return result
+
+
+def check_time_limit(value) -> float | None:
+    """``value`` as a training time limit in seconds (None: no limit); ProblemError unless it is
+    a positive, finite number (a bool is not a number here)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise ProblemError(f"time_limit must be a positive, finite number of seconds, got {value!r}")
+    return float(value)
+
+
+def stopped_by_time(phases: list) -> bool:
+    """Whether a fit's phase log (``FitResult.phases``) ends at its time limit."""
+    return bool(phases) and phases[-1]["stop"] == _STOPS[TIME_LIMIT]
+
+
+def _now() -> float:
+    """The one clock of the fit loop, for ``elapsed`` and the time limit alike (tests replace it)."""
+    return time.perf_counter()
+
+
+def _out_of_time(limit: float, elapsed: float, last: tuple | None, steps: int) -> bool:
+    """Whether a chunk of ``steps`` steps, started at ``elapsed``, would end past ``limit``: it
+    would take as long per step as the previous chunk of its phase, ``last = (seconds, steps)``.
+    A phase's first chunk has no such measure (and pays for compilation): it runs unless the
+    limit is already reached."""
+    if last is None or last[1] <= 0:
+        return elapsed >= limit
+    seconds, done = last
+    return elapsed + seconds * steps / done > limit
+
+
+def _time_message(limit: float | None, phases: list) -> str:
+    """The result's message when training stopped at its time limit."""
+    steps = sum(p["steps"] for p in phases)
+    limit_text = f" of {limit:.4g} s" if limit is not None else ""
+    return f"training stopped at its time limit{limit_text} after {steps} steps"
+
+
+def _progress(name: str, step: int, terms_jit, carry, data, weights, schedule: Schedule, start: float) -> dict:
+    """The progress record of ``carry``'s best parameters, with the balance factors when they adapt."""
+    record = _record(name, step, terms_jit(carry[3], data), weights * carry[7], start)
+    if schedule.balance is not None:
+        record["balance"] = [float(v) for v in carry[7]]
+    return record
+
+
+def _log(result: FitResult, callback, record: dict) -> None:
+    result.history.append(record)
+    if callback is not None:
+        callback(record)
 
 
 def _snapshot(k: int, carry, data, resample, result: FitResult) -> TrainState:
@@ -284,4 +358,4 @@ def _record(phase: str, step: int, term_values, weights, start: float) -> dict:
     """A progress record: the objective (weighted sum) and each term's unweighted value."""
     values = [float(v) for v in term_values]
     loss = float(np.sum(np.asarray(weights) * np.asarray(values)))
-    return {"phase": phase, "step": step, "loss": loss, "terms": values, "elapsed": time.perf_counter() - start}
+    return {"phase": phase, "step": step, "loss": loss, "terms": values, "elapsed": _now() - start}

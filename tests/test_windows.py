@@ -1,0 +1,138 @@
+"""Exact periodicity through the network's inputs, and time marching (``windows``)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import neuralsolve as ns
+from neuralsolve._errors import ProblemError
+from neuralsolve._solve import build_model
+from neuralsolve.reference import classical_reference
+
+
+def _advection(conditions=None, t1=2.0, **kwargs):
+    """u_t + u_x = 0, periodic on [0, 2π]: u = sin(x − t)."""
+    domain = ns.SpaceTime(ns.Interval(0, 2 * np.pi), (0, t1))
+    conditions = conditions if conditions is not None else [ns.Periodic("x"), ns.Initial("u", "sin(x)")]
+    return ns.Problem(domain, "u", "diff(u, t) + diff(u, x) = 0", conditions, exact={"u": "sin(x - t)"}, **kwargs)
+
+
+def test_exact_periodicity_holds_for_values_and_derivatives_of_an_untrained_network():
+    with jax.enable_x64(True):
+        model, params = build_model(_advection(), ns.MLP(16, 2), jnp.float64, 3)
+        t = jnp.linspace(0, 2, 7)
+        left = jnp.stack([jnp.zeros_like(t), t], 1)
+        right = left.at[:, 0].set(2 * np.pi)
+        f = jax.vmap(lambda y: model(params, y)[0])
+        dx = jax.vmap(lambda y: jax.jvp(lambda z: model(params, z)[0], (y,), (jnp.array([1.0, 0.0]),))[1])
+        np.testing.assert_allclose(f(left), f(right), rtol=0, atol=1e-13)
+        np.testing.assert_allclose(dx(left), dx(right), rtol=0, atol=1e-12)
+        assert float(jnp.std(f(left))) > 1e-3  # not periodic by being constant
+
+
+def test_exact_periodicity_has_no_loss_term_and_penalty_keeps_one():
+    from neuralsolve.loss.terms import term_names
+
+    assert term_names(_advection()) == ["equation: diff(u, t) + diff(u, x) = 0"]
+    penalty = _advection([ns.Periodic("x", impose="penalty"), ns.Initial("u", "sin(x)")])
+    assert len(term_names(penalty)) == 2 and "periodic in x" in term_names(penalty)[1]
+
+
+def test_exact_periodicity_keeps_the_classical_reference():
+    points = np.random.default_rng(0).random((500, 2)) * [2 * np.pi, 2]
+    values = classical_reference(_advection()).values(points)[:, 0]
+    exact = np.sin(points[:, 0] - points[:, 1])
+    assert np.linalg.norm(values - exact) / np.linalg.norm(exact) <= 1e-4
+
+
+@pytest.mark.parametrize("conditions, match", [
+    ([ns.Periodic("x", impose="sideways")], "impose must be 'exact' or 'penalty'"),
+    ([ns.Periodic("x"), ns.Periodic("x")], "already periodic"),
+    ([ns.Periodic("x"), ns.Dirichlet("u", 0.0)], "conflicts with its exact periodicity"),
+])  # fmt: skip
+def test_periodic_misuse_is_one_clear_error(conditions, match):
+    with pytest.raises(ProblemError, match=match):
+        _advection(conditions)
+
+
+def test_marching_in_two_windows_solves_advection_and_logs_both_windows():
+    problem = _advection()
+    sol = ns.solve(problem, network=ns.MLP(16, 2), points=ns.Points(interior=256), windows=2,
+                   phases=[ns.Adam(200), ns.LBFGS(400)])  # fmt: skip
+    assert sol.status == "ok" and sol.message.startswith("2 time windows solved")
+    assert sol.metrics["l2_relative_error"]["u"] < 1e-2
+    assert [p["window"] for p in sol.phases] == [0, 0, 1, 1]
+    assert {r["window"] for r in sol.history} == {0, 1}
+    steps = [r["step"] for r in sol.history]
+    assert steps == sorted(steps) and steps[-1] == sol.steps
+    assert any("t = 1" in name for name in sol.term_names)  # window 1 starts from window 0 at t = 1
+    late = np.array([[1.0, 1.5], [4.0, 1.9]])
+    np.testing.assert_allclose(sol(late, "u"), np.sin(late[:, 0] - late[:, 1]), atol=3e-2)
+
+
+def test_marching_a_wave_carries_the_rate_across_windows():
+    """u_tt = u_xx on [0, π], u = 0 at the ends, u(x, 0) = sin x, u_t(x, 0) = 0: u = sin x cos t."""
+    domain = ns.SpaceTime(ns.Interval(0, np.pi), (0, 3))
+    problem = ns.Problem(domain, "u", "diff(u, t, 2) = diff(u, x, 2)",
+                         [ns.Dirichlet("u", 0.0), ns.Initial("u", "sin(x)"), ns.InitialRate("u", 0.0)],
+                         exact={"u": "sin(x)*cos(t)"})  # fmt: skip
+    sol = ns.solve(problem, network=ns.MLP(16, 2), points=ns.Points(interior=256), windows=3,
+                   phases=[ns.Adam(200), ns.LBFGS(400)])  # fmt: skip
+    assert sol.metrics["l2_relative_error"]["u"] < 1e-2
+    assert sum("t = 2" in name for name in sol.term_names) == 2  # value and rate continuity at t = 2
+
+
+def test_a_marching_run_resumes_from_its_windows_checkpoints(tmp_path):
+    settings = {"network": ns.MLP(8, 2), "points": ns.Points(interior=64), "windows": 2,
+                "phases": [ns.Adam(30), ns.LBFGS(30)]}  # fmt: skip
+    first = ns.solve(_advection(), checkpoint=ns.Checkpoint(tmp_path), **settings)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.window0.npz", "checkpoint.window1.npz"]
+    again = ns.solve(_advection(), checkpoint=ns.Checkpoint(tmp_path), resume=True, **settings)
+    assert again.steps == first.steps and len(again.history) == len(first.history)
+    x = np.array([[1.0, 0.5], [2.0, 1.5]])
+    np.testing.assert_array_equal(again(x), first(x))
+
+
+@pytest.mark.parametrize("make, windows, match", [
+    (lambda: _advection(), 0, "windows must be a whole number >= 1"),
+    (lambda: ns.Problem(ns.Interval(0, 1), "u", "diff(u, x, 2) = -1", [ns.Dirichlet("u", 0.0)]), 2,
+     "needs a problem in space and time"),
+    (lambda: _advection([ns.Periodic("x"), ns.Initial("u", "sin(x)"),
+                         ns.Observations("u", [[1.0, 1.0]], [0.0])]), 2, "observations cannot be combined"),
+    (lambda: _advection([ns.Periodic("x"), ns.Dirichlet("u", "sin(x - 2)", on="t = 2")]), 2,
+     "every condition in time at the start time"),
+])  # fmt: skip
+def test_windows_misuse_is_one_clear_error(make, windows, match):
+    with pytest.raises(ProblemError, match=match):
+        ns.solve(make(), windows=windows, phases=[ns.Adam(1)])
+
+
+def test_windows_in_a_problem_file(tmp_path):
+    from neuralsolve.spec.load import load
+
+    text = """name = "advection"
+fields = ["u"]
+equations = ["diff(u, t) + diff(u, x) = 0"]
+
+[domain]
+x = [0, 6.283185307179586]
+t = [0, 2]
+
+[[conditions]]
+periodic = "x"
+
+[[conditions]]
+on = "t = 0"
+set = "u = sin(x)"
+
+[solver]
+windows = WINDOWS
+"""
+    good = tmp_path / "good.toml"
+    good.write_text(text.replace("WINDOWS", "4"))
+    assert load(good).solver["windows"] == 4
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("WINDOWS", "0"))
+    with pytest.raises(ProblemError, match=r"solver\.windows"):
+        load(bad)
