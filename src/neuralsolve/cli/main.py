@@ -114,8 +114,9 @@ def _run(out_dir: pathlib.Path, checkpoint_every: float, resume: bool) -> None:
     from .progress import Progress
 
     problem, kwargs = rundir.settings(out_dir)
-    states = problem.eigen.states if problem.eigen is not None else 1  # eigenstates train in turn
-    with Progress(states * sum(p.steps for p in kwargs["phases"])) as progress:
+    # eigenstates, and time windows, train one after another, each through all the phases
+    rounds = problem.eigen.states if problem.eigen is not None else problem.solver.get("windows", 1)
+    with Progress(rounds * sum(p.steps for p in kwargs["phases"])) as progress:
         sol = run_solve(problem, **kwargs, callback=progress.update, resume=resume,
                         checkpoint=Checkpoint(out_dir, every=checkpoint_every))  # fmt: skip
     wall = sol.history[-1]["elapsed"] if sol.history else 0.0  # includes time before a resume

@@ -24,4 +24,5 @@ class Progress:
         self._bar.__exit__(*exc)
 
     def update(self, record: dict) -> None:
-        self._bar.update(self._task, completed=record["step"], phase=record["phase"], loss=f"{record['loss']:.3e}")
+        phase = record["phase"] if "window" not in record else f"{record['phase']} (window {record['window'] + 1})"
+        self._bar.update(self._task, completed=record["step"], phase=phase, loss=f"{record['loss']:.3e}")
