@@ -93,9 +93,10 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
 
 
 def solve_forward(problem: Problem, settings: dict, *, derivatives: str, callback: Callable | None, log_every: int,
-                  checkpoint: Checkpoint | None, resume: bool, start=None) -> Solution:  # fmt: skip
+                  checkpoint: Checkpoint | None, resume: bool, start=None, measure: bool = True) -> Solution:  # fmt: skip
     """``solve`` for a forward problem with resolved ``settings``; training starts from the
-    parameters ``start`` when given (a network of the same settings), else from a fresh network."""
+    parameters ``start`` when given (a network of the same settings), else from a fresh network.
+    ``measure=False`` skips the metrics (a time window's: the march is measured as a whole)."""
     network, points, phases, seed = (settings[k] for k in ("network", "points", "phases", "seed"))
     domain, precision = problem.domain, settings["precision"]
     with jax.enable_x64(precision == "float64"):
@@ -114,8 +115,8 @@ def solve_forward(problem: Problem, settings: dict, *, derivatives: str, callbac
         result = fit(terms, params, sampler, phases, weights=weights, schedule=schedule, callback=callback,
                      checkpoint=checkpoint, resume=resume, fixed_terms=fixed_terms, reference=reference,
                      time_limit=settings["time_limit"])  # fmt: skip
-        reference = reference_for(problem)
-        metrics = evaluate_metrics(problem, model, result.params, seed, derivatives, dtype, reference)
+        reference = reference_for(problem) if measure else None
+        metrics = evaluate_metrics(problem, model, result.params, seed, derivatives, dtype, reference) if measure else {}
     return Solution(model, result.params, problem.fields, domain.coords, precision, fit=result, metrics=metrics,
                     term_names=term_names(problem), reference=reference)  # fmt: skip
 

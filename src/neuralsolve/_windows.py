@@ -96,7 +96,7 @@ def solve_windows(problem: Problem, settings: dict, *, callback=None, checkpoint
             break
         sol = solve_forward(window, {**settings, "time_limit": left}, callback=log.for_window(k, time.perf_counter() - start),
                             checkpoint=checkpoint.for_window(k) if checkpoint is not None else None,
-                            start=pieces[-1].params if pieces else None, **run)  # fmt: skip
+                            start=pieces[-1].params if pieces else None, measure=False, **run)  # fmt: skip
         log.add(k, sol)
         pieces.append(sol)
         if sol.status != "ok":
