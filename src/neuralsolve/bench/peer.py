@@ -32,17 +32,21 @@ def parse_peer_time(value: str | None) -> str | float:
 
     Raises ValueError for anything else, so that the command line can say what was wrong.
     """
-    if value is None:
-        return "matched"
+    return "matched" if value is None else keyword_or_seconds(value, PEER_TIMES, "the peer's time cap")
+
+
+def keyword_or_seconds(value: str, keywords: tuple[str, ...], what: str) -> str | float:
+    """A time option's value: one of ``keywords`` (any case) or a positive, finite number of
+    seconds; ValueError naming ``what`` otherwise."""
     text = value.strip().lower()
-    if text in PEER_TIMES:
+    if text in keywords:
         return text
     try:
         seconds = float(text)
     except ValueError:
-        raise ValueError(f"{value!r} is not 'matched', 'full' or a number of seconds") from None
-    if not seconds > 0 or seconds == float("inf"):  # also rejects nan
-        raise ValueError(f"{value!r}: the peer's time cap must be a positive, finite number of seconds")
+        raise ValueError(f"{value!r} is not {', '.join(map(repr, keywords))} or a number of seconds") from None
+    if not 0 < seconds < float("inf"):  # also rejects nan
+        raise ValueError(f"{value!r}: {what} must be a positive, finite number of seconds")
     return seconds
 
 

@@ -95,18 +95,7 @@ def parse_time_limit(value: str | None) -> str | float | None:
 
     Raises ValueError for anything else, so that the command line can say what was wrong.
     """
-    if value is None:
-        return None
-    text = value.strip().lower()
-    if text == PEER_LIMIT:
-        return PEER_LIMIT
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise ValueError(f"{value!r} is not 'peer' or a number of seconds") from None
-    if not 0 < seconds < float("inf"):  # also rejects nan
-        raise ValueError(f"{value!r}: neuralsolve's time limit must be a positive, finite number of seconds")
-    return seconds
+    return None if value is None else peers.keyword_or_seconds(value, (PEER_LIMIT,), "neuralsolve's time limit")
 
 
 def limited(recipe: Recipe, seconds: float | None) -> Recipe:
