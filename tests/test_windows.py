@@ -108,10 +108,7 @@ def test_windows_misuse_is_one_clear_error(make, windows, match):
         ns.solve(make(), windows=windows, phases=[ns.Adam(1)])
 
 
-def test_windows_in_a_problem_file(tmp_path):
-    from neuralsolve.spec.load import load
-
-    text = """name = "advection"
+ADVECTION_FILE = """name = "advection"
 fields = ["u"]
 equations = ["diff(u, t) + diff(u, x) = 0"]
 
@@ -129,6 +126,12 @@ set = "u = sin(x)"
 [solver]
 windows = WINDOWS
 """
+
+
+def test_windows_in_a_problem_file(tmp_path):
+    from neuralsolve.spec.load import load
+
+    text = ADVECTION_FILE
     good = tmp_path / "good.toml"
     good.write_text(text.replace("WINDOWS", "4"))
     assert load(good).solver["windows"] == 4
@@ -136,3 +139,18 @@ windows = WINDOWS
     bad.write_text(text.replace("WINDOWS", "0"))
     with pytest.raises(ProblemError, match=r"solver\.windows"):
         load(bad)
+
+
+def test_a_saved_march_reopens_to_the_same_solution(tmp_path):
+    from neuralsolve import rundir
+
+    file = tmp_path / "p.toml"
+    file.write_text(ADVECTION_FILE.replace("WINDOWS", "2") + 'network = {width = 8, depth = 1}\npoints = {interior = 64}\n'
+                    'phases = [{method = "adam", steps = 20}]\n')  # fmt: skip
+    run = rundir.create(tmp_path / "run", file)
+    problem, kwargs = rundir.settings(run)
+    sol = ns.solve(problem, **kwargs, checkpoint=ns.Checkpoint(run))
+    reopened = ns.open(run)
+    x = np.array([[1.0, 0.5], [2.0, 1.5], [3.0, 2.0]])
+    np.testing.assert_array_equal(reopened(x), sol(x))
+    assert reopened.steps == sol.steps == 40 and [p["window"] for p in reopened.phases] == [0, 1]

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._errors import ProblemError
-from .problem.conditions import InitialRate, Observations, Periodic
+from .problem.conditions import Initial, InitialRate, Observations, Periodic
 from .problem.domain import TIME, SpaceTime
 from .problem.problem import Problem
 from .solution import Solution
@@ -137,16 +137,10 @@ def continuity(problem: Problem, previous: Solution, t0: float) -> list:
             y = p.x.at[axis].set(t0)
             return jax.jvp(lambda z: model(params, z)[i], (y,), (jnp.zeros_like(y).at[axis].set(1.0),))[1]
 
-        conditions.append(_initial(field, value))
+        conditions.append(Initial(field, value, impose="penalty", points=START_POINTS))
         if second:
             conditions.append(InitialRate(field, rate))
     return conditions
-
-
-def _initial(field: str, value: Callable):
-    from .problem.conditions import Initial
-
-    return Initial(field, value, impose="penalty", points=START_POINTS)
 
 
 class _Log:
@@ -187,9 +181,9 @@ class _Log:
         return [{**r, "terms": [r["terms"].get(n, float("nan")) for n in self.names]} for r in self.history]
 
 
-def reopen(problem: Problem, settings: dict, checkpoint, saved: dict) -> Solution | None:
-    """A march rebuilt from its windows' checkpoints, with the run's ``saved`` metrics and
-    status (None: no window saved anything)."""
+def reopen(problem: Problem, settings: dict, checkpoint, metrics: dict | None, outcome: tuple[str, str]) -> Solution | None:
+    """A march rebuilt from its windows' checkpoints, with the run's saved ``metrics`` (None:
+    measure again) and ``outcome`` (status, message); None when no window saved anything."""
     from ._solve import build_model
     from .loss.terms import term_names
     from .train.fit import carry_template
@@ -214,10 +208,6 @@ def reopen(problem: Problem, settings: dict, checkpoint, saved: dict) -> Solutio
         pieces.append(piece)
     if not pieces:
         return None
-    keys = ("residual_rms", "residual_rms_per_equation", "reference", "reference_method", "l2_relative_error",
-            "max_abs_error")  # fmt: skip
-    metrics = {k: saved.get(k) for k in keys} if saved else None
-    outcome = (saved.get("status", "interrupted"), saved.get("message", "reopened from the checkpoints of an unfinished march"))
     return combine(problem, pieces, edges, settings, "jvp", log, metrics=metrics, outcome=outcome)
 
 

@@ -20,6 +20,9 @@ from .train.checkpoint import Checkpoint
 from .train.phases import default_phases
 
 PROBLEM, RUN, METRICS, HISTORY = "problem.toml", "run.json", "metrics.json", "history.json"
+# the figures of metrics.json a reopened solve keeps (a classical reference is costly to recompute)
+SAVED_METRICS = ("residual_rms", "residual_rms_per_equation", "reference", "reference_method", "l2_relative_error",
+                 "max_abs_error")  # fmt: skip
 
 
 def create(directory, problem_file, *, steps=None, precision=None, seed=None) -> pathlib.Path:
@@ -78,10 +81,12 @@ def open(directory) -> Solution:  # noqa: A001 - the public name is neuralsolve.
         if sol is None:
             raise ProblemError(f"{directory}: no checkpoints: the solve saved nothing yet")
         return sol
+    metrics = {k: saved.get(k) for k in SAVED_METRICS} if saved else None  # the solve's own figures
+    outcome = (saved.get("status", "interrupted"), saved.get("message", "reopened from the checkpoint of an unfinished solve"))
     if resolved["windows"] > 1:
         from ._windows import reopen
 
-        sol = reopen(problem, resolved, checkpoint, saved)
+        sol = reopen(problem, resolved, checkpoint, metrics, outcome)
         if sol is None:
             raise ProblemError(f"{directory}: no checkpoints: the solve saved nothing yet")
         return sol
@@ -93,15 +98,10 @@ def open(directory) -> Solution:  # noqa: A001 - the public name is neuralsolve.
         model, params = build_model(problem, resolved["network"], dtype, kwargs["seed"])
         state = checkpoint.load(lambda k: carry_template(kwargs["phases"][k], params, len(term_names(problem))))
         params = state.carry[3]
-    keys = ("residual_rms", "residual_rms_per_equation", "reference", "reference_method", "l2_relative_error", "max_abs_error")
-    if saved:  # the solve's own figures (a classical reference is not recomputed)
-        metrics = {k: saved.get(k) for k in keys}
-    else:
+    if metrics is None:  # a classical reference is not recomputed
         with jax.enable_x64(precision == "float64"):
             metrics = evaluate_metrics(problem, model, params, kwargs["seed"], "jvp", dtype)
-    status = saved.get("status", "interrupted")
-    message = saved.get("message", "reopened from the checkpoint of an unfinished solve")
-    fit = FitResult(params, state.history, state.phases, status, message)
+    fit = FitResult(params, state.history, state.phases, *outcome)
     exact = reference_for(problem) if len(problem.exact) == len(problem.fields) else None  # cheap: no classical solve
     return Solution(model, params, problem.fields, problem.domain.coords, precision, fit=fit, metrics=metrics,
                     term_names=term_names(problem), reference=exact)  # fmt: skip
