@@ -4,8 +4,9 @@ For each derivative order k it times, on a batch of points of a 2-D MLP (tanh, w
   * ``residual``: the k-th derivative in x at every point (what evaluating an equation costs);
   * ``loss+grad``: the mean squared k-th derivative and its gradient in the network parameters
     (what one training step costs).
-for the methods of ``neuralsolve.ops.derivatives``: Taylor mode (``jet``), nested forward mode
-(``jvp``) and nested reverse mode (``reverse``). The fastest per order sets ``"auto"``.
+for the methods of ``neuralsolve.ops.derivatives``: one batched Taylor-mode pass through the network
+(``taylor``, the default), JAX's Taylor mode per point (``jet``), nested forward mode (``jvp``) and
+nested reverse mode (``reverse``). Rows "lap" time the Laplacian (both second derivatives).
 
     python benchmarks/derivatives.py [--points 2048] [--precision float64] [--repeat 30]
 """
@@ -15,11 +16,15 @@ import json
 import platform
 import time
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from neuralsolve.ops.derivatives import derivatives
+import neuralsolve as ns
+from neuralsolve._solve import build_model
+from neuralsolve.ops.derivatives import METHODS, at_points
+
+# (label, directions summed): k-th derivative in x, and the Laplacian
+TARGETS = [("1", [(0,)]), ("2", [(0, 0)]), ("4", [(0, 0, 0, 0)]), ("lap", [(0, 0), (1, 1)])]
 
 
 def _time(fn, *args, repeat: int) -> float:
@@ -35,21 +40,21 @@ def run(points: int, precision: str, repeat: int) -> list[dict]:
     rows = []
     with jax.enable_x64(precision == "float64"):
         dtype = jnp.float64 if precision == "float64" else jnp.float32
-        net = eqx.nn.MLP(2, 1, 32, 3, activation=jnp.tanh, dtype=dtype, key=jax.random.PRNGKey(0))
-        params, static = eqx.partition(net, eqx.is_inexact_array)
+        square = ns.Rectangle((0, 1), (0, 1))
+        problem = ns.Problem(square, "u", "diff(u, x, 2) + diff(u, y, 2) = 0", [ns.Dirichlet("u", 0.0, impose="penalty")])
+        model, params = build_model(problem, ns.MLP(32, 3, "tanh"), dtype, 0)
         x = jax.random.uniform(jax.random.PRNGKey(1), (points, 2), dtype)
-        for order in (1, 2, 4):
-            key = (0,) * order
-            for method in ("jet", "jvp", "reverse"):
+        for label, keys in TARGETS:
+            for method in METHODS:
 
-                def deriv(p, y, method=method, key=key):
-                    f = lambda z: eqx.combine(p, static)(z)
-                    return derivatives(f, y, {key}, method)[key][0]
+                def deriv(p, xs, method=method, keys=keys):
+                    values = at_points(model, p, xs, keys, method)
+                    return sum(values[k][:, 0] for k in keys)
 
-                residual = jax.jit(lambda p, xs: jax.vmap(lambda y: deriv(p, y))(xs))
-                loss_grad = jax.jit(jax.value_and_grad(lambda p, xs: jnp.mean(jax.vmap(lambda y: deriv(p, y))(xs) ** 2)))
+                residual = jax.jit(deriv)
+                loss_grad = jax.jit(jax.value_and_grad(lambda p, xs: jnp.mean(deriv(p, xs) ** 2)))
                 rows.append({
-                    "order": order, "method": method,
+                    "order": label, "method": method,
                     "residual_ms": 1e3 * _time(residual, params, x, repeat=repeat),
                     "loss_grad_ms": 1e3 * _time(loss_grad, params, x, repeat=repeat),
                 })  # fmt: skip

@@ -16,14 +16,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._eigen_metrics import eigen_metrics
 from .loss.terms import make_terms, sample_data, term_names
+from .ops.derivatives import DEFAULT as DEFAULT_DERIVATIVES
 from .ops.derivatives import derivatives
 from .ops.point import Point
 from .problem.problem import Problem
 from .sampling.quadrature import gauss_box
 from .solution import EigenSolution
 from .train.fit import Schedule, fit
-from ._eigen_metrics import eigen_metrics
 
 EXTRA_TERMS = ("energy (Rayleigh quotient)", "eigenvalue tracking")
 METRIC_KEYS = ("eigenvalues", "residual_rms", "residual_rms_per_equation", "residual_rms_per_state", "reference",
@@ -239,7 +240,7 @@ def reopen(problem: Problem, settings: dict, checkpoint, saved: dict) -> EigenSo
 
     phases = settings["phases"]
     with jax.enable_x64(settings["precision"] == "float64"):
-        setup = Setup(problem, settings, "jvp")
+        setup = Setup(problem, settings, DEFAULT_DERIVATIVES)
         params, fits = [], []
         for n in range(problem.eigen.states):
             saved_state = checkpoint.for_state(n)
@@ -255,5 +256,5 @@ def reopen(problem: Problem, settings: dict, checkpoint, saved: dict) -> EigenSo
         sol.status = saved.get("status", "interrupted")
         sol.message = saved.get("message", "reopened from the checkpoints of an unfinished solve")
         sol.metrics = {k: v for k, v in saved.items() if k in METRIC_KEYS} if saved else \
-            eigen_metrics(problem, sol, settings["seed"], "jvp")  # fmt: skip
+            eigen_metrics(problem, sol, settings["seed"], DEFAULT_DERIVATIVES)  # fmt: skip
     return sol

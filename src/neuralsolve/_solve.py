@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -14,7 +13,9 @@ from ._errors import ProblemError
 from ._windows import check_windows
 from .loss.terms import Points, check_causal, make_terms, residuals, sample_data, term_names
 from .nn.mlp import MLP
+from .nn.model import split
 from .nn.trial import make_trial
+from .ops.derivatives import DEFAULT as DEFAULT_DERIVATIVES
 from .ops.derivatives import METHODS as DERIVATIVE_METHODS
 from .problem.problem import Problem
 from .sampling.adaptive import RAD, Resampler, adam_events, sampling_method
@@ -29,7 +30,7 @@ PRECISIONS = ("float32", "float64")
 
 def solve(problem: Problem, *, network: MLP | None = None, points: Points | None = None, phases=None,
           precision: str | None = None, seed: int | None = None, weighting=None, causal: Causal | None = None,
-          sampling=None, redraw: int | None = None, derivatives: str = "jvp", callback: Callable | None = None,
+          sampling=None, redraw: int | None = None, derivatives: str = DEFAULT_DERIVATIVES, callback: Callable | None = None,
           log_every: int = 100, checkpoint: Checkpoint | None = None, resume: bool = False,
           time_limit: float | None = None, windows: int | None = None) -> Solution:  # fmt: skip
     """Solve ``problem`` with a physics-informed network.
@@ -54,7 +55,8 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
             :class:`RAR` (add points where the residual is largest) or :class:`RAD` (redraw
             them with a density that follows the residual), or ``"rar"`` / ``"rad"``.
         redraw: draw fresh collocation points every ``redraw`` Adam steps (default: never).
-        derivatives: ``"jvp"`` (nested forward mode, default), ``"jet"`` or ``"reverse"``.
+        derivatives: ``"taylor"`` (default: every derivative in one pass through the network),
+            ``"jvp"`` (nested forward mode per point), ``"jet"`` or ``"reverse"``.
         callback: called after every ``log_every`` steps with a progress record
             ``{"phase", "step", "loss", "terms", "elapsed"}`` (see :func:`print_progress`).
         checkpoint: a :class:`Checkpoint` that saves the training state every so often, on Ctrl-C
@@ -201,17 +203,7 @@ def build_model(problem: Problem, network: MLP, dtype, seed: int) -> tuple[Calla
     net = network.build(domain.dim, len(problem.fields), lo, hi, dtype, jax.random.PRNGKey(seed), kinks,
                         problem.periodic)
     trial = make_trial(problem.hard, domain.segments(), domain.coords, len(problem.fields), problem.scale, problem.sign)
-    return static_model(net, trial)
-
-
-def static_model(network, trial) -> tuple[Callable, object]:
-    """Split a network into trainable arrays and a pure ``model(params, x)`` over them."""
-    params, static = eqx.partition(network, eqx.is_inexact_array)
-
-    def model(p, x):
-        return trial(eqx.combine(p, static)(x), x)
-
-    return model, params
+    return split(net, trial)
 
 
 def evaluate_metrics(problem: Problem, model: Callable, params, seed: int, method: str, dtype,

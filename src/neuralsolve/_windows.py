@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._errors import ProblemError
+from .ops.derivatives import DEFAULT as DEFAULT_DERIVATIVES
 from .problem.conditions import Initial, InitialRate, Observations, Periodic
 from .problem.domain import TIME, SpaceTime
 from .problem.problem import Problem
@@ -101,7 +102,7 @@ def solve_windows(problem: Problem, settings: dict, *, callback=None, checkpoint
         pieces.append(sol)
         if sol.status != "ok":
             break
-    return combine(problem, pieces, edges, settings, run.get("derivatives", "jvp"), log)
+    return combine(problem, pieces, edges, settings, run.get("derivatives", DEFAULT_DERIVATIVES), log)
 
 
 def window_problem(problem: Problem, t0: float, t1: float, previous: Solution | None) -> Problem:
@@ -208,7 +209,7 @@ def reopen(problem: Problem, settings: dict, checkpoint, metrics: dict | None, o
         pieces.append(piece)
     if not pieces:
         return None
-    return combine(problem, pieces, edges, settings, "jvp", log, metrics=metrics, outcome=outcome)
+    return combine(problem, pieces, edges, settings, DEFAULT_DERIVATIVES, log, metrics=metrics, outcome=outcome)
 
 
 def _edges(problem: Problem, n: int) -> np.ndarray:

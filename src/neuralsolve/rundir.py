@@ -13,6 +13,7 @@ import pathlib
 import shutil
 
 from ._errors import ProblemError
+from .ops.derivatives import DEFAULT as DEFAULT_DERIVATIVES
 from .problem.problem import Problem
 from .solution import Solution
 from .train.checkpoint import FILE as CHECKPOINT_FILE
@@ -65,8 +66,8 @@ def open(directory) -> Solution:  # noqa: A001 - the public name is neuralsolve.
     import jax
     import jax.numpy as jnp
 
-    from .loss.terms import term_names
     from ._solve import build_model, evaluate_metrics, reference_for, resolve_settings
+    from .loss.terms import term_names
     from .train.fit import FitResult, carry_template
 
     directory = pathlib.Path(directory)
@@ -100,7 +101,7 @@ def open(directory) -> Solution:  # noqa: A001 - the public name is neuralsolve.
         params = state.carry[3]
     if metrics is None:  # a classical reference is not recomputed
         with jax.enable_x64(precision == "float64"):
-            metrics = evaluate_metrics(problem, model, params, kwargs["seed"], "jvp", dtype)
+            metrics = evaluate_metrics(problem, model, params, kwargs["seed"], DEFAULT_DERIVATIVES, dtype)
     fit = FitResult(params, state.history, state.phases, *outcome)
     exact = reference_for(problem) if len(problem.exact) == len(problem.fields) else None  # cheap: no classical solve
     return Solution(model, params, problem.fields, problem.domain.coords, precision, fit=fit, metrics=metrics,

@@ -75,7 +75,7 @@ def damped_oscillator(c: float = 0.5, k: float = 4.0) -> Case:
     def error(sol: Solution) -> float:  # both fields together, against SciPy's solve_ivp
         return float(np.linalg.norm(sol(t[:, None]) - ref) / np.linalg.norm(ref))
 
-    return Case("damped_oscillator", problem, 1e-4, _settings(interior=256, adam=2000, lbfgs=8000, network=MLP(width=64)), error)
+    return Case("damped_oscillator", problem, 1e-4, _settings(interior=512, adam=2000, lbfgs=8000, network=MLP(width=64)), error)
 
 
 def laplace_disk() -> Case:

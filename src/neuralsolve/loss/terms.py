@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._errors import ProblemError
-from ..ops.derivatives import derivatives
+from ..ops.derivatives import DEFAULT, at_points
 from ..ops.point import Point
 from ..problem.domain import TIME
 from ..problem.problem import Problem
@@ -73,7 +73,7 @@ def sample_data(problem: Problem, points: Points, seed: int) -> dict:
     return data
 
 
-def make_terms(problem: Problem, model: Callable, method: str = "jvp", unknowns: dict | None = None,
+def make_terms(problem: Problem, model: Callable, method: str = DEFAULT, unknowns: dict | None = None,
                causal=None) -> Callable:  # fmt: skip
     """Return ``terms(params, data) -> (k,) mean squared residuals``.
 
@@ -84,17 +84,18 @@ def make_terms(problem: Problem, model: Callable, method: str = "jvp", unknowns:
     coords, fields = problem.domain.coords, problem.fields
     equation_loss = interior_loss(problem, causal)
 
-    def at(params, x, normal, needed):
-        values = derivatives(lambda y: model(params, y), x, needed, method)
-        return Point(coords, fields, x, values, normal, unknowns=unknowns)
-
     def penalty(pen, params, entry):
+        def point(x, values, normal=None):
+            return Point(coords, fields, x, values, normal, unknowns=unknowns)
+
+        values = at_points(model, params, entry["points"], pen.needed, method)
         if pen.partner is not None:
-            fn = lambda x, y: pen.residual(at(params, x, None, pen.needed), at(params, y, None, pen.needed))
-            r = jax.vmap(fn)(entry["points"], entry["partner"])
+            partner = at_points(model, params, entry["partner"], pen.needed, method)
+            fn = lambda x, v, y, w: pen.residual(point(x, v), point(y, w))
+            r = jax.vmap(fn)(entry["points"], values, entry["partner"], partner)
         else:
-            fn = lambda x, n: pen.residual(at(params, x, n, pen.needed))
-            r = jax.vmap(fn)(entry["points"], entry["normals"]) - entry["targets"]
+            fn = lambda x, v, n: pen.residual(point(x, v, n))
+            r = jax.vmap(fn)(entry["points"], values, entry["normals"]) - entry["targets"]
         return jnp.mean(jnp.reshape(r, (r.shape[0], -1)) ** 2)
 
     def terms(params, data):
@@ -136,16 +137,16 @@ def check_causal(problem: Problem) -> None:
         raise ProblemError("causal weighting is for evolution problems, not eigenproblems")
 
 
-def residuals(problem: Problem, model: Callable, params, x: jax.Array, method: str = "jvp",
+def residuals(problem: Problem, model: Callable, params, x: jax.Array, method: str = DEFAULT,
               unknowns: dict | None = None) -> jax.Array:  # fmt: skip
     """Equation residuals (n, n_equations) at interior points ``x`` (with scalar ``unknowns``,
     such as an eigenvalue, by name)."""
     coords, fields = problem.domain.coords, problem.fields
     needed = frozenset().union(*(e.needed for e in problem.equations))
+    values = at_points(model, params, x, needed, method)
 
-    def one(y):
-        values = derivatives(lambda z: model(params, z), y, needed, method)
-        p = Point(coords, fields, y, values, unknowns=unknowns)
+    def one(y, at_y):
+        p = Point(coords, fields, y, at_y, unknowns=unknowns)
         return jnp.stack([e.residual(p) for e in problem.equations])
 
-    return jax.vmap(one)(x)
+    return jax.vmap(one)(x, values)

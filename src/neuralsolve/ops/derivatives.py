@@ -4,7 +4,7 @@ A derivative is named by its *directions*: a sorted tuple of coordinate indices,
 the second derivative in the first coordinate and ``(0, 1)`` the mixed one. :func:`derivatives`
 computes a whole set at one point, sharing work:
 
-* ``"jvp"`` (default): nested forward mode, one nesting level per order.
+* ``"jvp"``: nested forward mode, one nesting level per order.
 * ``"jet"``: one Taylor-mode pass per coordinate gives every pure derivative in that coordinate up
   to the highest order asked for; mixed derivatives use nested ``jvp``.
 * ``"reverse"``: nested reverse mode (``jacrev``).
@@ -22,11 +22,26 @@ import jax
 import jax.numpy as jnp
 from jax.experimental import jet
 
-METHODS = ("jet", "jvp", "reverse")
+METHODS = ("jet", "jvp", "reverse", "taylor")
+DEFAULT = "taylor"
+
+
+def at_points(model: Callable, params, xs: jax.Array, wanted: Iterable[tuple[int, ...]], method: str = DEFAULT) -> dict:
+    """``{directions: (n, m) array}`` of ``model(params, x)`` at every row x of ``xs`` (n, d).
+
+    ``"taylor"`` pushes every derivative through the network in one batched pass
+    (:mod:`neuralsolve.ops.taylor`) when the model offers it (``model.taylor``); for any other
+    model, and for the other methods, each point is differentiated on its own.
+    """
+    if method == "taylor" and hasattr(model, "taylor"):
+        return model.taylor(params, xs, wanted)
+    per_point = "jvp" if method == "taylor" else method
+    return jax.vmap(lambda x: derivatives(lambda y: model(params, y), x, wanted, per_point))(xs)
 
 
 def derivatives(f: Callable, x: jax.Array, wanted: Iterable[tuple[int, ...]], method: str = "jvp") -> dict:
-    """Return ``{directions: (m,) array}`` for every entry of ``wanted`` (``()`` is the value)."""
+    """Return ``{directions: (m,) array}`` for every entry of ``wanted`` (``()`` is the value) of
+    ``f`` at one point; ``"taylor"`` has no per-point form here and means ``"jvp"``."""
     wanted = set(wanted)
     out = {(): f(x)} if () in wanted else {}
     rest = [w for w in wanted if w]

@@ -1,0 +1,146 @@
+"""Taylor mode through the MLP: every derivative a residual needs, at all points, in one pass.
+
+Nested ``jvp`` computes one derivative at a time and repeats shared work: each direction
+recomputes the value, and a second derivative along x carries the first derivative twice. Here the
+network carries one *stream* per multi-index of the set D that is needed (closed under taking
+sub-multi-indices, so it holds the value ``()`` and every lower derivative):
+
+* a linear layer maps every stream by the same weights (the bias enters the value only);
+* an elementwise activation σ combines them by Faà di Bruno's formula,
+  ``∂^α σ(z) = Σ_π σ^(|π|)(z) Π_{B ∈ π} ∂^{α_B} z`` over the set partitions π of α's directions.
+
+A stream known to vanish is left out rather than carried as zeros: after affine input scaling
+every second and higher derivative of the inputs is zero, and the first ones are constants.
+Points lie along the last axis (features × points), so elementwise work vectorises over points.
+
+The cheap parts around the network are differentiated by nested ``jvp``: input embeddings before
+it, and the trial function after it. For the latter, the network's output streams at a point x
+define its Taylor polynomial ``p(y) = Σ_α n_α (y - x)^α / α!``, whose derivatives at x are exactly
+the n_α for α in D; nested ``jvp`` of ``trial(p(y), y)`` at y = x then gives the field's
+derivatives exactly, by the chain rule, without differentiating the network again.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterable
+from functools import cache
+
+import jax
+import jax.numpy as jnp
+
+from .derivatives import derivatives
+
+
+def closure(wanted: Iterable[tuple[int, ...]]) -> tuple[tuple[int, ...], ...]:
+    """Every sub-multi-index of the ``wanted`` ones (with the value ``()``), lowest order first."""
+    found = {()}
+    for alpha in wanted:
+        for k in range(1, len(alpha) + 1):
+            found.update(itertools.combinations(alpha, k))  # alpha is sorted, so each is too
+    return tuple(sorted(found, key=lambda a: (len(a), a)))
+
+
+@cache
+def partitions(alpha: tuple[int, ...]) -> tuple[tuple[int, tuple[tuple[int, ...], ...]], ...]:
+    """Faà di Bruno's terms for ``alpha``: ``(count, blocks)`` per distinct multiset of blocks."""
+    counts: dict = {}
+    for blocks in _set_partitions(list(range(len(alpha)))):
+        key = tuple(sorted(tuple(alpha[i] for i in block) for block in blocks))
+        counts[key] = counts.get(key, 0) + 1
+    return tuple((count, key) for key, count in counts.items())
+
+
+def _set_partitions(items: list) -> Iterable[list[list]]:
+    if not items:
+        yield []
+        return
+    first, rest = items[0], items[1:]
+    for part in _set_partitions(rest):
+        yield [[first]] + part
+        for i in range(len(part)):
+            yield part[:i] + [[first] + part[i]] + part[i + 1 :]
+
+
+def activation_derivatives(activation: Callable, z: jax.Array, order: int) -> list[jax.Array]:
+    """``[σ(z), σ'(z), ..., σ^(order)(z)]``: closed forms for tanh and sin, nested jvp otherwise."""
+    if activation is jnp.tanh:
+        return _tanh_derivatives(jnp.tanh(z), order)
+    if activation is jnp.sin:
+        s, c = jnp.sin(z), jnp.cos(z)
+        return [(s, c, -s, -c)[k % 4] for k in range(order + 1)]
+    out, f = [activation(z)], activation
+    for _ in range(order):
+        f = _derivative(f)
+        out.append(f(z))
+    return out
+
+
+def _derivative(f: Callable) -> Callable:
+    return lambda z: jax.jvp(f, (z,), (jnp.ones_like(z),))[1]
+
+
+def _tanh_derivatives(a: jax.Array, order: int) -> list[jax.Array]:
+    """tanh's derivatives from its value a, by differentiating σ' = 1 - σ² k times:
+    ``σ^(k+1) = -Σ_j C(k, j) σ^(j) σ^(k-j)`` (fewer operations than a polynomial in a)."""
+    out = [a, 1 - a * a][: order + 1]
+    for k in range(1, order):
+        pairs = [math.comb(k, j) * (out[j] * out[k - j]) for j in range(k // 2 + 1)]
+        doubled = [2 * p if j != k - j else p for j, p in enumerate(pairs)]  # C(k,j) = C(k,k-j)
+        out.append(-sum(doubled[1:], doubled[0]))
+    return out
+
+
+def linear(weight: jax.Array, bias: jax.Array | None, streams: dict) -> dict:
+    """Streams of ``W z + b``: the bias enters the value only.
+
+    One product per stream: concatenating the streams into one product was 1.7x slower per
+    training step on Burgers (the slices and their gradients cost more than the products saved).
+    """
+    out = {a: weight @ s for a, s in streams.items()}
+    if bias is not None:
+        out[()] = out[()] + bias[:, None]
+    return out
+
+
+def elementwise(activation: Callable, streams: dict, alphas: tuple) -> dict:
+    """Streams of ``σ(z)`` for every multi-index in ``alphas`` (Faà di Bruno)."""
+    order = max(len(a) for a in alphas)
+    sigma = activation_derivatives(activation, streams[()], order)
+    out = {(): sigma[0]}
+    for alpha in alphas:
+        terms = [count * sigma[len(blocks)] * math.prod(streams[b] for b in blocks)
+                 for count, blocks in partitions(alpha) if all(b in streams for b in blocks)]  # fmt: skip
+        if alpha and terms:
+            out[alpha] = sum(terms[1:], terms[0])
+    return out
+
+
+def mlp_streams(mlp, streams: dict, alphas: tuple) -> dict:
+    """Push input streams (features × points) through an Equinox MLP with identity output."""
+    for i, layer in enumerate(mlp.layers):
+        streams = linear(layer.weight, layer.bias, streams)
+        if i < len(mlp.layers) - 1:
+            streams = elementwise(mlp.activation, streams, alphas)
+    return streams
+
+
+def through_head(head: Callable, values: dict, xs: jax.Array, wanted: Iterable) -> dict:
+    """Derivatives of ``head(n(y), y)`` from the streams ``values`` ({α: (points, m)}) of n."""
+    wanted = tuple(wanted)
+
+    def one(x, at_x):
+        def surrogate(y):
+            dy = y - x
+            return sum((v * _monomial(dy, alpha) for alpha, v in at_x.items() if alpha), at_x[()])
+
+        return derivatives(lambda y: head(surrogate(y), y), x, wanted, "jvp")
+
+    return jax.vmap(one)(xs, values)
+
+
+def _monomial(dy: jax.Array, alpha: tuple[int, ...]) -> jax.Array:
+    """``dy^α / α!``: its derivative ∂^α at dy = 0 is 1, every other one is 0."""
+    factorial = math.prod(math.factorial(alpha.count(i)) for i in set(alpha))
+    return math.prod(dy[i] for i in alpha) / factorial

@@ -1,0 +1,137 @@
+"""Taylor mode through the network ("taylor", the default) against nested forward mode ("jvp")."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import neuralsolve as ns
+from neuralsolve._solve import build_model
+from neuralsolve.nn.model import split
+from neuralsolve.ops.derivatives import DEFAULT, at_points
+from neuralsolve.ops.taylor import activation_derivatives, closure, partitions
+
+# value, first and second derivatives, a mixed one, third and fourth orders (pure and mixed)
+WANTED = [(), (0,), (1,), (0, 0), (0, 1), (1, 1), (0, 0, 0), (0, 0, 1, 1), (0, 0, 0, 0)]
+SPACE_TIME = ns.SpaceTime(ns.Interval(-1, 2), (0, 1))
+
+
+def _max_relative_gap(model, params, x, wanted):
+    a = at_points(model, params, x, wanted, "taylor")
+    b = at_points(model, params, x, wanted, "jvp")
+    assert set(a) == set(wanted) and all(a[k].shape == b[k].shape for k in wanted)
+    return max(float(jnp.max(jnp.abs(a[k] - b[k])) / max(1.0, float(jnp.max(jnp.abs(b[k]))))) for k in wanted)
+
+
+def _points(problem, n=40):
+    return jnp.asarray(problem.domain.interior().sample(n, "sobol", 5)[0])
+
+
+def test_closure_holds_every_lower_derivative():
+    assert closure([(0, 0), (1,)]) == ((), (0,), (1,), (0, 0))
+    assert closure([(0, 1, 1)]) == ((), (0,), (1,), (0, 1), (1, 1), (0, 1, 1))
+
+
+def test_partitions_count_every_set_partition_once():
+    assert dict((blocks, n) for n, blocks in partitions((0, 1))) == {((0,), (1,)): 1, ((0, 1),): 1}
+    fourth = partitions((0, 0, 0, 0))
+    assert sum(n for n, _ in fourth) == 15 and len(fourth) == 5  # Bell(4) partitions, 5 distinct shapes
+    assert sum(n for n, _ in partitions((0, 1, 1, 1))) == 15
+
+
+@pytest.mark.parametrize("activation", [jnp.tanh, jnp.sin, jax.nn.gelu])
+def test_activation_derivatives_match_autodiff(activation):
+    z = jnp.linspace(-2.0, 2.0, 9)
+    with jax.enable_x64(True):
+        z = z.astype(jnp.float64)
+        got = activation_derivatives(activation, z, 4)
+        f = activation
+        for k in range(5):
+            np.testing.assert_allclose(got[k], jax.vmap(f)(z), rtol=1e-12, atol=1e-12, err_msg=f"order {k}")
+            f = jax.grad(f)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sin", "gelu"])
+@pytest.mark.parametrize("impose", ["penalty", "exact"])
+def test_taylor_matches_nested_jvp_to_rounding(activation, impose):
+    """Both ways of imposing conditions: the network alone (penalty) and through a trial function."""
+    problem = ns.Problem(SPACE_TIME, "u", "diff(u, t) = diff(u, x, 2)",
+                         [ns.Dirichlet("u", "t", impose=impose), ns.Initial("u", "sin(pi*x)", impose=impose)])  # fmt: skip
+    with jax.enable_x64(True):
+        model, params = build_model(problem, ns.MLP(8, 3, activation), jnp.float64, 0)
+        assert _max_relative_gap(model, params, _points(problem), WANTED) < 1e-13
+
+
+@pytest.mark.parametrize(
+    "network",
+    [ns.MLP(8, 2, features=ns.FourierFeatures(4, 1.5)), ns.MLP(8, 2, features=ns.GaussianFeatures(9, 3))],
+    ids=["fourier", "gaussian"],
+)
+def test_taylor_matches_nested_jvp_with_embeddings_and_periodic_inputs(network):
+    problem = ns.Problem(SPACE_TIME, "u", "diff(u, t) = diff(u, x, 2)", [ns.Periodic("x"), ns.Initial("u", "sin(x)")])
+    with jax.enable_x64(True):
+        model, params = build_model(problem, network, jnp.float64, 1)
+        assert _max_relative_gap(model, params, _points(problem), WANTED) < 1e-12
+
+
+def test_taylor_matches_nested_jvp_for_scaled_signed_fields_and_kinks():
+    """Two fields, one positive through exp, one scaled by a function; a kink feature in x."""
+    problem = ns.Problem(SPACE_TIME, ["u", "v"], ["diff(u, t) = diff(u, x, 2)", "diff(v, t) = diff(v, x, 2)"],
+                         [ns.Dirichlet("u", "1 + t"), ns.Initial("v", "cos(x)")],
+                         scale={"v": "exp(-x^2)"}, sign={"u": "positive"})  # fmt: skip
+    with jax.enable_x64(True):
+        _, trial_params = build_model(problem, ns.MLP(8, 2), jnp.float64, 0)
+        model, _ = build_model(problem, ns.MLP(8, 2), jnp.float64, 0)
+        net = ns.MLP(8, 2).build(2, 2, (-1, 0), (2, 1), jnp.float64, jax.random.PRNGKey(2), kinks=[(0, 0.3)])
+        kinked, params = split(net, model.trial)
+        assert _max_relative_gap(model, trial_params, _points(problem), WANTED) < 1e-12
+        assert _max_relative_gap(kinked, params, _points(problem), WANTED) < 1e-12
+
+
+def test_taylor_in_three_dimensions():
+    box = ns.Box([(0, 1), (0, 2), (-1, 1)])
+    problem = ns.Problem(box, "u", "diff(u, x, 2) + diff(u, y, 2) + diff(u, z, 2) = 0", [ns.Dirichlet("u", 0.0)])
+    wanted = [(), (0, 0), (1, 1), (2, 2), (0, 1, 2)]
+    with jax.enable_x64(True):
+        model, params = build_model(problem, ns.MLP(8, 2), jnp.float64, 0)
+        assert _max_relative_gap(model, params, _points(problem), wanted) < 1e-12
+
+
+def test_loss_gradients_agree_between_methods():
+    """Training differentiates through the streams: the parameter gradients must agree too."""
+    problem = ns.Problem(SPACE_TIME, "u", "diff(u, t) + u*diff(u, x) = 0.01*diff(u, x, 2)",
+                         [ns.Dirichlet("u", 0.0, impose="penalty"), ns.Initial("u", "-sin(pi*x)")])  # fmt: skip
+    with jax.enable_x64(True):
+        model, params = build_model(problem, ns.MLP(8, 3), jnp.float64, 0)
+        x = _points(problem)
+
+        def loss(p, method):
+            v = at_points(model, p, x, [(), (0,), (1,), (0, 0)], method)
+            return jnp.mean((v[(1,)] + v[()] * v[(0,)] - 0.01 * v[(0, 0)]) ** 2)
+
+        got, want = jax.grad(loss)(params, "taylor"), jax.grad(loss)(params, "jvp")
+        for g, w in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
+            np.testing.assert_allclose(g, w, rtol=1e-11, atol=1e-13)
+
+
+def test_a_model_without_streams_falls_back_to_nested_jvp():
+    def plain(params, x):
+        return jnp.stack([jnp.sin(params * x[0]) * x[1] ** 3])
+
+    x = jnp.array([[0.3, 0.5], [0.1, -0.2]])
+    got = at_points(plain, 2.0, x, [(0, 0), (1, 1, 1)], "taylor")
+    np.testing.assert_allclose(got[(0, 0)][:, 0], -4 * np.sin(2 * x[:, 0]) * x[:, 1] ** 3, rtol=1e-6)
+    np.testing.assert_allclose(got[(1, 1, 1)][:, 0], 6 * np.sin(2 * x[:, 0]), rtol=1e-6)
+
+
+def test_taylor_is_the_default_and_solves_alike():
+    """The default method trains to the same solution as nested jvp (same steps, float64)."""
+    assert DEFAULT == "taylor"
+    problem = ns.Problem(ns.Interval(0, 1), "u", "diff(u, x, 2) = -pi^2*sin(pi*x)", [ns.Dirichlet("u", 0.0)],
+                         exact={"u": "sin(pi*x)"})  # fmt: skip
+    kwargs = dict(network=ns.MLP(8, 2), phases=[ns.Adam(200, 1e-2)], precision="float64")
+    a = ns.solve(problem, **kwargs)
+    b = ns.solve(problem, derivatives="jvp", **kwargs)
+    assert math.isclose(a.metrics["l2_relative_error"]["u"], b.metrics["l2_relative_error"]["u"], rel_tol=1e-6)
