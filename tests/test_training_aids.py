@@ -78,7 +78,7 @@ def test_hypergeometric_equation_through_its_singular_point():
     (inside). The collocation points include neither exactly, but the metrics' Sobol points and
     a grid through both are evaluated without NaN, and the regular solution (1-x)^2 is found."""
     problem = ns.load(__import__("pathlib").Path(__file__).parents[1] / "examples" / "hypergeometric.toml")
-    sol = ns.solve(problem)  # the example's own budget: Adam 1000 + L-BFGS 6000
+    sol = ns.solve(problem)  # the example's own budget: Adam 1000 + SSBroyden 600
     assert sol.status == "ok"
     assert sol.metrics["l2_relative_error"]["y"] < 1e-5
     grid = np.linspace(0, 2, 401)[:, None]  # includes x = 0 and x = 1 exactly
