@@ -82,8 +82,7 @@ def test_taylor_matches_nested_jvp_for_scaled_signed_fields_and_kinks():
                          [ns.Dirichlet("u", "1 + t"), ns.Initial("v", "cos(x)")],
                          scale={"v": "exp(-x^2)"}, sign={"u": "positive"})  # fmt: skip
     with jax.enable_x64(True):
-        _, trial_params = build_model(problem, ns.MLP(8, 2), jnp.float64, 0)
-        model, _ = build_model(problem, ns.MLP(8, 2), jnp.float64, 0)
+        model, trial_params = build_model(problem, ns.MLP(8, 2), jnp.float64, 0)
         net = ns.MLP(8, 2).build(2, 2, (-1, 0), (2, 1), jnp.float64, jax.random.PRNGKey(2), kinks=[(0, 0.3)])
         kinked, params = split(net, model.trial)
         assert _max_relative_gap(model, trial_params, _points(problem), WANTED) < 1e-12
