@@ -18,7 +18,8 @@ demo: $(STAMP)  ## solve a bundled example and say where the results are
 	$(VENV)/bin/neuralsolve solve examples/poisson_1d.toml --out runs/demo
 	@echo "open runs/demo/report.html to see the report"
 
-test: $(STAMP)  ## run the test suite
+test: $(STAMP)  ## check the architecture contract (docs/architecture.md), then run the test suite
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 
 bench: $(STAMP)  ## derivative micro-benchmark (others: see BENCHMARKS.md)

@@ -1,7 +1,7 @@
 """Burgers benchmark: accuracy against DeepXDE's reference solution, and wall time.
 
 u_t + u u_x = (0.01/pi) u_xx on x in [-1, 1], t in [0, 0.99], u(x, 0) = -sin(pi x), u(+-1, t) = 0.
-The reference (benchmarks/data/burgers_deepxde.npz, 256 x 100 grid) is DeepXDE's. Prints one JSON
+The reference (DeepXDE's, 256 x 100 grid) is the one bundled with the package (src/neuralsolve/bench/data). Prints one JSON
 line with the relative L2 error on the full grid, the wall time, the phase log and the machine load.
 
 By default it runs the recipe of ``examples/burgers.toml`` (the same settings ``neuralsolve solve``
@@ -21,10 +21,11 @@ import time
 import numpy as np
 
 import neuralsolve as ns
+from neuralsolve.bench.problems import data_file
 from neuralsolve.train.phases import PHASES
 
 ROOT = pathlib.Path(__file__).parents[1]
-DATA = ROOT / "benchmarks" / "data" / "burgers_deepxde.npz"
+DATA = data_file("burgers_deepxde.npz")
 EXAMPLE = ROOT / "examples" / "burgers.toml"
 
 

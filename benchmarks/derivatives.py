@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 
 import neuralsolve as ns
-from neuralsolve._solve import build_model
+from neuralsolve.pinn.model import build_model
 from neuralsolve.ops.derivatives import METHODS, at_points
 
 # (label, directions summed): k-th derivative in x, and the Laplacian

@@ -10,7 +10,7 @@ import pytest
 
 import neuralsolve as ns
 from neuralsolve import FourierFeatures, GaussianFeatures, rundir
-from neuralsolve._solve import build_model
+from neuralsolve.pinn.model import build_model
 
 POISSON = pathlib.Path(__file__).parents[1] / "examples" / "poisson_1d.toml"  # -u'' = π² sin(πx), u = sin(πx)
 Z = np.array([[0.3, -0.7], [-1.0, 1.0], [0.0, 0.05]])

@@ -11,6 +11,7 @@ import scipy.io
 import scipy.optimize
 
 import neuralsolve as ns
+from neuralsolve.bench.problems import data_file
 from neuralsolve.reference import Reference, classical_reference
 
 ROOT = pathlib.Path(__file__).parents[1]
@@ -64,7 +65,7 @@ def test_heat_equation_matches_exact_solution():
 
 def test_burgers_matches_deepxde_reference_data():
     """The shock at x = 0 (nu = 0.01/pi), on DeepXDE's full 256 x 100 grid: <= 1e-3 (we get ~7.6e-5)."""
-    data = np.load(ROOT / "benchmarks" / "data" / "burgers_deepxde.npz")
+    data = np.load(data_file("burgers_deepxde.npz"))
     ref = classical_reference(_load("burgers"))
     values = ref.values(_grid(data["x"], data["t"]))[:, 0]
     assert _relative_l2(values, data["usol"].ravel()) <= 1e-3
@@ -72,7 +73,7 @@ def test_burgers_matches_deepxde_reference_data():
 
 def test_allen_cahn_matches_deepxde_reference_data():
     """Sharp interfaces with u = -1 at both ends, on the 201 x 101 grid: <= 1e-3 (we get ~1.6e-4)."""
-    data = scipy.io.loadmat(ROOT / "benchmarks" / "data" / "allen_cahn_deepxde.mat")
+    data = scipy.io.loadmat(data_file("allen_cahn_deepxde.mat"))
     ref = classical_reference(_load("allen_cahn"))
     values = ref.values(_grid(data["x"], data["t"]))[:, 0]
     assert _relative_l2(values, data["u"].T.ravel()) <= 1e-3  # u[j, i] = u(t_j, x_i)

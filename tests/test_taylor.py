@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import neuralsolve as ns
-from neuralsolve._solve import build_model
+from neuralsolve.pinn.model import build_model
 from neuralsolve.nn.model import split
 from neuralsolve.ops.derivatives import DEFAULT, at_points
 from neuralsolve.ops.taylor import activation_derivatives, closure, partitions

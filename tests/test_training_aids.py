@@ -41,7 +41,7 @@ def test_adaptive_weighting_in_a_solve_changes_weights_then_freezes_them():
 
 
 def test_redraw_gives_fresh_points_every_so_many_adam_steps(monkeypatch):
-    import neuralsolve._solve as solve_module
+    import neuralsolve.pinn.train as solve_module
 
     seeds = []
     original = solve_module.sample_data

@@ -7,7 +7,7 @@ import pytest
 
 import neuralsolve as ns
 from neuralsolve._errors import ProblemError
-from neuralsolve._solve import build_model
+from neuralsolve.pinn.model import build_model
 from neuralsolve.reference import classical_reference
 
 

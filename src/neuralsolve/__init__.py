@@ -18,10 +18,11 @@ _EXPORTS = {
     "Periodic": ".problem.conditions", "Robin": ".problem.conditions",
     "Box": ".problem.domain", "Disk": ".problem.domain", "Domain": ".problem.domain", "Interval": ".problem.domain",
     "Rectangle": ".problem.domain", "SpaceTime": ".problem.domain",
-    "Problem": ".problem.problem", "Solution": ".solution", "EigenSolution": ".solution", "load": ".spec.load",
+    "Problem": ".problem.problem", "Solution": ".solution", "EigenSolution": ".methods.eigen.solution",
+    "load": ".spec.load",
     "Eigen": ".problem.eigen", "Adaptive": ".train.weighting", "GradNorm": ".train.weighting",
     "Annealing": ".train.weighting", "Causal": ".train.weighting", "RAR": ".sampling.adaptive", "RAD": ".sampling.adaptive",
-    "print_progress": "._solve", "solve": "._solve",
+    "print_progress": ".dispatch", "solve": ".dispatch",
     "Adam": ".train.phases", "BFGS": ".train.phases", "LBFGS": ".train.phases", "SSBFGS": ".train.phases",
     "SSBroyden": ".train.phases", "Checkpoint": ".train.checkpoint",
     "open": ".rundir",
@@ -51,10 +52,11 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .problem.domain import Box, Disk, Domain, Interval, Rectangle, SpaceTime  # noqa: F401
     from .problem.eigen import Eigen  # noqa: F401
     from .problem.problem import Problem  # noqa: F401
-    from .solution import EigenSolution, Solution  # noqa: F401
+    from .methods.eigen.solution import EigenSolution  # noqa: F401
+    from .solution import Solution  # noqa: F401
     from .sampling.adaptive import RAD, RAR  # noqa: F401
     from .train.weighting import Adaptive, Annealing, Causal, GradNorm  # noqa: F401
-    from ._solve import print_progress, solve  # noqa: F401
+    from .dispatch import print_progress, solve  # noqa: F401
     from .spec.errors import SpecError  # noqa: F401
     from .spec.load import load  # noqa: F401
     from .rundir import open  # noqa: F401

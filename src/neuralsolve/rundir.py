@@ -13,17 +13,12 @@ import pathlib
 import shutil
 
 from ._errors import ProblemError
-from .ops.derivatives import DEFAULT as DEFAULT_DERIVATIVES
 from .problem.problem import Problem
 from .solution import Solution
-from .train.checkpoint import FILE as CHECKPOINT_FILE
 from .train.checkpoint import Checkpoint
 from .train.phases import default_phases
 
 PROBLEM, RUN, METRICS, HISTORY = "problem.toml", "run.json", "metrics.json", "history.json"
-# the figures of metrics.json a reopened solve keeps (a classical reference is costly to recompute)
-SAVED_METRICS = ("residual_rms", "residual_rms_per_equation", "reference", "reference_method", "l2_relative_error",
-                 "max_abs_error")  # fmt: skip
 
 
 def create(directory, problem_file, *, steps=None, precision=None, seed=None) -> pathlib.Path:
@@ -63,46 +58,13 @@ def rescale(phases: list, total: int) -> list:
 
 def open(directory) -> Solution:  # noqa: A001 - the public name is neuralsolve.open
     """Reopen a saved solve: a :class:`Solution` callable on points exactly like the one ``solve`` gave."""
-    import jax
-    import jax.numpy as jnp
-
-    from ._solve import build_model, evaluate_metrics, reference_for, resolve_settings
-    from .loss.terms import term_names
-    from .train.fit import FitResult, carry_template
+    from .dispatch import prepare
 
     directory = pathlib.Path(directory)
     problem, kwargs = settings(directory)
-    checkpoint = Checkpoint(directory)
     saved = json.loads((directory / METRICS).read_text()) if (directory / METRICS).exists() else {}
-    resolved = resolve_settings(problem, kwargs)
-    if problem.eigen is not None:
-        from ._eigen import reopen
-
-        sol = reopen(problem, resolved, checkpoint, saved)
-        if sol is None:
-            raise ProblemError(f"{directory}: no checkpoints: the solve saved nothing yet")
-        return sol
-    metrics = {k: saved.get(k) for k in SAVED_METRICS} if saved else None  # the solve's own figures
-    outcome = (saved.get("status", "interrupted"), saved.get("message", "reopened from the checkpoint of an unfinished solve"))
-    if resolved["windows"] > 1:
-        from ._windows import reopen
-
-        sol = reopen(problem, resolved, checkpoint, metrics, outcome)
-        if sol is None:
-            raise ProblemError(f"{directory}: no checkpoints: the solve saved nothing yet")
-        return sol
-    if not checkpoint.exists():
-        raise ProblemError(f"{directory}: no {CHECKPOINT_FILE}: the solve saved nothing yet")
-    precision = resolved["precision"]
-    with jax.enable_x64(precision == "float64"):
-        dtype = jnp.float64 if precision == "float64" else jnp.float32
-        model, params = build_model(problem, resolved["network"], dtype, kwargs["seed"])
-        state = checkpoint.load(lambda k: carry_template(kwargs["phases"][k], params, len(term_names(problem))))
-        params = state.carry[3]
-    if metrics is None:  # a classical reference is not recomputed
-        with jax.enable_x64(precision == "float64"):
-            metrics = evaluate_metrics(problem, model, params, kwargs["seed"], DEFAULT_DERIVATIVES, dtype)
-    fit = FitResult(params, state.history, state.phases, *outcome)
-    exact = reference_for(problem) if len(problem.exact) == len(problem.fields) else None  # cheap: no classical solve
-    return Solution(model, params, problem.fields, problem.domain.coords, precision, fit=fit, metrics=metrics,
-                    term_names=term_names(problem), reference=exact)  # fmt: skip
+    family, resolved = prepare(problem, kwargs)
+    sol = family.reopen(problem, resolved, Checkpoint(directory), saved)
+    if sol is None:
+        raise ProblemError(f"{directory}: no checkpoints: the solve saved nothing yet")
+    return sol

@@ -33,7 +33,8 @@ class Benchmark:
     source: str  # where the problem statement and the reference come from
 
 
-def _data(name: str):
+def data_file(name: str):
+    """A reference data file bundled with the package (``bench/data``): the one copy in the repository."""
     return resources.files(__package__).joinpath("data", name)
 
 
@@ -69,7 +70,7 @@ def burgers() -> Problem:
 
 def burgers_reference() -> tuple[np.ndarray, np.ndarray]:
     """DeepXDE's Burgers solution on its 256 × 100 (x, t) grid."""
-    with _data("burgers_deepxde.npz").open("rb") as f, np.load(f) as d:
+    with data_file("burgers_deepxde.npz").open("rb") as f, np.load(f) as d:
         return _grid(d["x"][:, 0], d["t"][:, 0]), d["usol"].ravel()  # usol is (x, t)
 
 
@@ -84,7 +85,7 @@ def allen_cahn_reference() -> tuple[np.ndarray, np.ndarray]:
     """DeepXDE's Allen–Cahn solution on its 201 × 101 (x, t) grid."""
     from scipy.io import loadmat
 
-    with _data("allen_cahn_deepxde.mat").open("rb") as f:
+    with data_file("allen_cahn_deepxde.mat").open("rb") as f:
         d = loadmat(f)
     x, t, u = d["x"].ravel(), d["t"].ravel(), d["u"]  # u is (t, x)
     return _grid(x, t), u.T.ravel()

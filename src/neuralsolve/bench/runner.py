@@ -61,7 +61,7 @@ def adam_rate(records: list[dict]) -> float | None:
 def run_neuralsolve(bench: Benchmark, recipe: Recipe, callback: Callable | None = None) -> dict:
     """Solve ``bench`` with ``recipe`` and measure the solution on the reference points (a
     ``time_limit`` in the recipe caps training; the row says whether it stopped it)."""
-    from .._solve import solve
+    from ..dispatch import solve
     from ..train.fit import stopped_by_time
 
     records = []

@@ -94,34 +94,35 @@ def resume(directory: str, checkpoint_every: float) -> None:
 def report(directory: str) -> None:
     """Re-render the plots and report.html of a finished solve in DIRECTORY (no training)."""
     from .. import rundir
+    from ..dispatch import family_for
     from ..report.outputs import render_report
 
-    problem, _ = rundir.settings(directory)
+    problem, kwargs = rundir.settings(directory)
     if not (pathlib.Path(directory) / "solution.npz").exists():
         from .._errors import ProblemError
 
         raise ProblemError(f"{directory}: no solution.npz yet; finish the solve with 'neuralsolve resume {directory}'")
-    files = render_report(pathlib.Path(directory), problem)
+    files = render_report(pathlib.Path(directory), problem, family_for(problem, kwargs))
     click.echo(f"wrote {', '.join(p.name for p in files)} in {directory}/")
 
 
 def _run(out_dir: pathlib.Path, checkpoint_every: float, resume: bool) -> None:
     """Solve (or resume) the run in ``out_dir`` with a progress bar, then write every output."""
     from .. import rundir
+    from ..dispatch import prepare
+    from ..dispatch import solve as run_solve
     from ..report.outputs import metrics_record, write_outputs
-    from .._solve import solve as run_solve
     from ..train.checkpoint import Checkpoint
     from .progress import Progress
 
     problem, kwargs = rundir.settings(out_dir)
-    # eigenstates, and time windows, train one after another, each through all the phases
-    rounds = problem.eigen.states if problem.eigen is not None else problem.solver.get("windows", 1)
-    with Progress(rounds * sum(p.steps for p in kwargs["phases"])) as progress:
+    family, settings = prepare(problem, kwargs)
+    with Progress(family.rounds(problem, settings) * sum(p.steps for p in kwargs["phases"])) as progress:
         sol = run_solve(problem, **kwargs, callback=progress.update, resume=resume,
                         checkpoint=Checkpoint(out_dir, every=checkpoint_every))  # fmt: skip
     wall = sol.history[-1]["elapsed"] if sol.history else 0.0  # includes time before a resume
-    metrics = metrics_record(problem, sol, wall, kwargs["seed"])
-    files = write_outputs(out_dir, problem, sol, metrics)
+    metrics = metrics_record(problem, family, sol, wall, kwargs["seed"])
+    files = write_outputs(out_dir, problem, family, sol, metrics)
     errors = metrics["l2_relative_error"] or {}
     summary = ", ".join(f"{f} {e:.2e}" for f, e in errors.items()) or "no exact solution given"
     click.echo(f"{sol.status}: {sol.message}. Relative L2 error: {summary}; residual RMS {metrics['residual_rms']:.2e}")

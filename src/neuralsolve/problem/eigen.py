@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from .._errors import ProblemError
+from .parse import field_terms
 
 STATE_INDEX = "n"  # the state index, from 0, usable in exact solutions
 
@@ -54,8 +55,6 @@ def pencil(expr: sp.Expr, field: str, symbol: str, coords: tuple[str, ...]) -> t
         ProblemError: if the equation is not linear and homogeneous in the field, or not linear in
             the eigenvalue.
     """
-    from ..reference.symbolic import field_terms  # here: the reference package imports problems
-
     terms = field_terms([expr], (field,))
     if terms is None:
         raise ProblemError("the eigenvalue equation may differentiate only the field itself")

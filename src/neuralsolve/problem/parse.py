@@ -17,6 +17,7 @@ import operator
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from .._errors import ProblemError
 
@@ -220,3 +221,27 @@ class _Walker:
                     f"domain (coordinates: {', '.join(self.ns.coords)})"
                 )
         return sp.diff(target, *spec)
+
+
+Term = tuple[str, tuple[tuple[str, int], ...]]  # (field, ((coord, order), ...)); () for the value
+
+
+def field_terms(exprs: list[sp.Expr], fields: tuple[str, ...]) -> dict[sp.Expr, Term] | None:
+    """Every field value and derivative in ``exprs``, mapped to (field, orders by coordinate).
+
+    None if something else is differentiated (an unevaluated derivative of an expression).
+    """
+    terms: dict[sp.Expr, Term] = {}
+    for expr in exprs:
+        for f in expr.atoms(AppliedUndef):
+            if type(f).__name__ not in fields:
+                return None
+            terms[f] = (type(f).__name__, ())
+        for d in expr.atoms(sp.Derivative):
+            if not isinstance(d.expr, AppliedUndef) or type(d.expr).__name__ not in fields:
+                return None
+            counts: dict[str, int] = {}
+            for var, count in d.variable_count:
+                counts[str(var)] = counts.get(str(var), 0) + int(count)
+            terms[d] = (type(d.expr).__name__, tuple(sorted(counts.items())))
+    return terms

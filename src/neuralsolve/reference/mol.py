@@ -19,10 +19,11 @@ import scipy.sparse as sparse
 from .._errors import ProblemError
 from ..problem.domain import TIME
 from ..ops.point import value_at
+from ..problem.parse import field_terms
 from .conditions import hard_values, periodic_axis, values_at
 from .integrate import integrate
 from .result import Reference
-from .symbolic import compile_all, field_terms, replace_terms, solve_for, state_symbol
+from .symbolic import compile_all, replace_terms, solve_for, state_symbol
 
 _CHUNK = 128  # times evaluated together in values(): bounds memory at _CHUNK x fields x nodes
 

@@ -9,10 +9,11 @@ import numpy as np
 from ..ops.point import Point
 from ..problem.conditions import Penalty
 from ..problem.domain import TIME
+from ..problem.parse import field_terms
 from .conditions import face_of, values_at
 from .integrate import integrate
 from .result import Reference
-from .symbolic import compile_all, field_terms, replace_terms, solve_for, state_symbol
+from .symbolic import compile_all, replace_terms, solve_for, state_symbol
 
 State = tuple[str, int]  # (field, derivative order)
 

@@ -12,11 +12,9 @@ import pathlib
 
 import numpy as np
 
+from ..methods.base import Family
 from ..problem.problem import Problem
 from ..solution import Solution
-
-
-EIGEN_KEYS = ("eigenvalues", "eigenvalue_errors", "reference_eigenvalues", "eigenvalue_reference", "residual_rms_per_state")
 
 
 def evaluation_grid(problem: Problem) -> tuple[np.ndarray, tuple[int, ...] | None]:
@@ -31,21 +29,21 @@ def evaluation_grid(problem: Problem) -> tuple[np.ndarray, tuple[int, ...] | Non
     return problem.domain.interior().sample(4096, "sobol", 12345)[0], None
 
 
-def metrics_record(problem: Problem, sol: Solution, wall_time: float, seed: int) -> dict:
-    """The documented metrics.json keys (docs/problem-files.md)."""
+def metrics_record(problem: Problem, family: Family, sol: Solution, wall_time: float, seed: int) -> dict:
+    """The documented metrics.json keys (docs/problem-files.md): the run's, then the family's own."""
     m = sol.metrics
-    return {
+    record = {
         "problem": problem.name, "fields": list(problem.fields),
         "l2_relative_error": m.get("l2_relative_error"), "max_abs_error": m.get("max_abs_error"),
         "residual_rms": m["residual_rms"], "residual_rms_per_equation": m["residual_rms_per_equation"],
         "reference": m["reference"], "reference_method": m.get("reference_method"), "steps": sol.steps,
         "wall_time_s": round(wall_time, 3), "precision": sol.precision, "seed": seed,
         "status": sol.status, "message": sol.message, "phases": sol.phases,
-        **{k: m[k] for k in EIGEN_KEYS if k in m},
     }  # fmt: skip
+    return {**record, **{k: m[k] for k in family.metric_keys if k in m and k not in record}}
 
 
-def write_outputs(out: pathlib.Path, problem: Problem, sol: Solution, metrics: dict) -> list[pathlib.Path]:
+def write_outputs(out: pathlib.Path, problem: Problem, family: Family, sol: Solution, metrics: dict) -> list[pathlib.Path]:
     """Write the solve's data (metrics.json, history.json, solution.npz), then render the report."""
     out.mkdir(parents=True, exist_ok=True)
     points, _ = evaluation_grid(problem)
@@ -60,10 +58,10 @@ def write_outputs(out: pathlib.Path, problem: Problem, sol: Solution, metrics: d
     np.savez(out / "solution.npz", **arrays)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (out / "history.json").write_text(json.dumps({"terms": sol.term_names, "records": sol.history}))
-    return [out / "metrics.json", out / "history.json", out / "solution.npz", *render_report(out, problem)]
+    return [out / "metrics.json", out / "history.json", out / "solution.npz", *render_report(out, problem, family)]
 
 
-def render_report(out: pathlib.Path, problem: Problem) -> list[pathlib.Path]:
+def render_report(out: pathlib.Path, problem: Problem, family: Family) -> list[pathlib.Path]:
     """Plots and report.html from the saved data in ``out`` (no training, no network needed)."""
     from .plots import plot_history, plot_solution
 
@@ -72,15 +70,7 @@ def render_report(out: pathlib.Path, problem: Problem) -> list[pathlib.Path]:
     history = json.loads((out / "history.json").read_text())
     _, shape = evaluation_grid(problem)
     reference = data["reference"] if "reference" in data else None
-    values = data["values"]
-    if values.ndim == 2:
-        panels = [(f"solution_{f}.png", f, values[:, i], None if reference is None else reference[:, i])
-                  for i, f in enumerate(problem.fields)]  # fmt: skip
-    else:  # eigenstates: one plot per state, titled with its eigenvalue
-        eigenvalues = metrics.get("eigenvalues") or [np.nan] * len(values)
-        panels = [(f"solution_{f}_{k}.png", f"{f}[{k}], {problem.eigen.symbol} = {eigenvalues[k]:.10g}", values[k, :, i],
-                   None if reference is None else reference[k, :, i])
-                  for k in range(len(values)) for i, f in enumerate(problem.fields)]  # fmt: skip
+    panels = family.panels(problem, data["values"], reference, metrics)
     images = [plot_solution(out / name, problem, data["points"], shape, v, r, title) for name, title, v, r in panels]
     images.append(plot_history(out / "loss_history.png", history["records"], history["terms"]))
     report = out / "report.html"

@@ -145,10 +145,10 @@ class _Reader:
     def check_solver(self, problem: Problem) -> None:
         """Solver settings valid one by one but not together or not for this problem (adaptive
         sampling with ``redraw``, a RAD pool smaller than the point count, ...)."""
-        from .._solve import resolve_settings
+        from ..dispatch import prepare
 
         try:
-            resolve_settings(problem, {})
+            prepare(problem, {})
         except ProblemError as err:
             self.fail("solver", str(err))
 

@@ -11,14 +11,22 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .loss.terms import residuals
-from .problem.problem import Problem
+from ...loss.terms import residuals
+from ...ops.point import Point, value_at
+from ...pinn.measure import fresh_points
+from ...problem.compile import compile_expression
+from ...problem.problem import Problem
+from ...reference.eigen import solve_eigen
+from .quadrature import quadrature
+
+METRIC_KEYS = ("eigenvalues", "residual_rms", "residual_rms_per_equation", "residual_rms_per_state", "reference",
+               "reference_method", "eigenvalue_reference", "reference_eigenvalues", "eigenvalue_errors",
+               "l2_relative_error", "max_abs_error")  # fmt: skip
 
 
 def eigen_metrics(problem: Problem, sol, seed: int, method: str) -> dict:
     """metrics for an :class:`EigenSolution` (see docs/problem-files.md for the keys)."""
-    n = 1000 if problem.domain.dim == 1 else 4096
-    x = problem.domain.interior().sample(n, "sobol", seed + 104729)[0]
+    x = fresh_points(problem, seed)
     dtype = jnp.float64 if sol.precision == "float64" else jnp.float32
     rms = []
     for k, E in enumerate(sol.eigenvalues):
@@ -66,8 +74,6 @@ class _StatesReference:
 
 def eigen_reference(problem: Problem, states: int) -> _StatesReference | None:
     """The exact states if ``exact`` gives the field, else the classical eigensolver's, else None."""
-    from ._eigen import quadrature
-
     if problem.exact:
         field = problem.fields[0]
         quad_x, quad_w = quadrature(problem)
@@ -91,10 +97,6 @@ def eigen_reference(problem: Problem, states: int) -> _StatesReference | None:
 
 def classical_eigen(problem: Problem, states: int):
     """Spectral elements for an eigenproblem on an interval or rectangle with ψ = 0 on every face."""
-    from .ops.point import Point
-    from .problem.compile import compile_expression
-    from .reference.eigen import solve_eigen
-
     domain = problem.domain
     if problem.reference != "auto" or problem.pencil is None or problem.penalties or domain.has_time:
         return None
@@ -120,8 +122,6 @@ def classical_eigen(problem: Problem, states: int):
 
 
 def _zero_on_every_face(problem: Problem) -> bool:
-    from .ops.point import value_at
-
     faces = {(h.axis, h.side) for h in problem.hard}
     if faces != {(i, s) for i in range(problem.domain.dim) for s in (0, 1)}:
         return False

@@ -27,32 +27,57 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._errors import ProblemError
-from .ops.derivatives import DEFAULT as DEFAULT_DERIVATIVES
-from .problem.conditions import Initial, InitialRate, Observations, Periodic
-from .problem.domain import TIME, SpaceTime
-from .problem.problem import Problem
-from .solution import Solution
-from .train.fit import FitResult
+from .._errors import ProblemError
+from ..loss.terms import term_names
+from ..ops.derivatives import DEFAULT as DEFAULT_DERIVATIVES
+from ..pinn.measure import METRICS, evaluate_metrics, exact_values, has_exact, reference_for
+from ..pinn.model import build_model
+from ..pinn.settings import dtype_of, resolve_settings
+from ..pinn.train import train_network
+from ..problem.conditions import Initial, InitialRate, Observations, Periodic
+from ..problem.domain import TIME, SpaceTime
+from ..problem.problem import Problem
+from ..solution import Solution
+from ..train.fit import FitResult, carry_template
+from .base import Family, saved_outcome
 
 START_POINTS = 256  # points on each window's start face for the continuity terms
 
 
-def check_windows(problem: Problem, windows) -> int:
-    """``windows`` as a whole number >= 1, or ProblemError saying why it cannot be used here."""
-    if isinstance(windows, bool) or not isinstance(windows, int) or windows < 1:
-        raise ProblemError(f"windows must be a whole number >= 1, got {windows!r}")
-    if windows == 1:
-        return 1
+class March(Family):
+    """Evolution problems solved in ``windows`` > 1 time windows, one after another."""
+
+    name = "march"
+    metric_keys = METRICS
+
+    def accepts(self, problem: Problem, settings: dict) -> bool:
+        windows = settings.get("windows", 1)
+        return isinstance(windows, int) and not isinstance(windows, bool) and windows > 1
+
+    def settings(self, problem: Problem, given: dict) -> dict:
+        settings = resolve_settings(problem, given)
+        check_windows(problem)
+        return settings
+
+    def solve(self, problem: Problem, settings: dict, **run) -> Solution:
+        return solve_windows(problem, settings, **run)
+
+    def reopen(self, problem: Problem, settings: dict, checkpoint, saved: dict) -> Solution | None:
+        metrics = {k: saved.get(k) for k in self.metric_keys} if saved else None  # the solve's own figures
+        return reopen(problem, settings, checkpoint, metrics, saved_outcome(saved))
+
+    def rounds(self, problem: Problem, settings: dict) -> int:
+        return settings["windows"]
+
+
+def check_windows(problem: Problem) -> None:
+    """ProblemError saying why ``problem`` cannot be marched in time windows, if it cannot."""
     if not problem.domain.has_time or not isinstance(problem.domain, SpaceTime):
         raise ProblemError("windows (time marching) needs a problem in space and time (a SpaceTime domain)")
-    if problem.eigen is not None:
-        raise ProblemError("windows (time marching) is not available for eigenproblems")
     for i, cond in enumerate(problem.arguments["conditions"]):
         _role(problem, cond, f"condition {i + 1}")
     if time_order(problem) > 2:
         raise ProblemError("windows (time marching) supports equations of first or second order in time")
-    return windows
 
 
 def time_order(problem: Problem) -> int:
@@ -81,8 +106,6 @@ def solve_windows(problem: Problem, settings: dict, *, callback=None, checkpoint
     """Solve ``problem`` window by window with the resolved ``settings``; ``run`` holds
     :func:`~neuralsolve.solve`'s other keyword arguments. Each window's training starts from the
     previous window's network: the solution just before is a better start than a random one."""
-    from ._solve import solve_forward
-
     n = settings["windows"]
     edges = _edges(problem, n)
     start, deadline = time.perf_counter(), settings.get("time_limit")
@@ -95,7 +118,7 @@ def solve_windows(problem: Problem, settings: dict, *, callback=None, checkpoint
         left = None if deadline is None else (deadline - (time.perf_counter() - start)) / (n - k)
         if left is not None and left <= 0:
             break
-        sol = solve_forward(window, {**settings, "time_limit": left}, callback=log.for_window(k, time.perf_counter() - start),
+        sol = train_network(window, {**settings, "time_limit": left}, callback=log.for_window(k, time.perf_counter() - start),
                             checkpoint=checkpoint.for_window(k) if checkpoint is not None else None,
                             start=pieces[-1].params if pieces else None, measure=False, **run)  # fmt: skip
         log.add(k, sol)
@@ -185,10 +208,6 @@ class _Log:
 def reopen(problem: Problem, settings: dict, checkpoint, metrics: dict | None, outcome: tuple[str, str]) -> Solution | None:
     """A march rebuilt from its windows' checkpoints, with the run's saved ``metrics`` (None:
     measure again) and ``outcome`` (status, message); None when no window saved anything."""
-    from ._solve import build_model
-    from .loss.terms import term_names
-    from .train.fit import carry_template
-
     edges, pieces, log = _edges(problem, settings["windows"]), [], _Log(None)
     precision = settings["precision"]
     for k in range(settings["windows"]):
@@ -197,7 +216,7 @@ def reopen(problem: Problem, settings: dict, checkpoint, metrics: dict | None, o
             break
         window = window_problem(problem, edges[k], edges[k + 1], pieces[-1] if pieces else None)
         with jax.enable_x64(precision == "float64"):
-            dtype = jnp.float64 if precision == "float64" else jnp.float32
+            dtype = dtype_of(settings)
             model, params = build_model(window, settings["network"], dtype, settings["seed"])
             n_terms = len(term_names(window))
             state = saved_window.load(lambda j: carry_template(settings["phases"][j], params, n_terms))
@@ -222,8 +241,6 @@ def combine(problem: Problem, pieces: list, edges: np.ndarray, settings: dict, d
             metrics: dict | None = None, outcome: tuple[str, str] | None = None) -> Solution:  # fmt: skip
     """One Solution from the windows solved so far, measured on the whole problem (unless
     ``metrics`` are given), with their status and message (unless ``outcome`` is)."""
-    from ._solve import evaluate_metrics, reference_for
-
     models = [p.model for p in pieces]
     params = tuple(p.params for p in pieces)
     axis = problem.domain.coords.index(TIME)
@@ -238,11 +255,11 @@ def combine(problem: Problem, pieces: list, edges: np.ndarray, settings: dict, d
     precision = settings["precision"]
     if metrics is None:
         with jax.enable_x64(precision == "float64"):
-            dtype = jnp.float64 if precision == "float64" else jnp.float32
+            dtype = dtype_of(settings)
             reference = reference_for(problem)
             metrics = evaluate_metrics(problem, model, params, settings["seed"], derivatives, dtype, reference)
     else:  # reopened: the run's own figures; an exact solution is cheap, a classical one is not recomputed
-        reference = reference_for(problem) if len(problem.exact) == len(problem.fields) else None
+        reference = exact_values(problem) if has_exact(problem) else None
     fit = FitResult(params, log.records(), log.phases, status, message)
     return Solution(model, params, problem.fields, problem.domain.coords, precision, fit=fit, metrics=metrics,
                     term_names=list(log.names), reference=reference)  # fmt: skip
@@ -257,3 +274,6 @@ def _outcome(pieces: list, n: int, edges: np.ndarray) -> tuple[str, str]:
     status = last.status if last is not None and last.status != "ok" else "ok"
     detail = last.message if last is not None else "no window was solved"
     return status, f"{len(pieces)} of {n} time windows solved (t <= {reach:g}; later times extrapolate): {detail}"
+
+
+FAMILY = March()

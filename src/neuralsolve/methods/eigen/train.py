@@ -14,22 +14,20 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from ._eigen_metrics import eigen_metrics
-from .loss.terms import make_terms, sample_data, term_names
-from .ops.derivatives import DEFAULT as DEFAULT_DERIVATIVES
-from .ops.derivatives import derivatives
-from .ops.point import Point
-from .problem.problem import Problem
-from .sampling.quadrature import gauss_box
+from ...loss.terms import make_terms, sample_data, term_names
+from ...ops.derivatives import DEFAULT as DEFAULT_DERIVATIVES
+from ...ops.derivatives import derivatives
+from ...ops.point import Point
+from ...pinn.model import build_model
+from ...pinn.settings import dtype_of
+from ...problem.problem import Problem
+from ...train.fit import FitResult, Schedule, carry_template, fit
+from .metrics import METRIC_KEYS, eigen_metrics
+from .quadrature import quadrature
 from .solution import EigenSolution
-from .train.fit import Schedule, fit
 
 EXTRA_TERMS = ("energy (Rayleigh quotient)", "eigenvalue tracking")
-METRIC_KEYS = ("eigenvalues", "residual_rms", "residual_rms_per_equation", "residual_rms_per_state", "reference",
-               "reference_method", "eigenvalue_reference", "reference_eigenvalues", "eigenvalue_errors",
-               "l2_relative_error", "max_abs_error")  # fmt: skip
 
 
 def solve_eigen(problem: Problem, settings: dict, *, derivatives: str, callback, checkpoint, resume,
@@ -65,10 +63,8 @@ class Setup:
     """
 
     def __init__(self, problem: Problem, settings: dict, method: str):
-        from ._solve import build_model
-
         self.problem, self.settings = problem, settings
-        self.dtype = jnp.float64 if settings["precision"] == "float64" else jnp.float32
+        self.dtype = dtype_of(settings)
         self.quad_x, self.quad_w = (jnp.asarray(a, self.dtype) for a in quadrature(problem))
         self.model, _ = build_model(problem, settings["network"], self.dtype, settings["seed"])
         self.nets = [build_model(problem, settings["network"], self.dtype, settings["seed"] + n)[1]
@@ -121,14 +117,6 @@ class Setup:
         names = term_names(self.problem) + list(EXTRA_TERMS)
         return EigenSolution.build(self.problem, self.model, params, T, eigenvalues, fits,
                                    self.settings["precision"], names)  # fmt: skip
-
-
-def quadrature(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss nodes and weights over the problem's box, split at the jumps of its coefficients."""
-    lo, hi = problem.domain.bounds()
-    panels = 8 if problem.domain.dim == 1 else 6
-    order = 12 if problem.domain.dim == 1 else 10
-    return gauss_box(list(zip(lo, hi)), problem.jumps, panels, order)
 
 
 def _mask(problem: Problem, fixed_loss: bool) -> list[float]:
@@ -236,8 +224,6 @@ def _for_state(callback, n: int, total: int):
 
 def reopen(problem: Problem, settings: dict, checkpoint, saved: dict) -> EigenSolution:
     """The states saved in a run directory's checkpoints (``checkpoint.for_state(n)``), as a solution."""
-    from .train.fit import FitResult, carry_template
-
     phases = settings["phases"]
     with jax.enable_x64(settings["precision"] == "float64"):
         setup = Setup(problem, settings, DEFAULT_DERIVATIVES)

@@ -1,0 +1,103 @@
+"""``solve(problem, ...) -> Solution``: the one entry point, with strategies as keyword arguments.
+
+It asks the method families in :data:`FAMILIES`, in order, which one takes the problem, and hands
+the problem to it. Nothing here knows what a family does.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from ._errors import ProblemError
+from .loss.terms import Points
+from .methods import eigen, forward, march
+from .methods.base import Family
+from .nn.mlp import MLP
+from .ops.derivatives import DEFAULT as DEFAULT_DERIVATIVES
+from .ops.derivatives import METHODS as DERIVATIVE_METHODS
+from .problem.problem import Problem
+from .solution import Solution
+from .train.checkpoint import Checkpoint
+from .train.weighting import Causal
+
+# asked in this order; the forward family takes whatever the others leave
+FAMILIES: tuple[Family, ...] = (eigen.FAMILY, march.FAMILY, forward.FAMILY)
+
+
+def family_for(problem: Problem, given: dict) -> Family:
+    """The family that solves ``problem`` with the settings ``given`` (over its ``[solver]`` table)."""
+    settings = {**problem.solver, **given}
+    return next(f for f in FAMILIES if f.accepts(problem, settings))
+
+
+def prepare(problem: Problem, given: dict) -> tuple[Family, dict]:
+    """The family that solves ``problem`` and its resolved settings (``given``, else the problem's
+    ``[solver]`` table, else defaults). Raises ProblemError for settings it cannot use."""
+    family = family_for(problem, given)
+    return family, family.settings(problem, given)
+
+
+def solve(problem: Problem, *, network: MLP | None = None, points: Points | None = None, phases=None,
+          precision: str | None = None, seed: int | None = None, weighting=None, causal: Causal | None = None,
+          sampling=None, redraw: int | None = None, derivatives: str = DEFAULT_DERIVATIVES, callback: Callable | None = None,
+          log_every: int = 100, checkpoint: Checkpoint | None = None, resume: bool = False,
+          time_limit: float | None = None, windows: int | None = None) -> Solution:  # fmt: skip
+    """Solve ``problem`` with a physics-informed network.
+
+    Settings left out (None) come from ``problem.solver`` (a problem file's ``[solver]`` table),
+    then from the defaults below.
+
+    Args:
+        network: the network settings (default ``MLP(width=32, depth=3, activation="tanh")``).
+        points: collocation point counts and sampler (defaults depend on the dimension).
+        phases: optimiser phases in order (default ``Adam(2000)`` then ``LBFGS(5000)``).
+        precision: ``"float64"`` (default, for accuracy) or ``"float32"`` (for speed).
+        seed: seeds the network initialisation and the collocation points.
+        weighting: balances the loss terms during Adam phases: :class:`Adaptive` (by how each
+            term changes), :class:`GradNorm` (equal gradient norms) or :class:`Annealing`
+            (learning-rate annealing), or their names ``"adaptive"``, ``"gradnorm"``,
+            ``"annealing"`` (default ``"fixed"``: each condition's ``weight``). See
+            docs/training-methods.md.
+        causal: :class:`Causal` weights the residual by time slice during Adam phases so that
+            early times are fitted first (problems with a time coordinate ``t`` only).
+        sampling: residual-based adaptive sampling of the interior points during Adam phases:
+            :class:`RAR` (add points where the residual is largest) or :class:`RAD` (redraw
+            them with a density that follows the residual), or ``"rar"`` / ``"rad"``.
+        redraw: draw fresh collocation points every ``redraw`` Adam steps (default: never).
+        derivatives: ``"taylor"`` (default: every derivative in one pass through the network),
+            ``"jvp"`` (nested forward mode per point), ``"jet"`` or ``"reverse"``.
+        callback: called after every ``log_every`` steps with a progress record
+            ``{"phase", "step", "loss", "terms", "elapsed"}`` (see :func:`print_progress`).
+        checkpoint: a :class:`Checkpoint` that saves the training state every so often, on Ctrl-C
+            and at the end.
+        resume: continue from ``checkpoint``'s saved state (the same settings must be given).
+        time_limit: stop training after about this many seconds (measured from the start of
+            training, compilation included), before an optimiser chunk that would end past it;
+            later phases are skipped and the status stays ``"ok"``, with a message saying so.
+            Default: no limit. Not available for eigenproblems.
+        windows: solve an evolution problem in this many equal time windows, one after another,
+            each starting from the previous one's solution (time marching; default 1: the whole
+            span at once). For strong advection, waves and long spans; see docs/training-methods.md.
+
+    Returns:
+        A :class:`Solution`; check its ``status`` (a NaN loss stops training but still returns the
+        last finite parameters). An eigenproblem gives an :class:`EigenSolution`.
+    """
+    if not isinstance(problem, Problem):
+        raise ProblemError(f"solve needs a Problem, got {type(problem).__name__}")
+    given = {"network": network, "points": points, "phases": phases, "precision": precision, "seed": seed,
+             "weighting": weighting, "causal": causal, "sampling": sampling, "redraw": redraw,
+             "time_limit": time_limit, "windows": windows}  # fmt: skip
+    family, settings = prepare(problem, {k: v for k, v in given.items() if v is not None})
+    if derivatives not in DERIVATIVE_METHODS:
+        raise ProblemError(f"derivatives must be one of {', '.join(DERIVATIVE_METHODS)}, got {derivatives!r}")
+    return family.solve(problem, settings, derivatives=derivatives, callback=callback, log_every=log_every,
+                        checkpoint=checkpoint, resume=resume)  # fmt: skip
+
+
+def print_progress(record: dict, stream=sys.stderr) -> None:
+    """A ready-made ``callback``: one line per progress record."""
+    terms = " ".join(f"{v:.2e}" for v in record["terms"])
+    print(f"{record['phase']:>6} step {record['step']:>6}  loss {record['loss']:.3e}  [{terms}]  "
+          f"{record['elapsed']:.1f}s", file=stream)  # fmt: skip

@@ -1,0 +1,1 @@
+"""Loss terms: equation residuals, condition penalties and data misfits at collocation points."""

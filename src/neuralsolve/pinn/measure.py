@@ -1,0 +1,81 @@
+"""How good a solution is: the residual on fresh points and errors against a reference (an exact
+solution, else a classical one)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..loss.terms import residuals
+from ..problem.problem import Problem
+
+# the metrics every physics-informed solve writes (and a reopened solve keeps: a classical
+# reference is costly to recompute)
+METRICS = ("residual_rms", "residual_rms_per_equation", "reference", "reference_method", "l2_relative_error",
+           "max_abs_error")  # fmt: skip
+
+
+def reference_for(problem: Problem) -> Callable | None:
+    """``values(points) -> (n, n_fields)`` of the exact solution, else of a classical one, else None."""
+    if has_exact(problem):
+        return exact_values(problem)
+    if problem.reference == "auto":
+        from ..reference import classical_reference
+
+        classical = classical_reference(problem)
+        if classical is not None:
+
+            def values(pts):
+                return classical.values(pts)
+
+            values.method = classical.method  # named in metrics and reports
+            return values
+    return None
+
+
+def has_exact(problem: Problem) -> bool:
+    """Whether the problem gives an exact solution for every field."""
+    return len(problem.exact) == len(problem.fields)
+
+
+def exact_values(problem: Problem) -> Callable:
+    """``values(points) -> (n, n_fields)`` of the exact solution (every field has one)."""
+    return lambda pts: np.stack([np.asarray(problem.exact_at(f, pts)) for f in problem.fields], axis=1)
+
+
+def evaluate_metrics(problem: Problem, model: Callable, params, seed: int, method: str, dtype,
+                     reference: Callable | None = None) -> dict:  # fmt: skip
+    """Residual RMS on fresh points and, given a reference (exact or classical), errors against it."""
+    x = jnp.asarray(fresh_points(problem, seed), dtype)
+    r = np.asarray(residuals(problem, model, params, x, method))
+    metrics = {
+        "residual_rms": float(np.sqrt(np.mean(r**2))),
+        "residual_rms_per_equation": [float(v) for v in np.sqrt(np.mean(r**2, axis=0))],
+        "reference": None,
+    }
+    exact = has_exact(problem)
+    if reference is None and not problem.exact:
+        return metrics
+    u = np.asarray(jax.vmap(lambda y: model(params, y))(x))
+    ref = reference(np.asarray(x)) if reference is not None else None
+    metrics["reference"] = "exact" if exact or ref is None else "classical"
+    if metrics["reference"] == "classical":
+        metrics["reference_method"] = getattr(reference, "method", "classical")
+    metrics["l2_relative_error"], metrics["max_abs_error"] = {}, {}
+    for i, name in enumerate(problem.fields):
+        if name not in problem.exact and ref is None:
+            continue
+        target = np.asarray(problem.exact_at(name, x)) if name in problem.exact else ref[:, i]
+        err = u[:, i] - target
+        metrics["l2_relative_error"][name] = float(np.linalg.norm(err) / max(np.linalg.norm(target), 1e-300))
+        metrics["max_abs_error"][name] = float(np.max(np.abs(err)))
+    return metrics
+
+
+def fresh_points(problem: Problem, seed: int) -> np.ndarray:
+    """The points metrics are measured on: Sobol points of the interior, none of them trained on."""
+    n = 1000 if problem.domain.dim == 1 else 4096
+    return problem.domain.interior().sample(n, "sobol", seed + 104729)[0]

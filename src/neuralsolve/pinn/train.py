@@ -1,0 +1,68 @@
+"""Training one physics-informed network on a problem: the collocation points, the loss terms and
+the fit loop, giving a :class:`~neuralsolve.solution.Solution`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+from ..loss.terms import make_terms, residuals, sample_data, term_names
+from ..problem.problem import Problem
+from ..sampling.adaptive import Resampler, adam_events
+from ..solution import Solution
+from ..train.checkpoint import Checkpoint
+from ..train.fit import Schedule, fit
+from .measure import evaluate_metrics, reference_for
+from .model import build_model
+from .settings import dtype_of
+
+
+def train_network(problem: Problem, settings: dict, *, derivatives: str, callback: Callable | None, log_every: int,
+                  checkpoint: Checkpoint | None, resume: bool, start=None, measure: bool = True) -> Solution:  # fmt: skip
+    """Train a network on ``problem`` with resolved ``settings``; training starts from the
+    parameters ``start`` when given (a network of the same settings), else from a fresh network.
+    ``measure=False`` skips the metrics (a time window's: the march is measured as a whole)."""
+    network, points, phases, seed = (settings[k] for k in ("network", "points", "phases", "seed"))
+    domain, precision = problem.domain, settings["precision"]
+    with jax.enable_x64(precision == "float64"):
+        dtype = dtype_of(settings)
+        model, params = build_model(problem, network, dtype, seed)
+        if start is not None:  # the same arrays in this network (whose static parts, the input box, may differ)
+            params = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(params), jax.tree_util.tree_leaves(start))
+
+        sampler, resample = samplers(problem, model, settings, dtype, derivatives)
+        terms = make_terms(problem, model, derivatives, causal=settings["causal"])
+        # causal weights change as the loss is minimised: quasi-Newton phases minimise the plain residual
+        fixed_terms = make_terms(problem, model, derivatives) if settings["causal"] is not None else None
+        weights = jnp.asarray([1.0] * len(problem.equations) + [p.weight for p in problem.penalties], dtype)
+        reference = [1.0] * len(problem.equations) + [0.0] * len(problem.penalties)
+        schedule = Schedule(log_every, settings["weighting"], settings["redraw"], resample)
+        result = fit(terms, params, sampler, phases, weights=weights, schedule=schedule, callback=callback,
+                     checkpoint=checkpoint, resume=resume, fixed_terms=fixed_terms, reference=reference,
+                     time_limit=settings["time_limit"])  # fmt: skip
+        reference = reference_for(problem) if measure else None
+        metrics = evaluate_metrics(problem, model, result.params, seed, derivatives, dtype, reference) if measure else {}
+    return Solution(model, result.params, problem.fields, domain.coords, precision, fit=result, metrics=metrics,
+                    term_names=term_names(problem), reference=reference)  # fmt: skip
+
+
+def samplers(problem: Problem, model: Callable, settings: dict, dtype, method: str) -> tuple[Callable, object]:
+    """``sampler(draw) -> data`` (collocation points as arrays of ``dtype``) and, with adaptive
+    sampling, the resampler the fit loop calls with the current parameters (else None)."""
+    points, seed, adaptive = settings["points"], settings["seed"], settings["sampling"]
+    events = adam_events(settings["phases"], adaptive.every) if adaptive is not None else 0
+
+    def sampler(draw):
+        data = sample_data(problem, points, seed + 1000003 * draw)
+        if adaptive is not None:
+            data = adaptive.prepare(data, events)
+        return jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype), data)
+
+    if adaptive is None:
+        return sampler, None
+    magnitude = jax.jit(lambda p, x: jnp.linalg.norm(residuals(problem, model, p, x, method), axis=1))
+    region = problem.domain.interior()
+    candidates = lambda n, s: region.sample(n, points.sampler, s)[0]
+    return sampler, Resampler(adaptive, magnitude, candidates, seed, dtype)

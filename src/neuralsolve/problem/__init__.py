@@ -1,0 +1,1 @@
+"""Problems: domains, fields, equations parsed from SymPy syntax and compiled to JAX, conditions, eigen settings."""
