@@ -25,6 +25,9 @@ class Solution:
         phases: per-phase log: steps taken and why the phase stopped.
         metrics: residual RMS on fresh points and, with an exact or classical reference, per-field errors.
         reference: ``values(points) -> (n, n_fields)`` of the reference solution, or None.
+        spans: where the solve's time went: ``(part, start, end)`` in ``time.perf_counter``
+            seconds, for the parts ``"setup"``, ``"training"``, ``"reference"``, ``"metrics"``
+            (a part may occur several times: one per time window or eigenstate).
     """
 
     def __init__(self, model: Callable, params, fields, coords, precision: str, *, fit, metrics, term_names,
@@ -34,6 +37,7 @@ class Solution:
         self.status, self.message = fit.status, fit.message
         self.history, self.phases = fit.history, fit.phases
         self.metrics, self.term_names, self.reference = metrics, term_names, reference
+        self.spans: list[tuple[str, float, float]] = []
         self._batched = jax.jit(jax.vmap(model, in_axes=(None, 0)))
 
     @property

@@ -68,25 +68,30 @@ def check(file: str) -> None:
 @click.option("--seed", type=click.IntRange(min=0), help="overrides [solver] seed")
 @click.option("--checkpoint-every", type=click.FloatRange(min=0), default=30.0, show_default=True,
               help="seconds between checkpoints (also saved on Ctrl-C and at the end)")  # fmt: skip
+@click.option("--profile", "show_profile", is_flag=True,
+              help="print where the time went (start-up, compilation, steps, metrics, outputs)")
 def solve(file: str, out: str | None, steps: int | None, precision: str | None, seed: int | None,
-          checkpoint_every: float) -> None:  # fmt: skip
+          checkpoint_every: float, show_profile: bool) -> None:  # fmt: skip
     """Solve a problem FILE and write metrics, solution, plots and a report."""
+    profile = _start_profile()
     from .. import rundir
     from ..spec.load import load
 
-    load(file)  # validate before anything is written
-    out_dir = rundir.create(out or pathlib.Path("runs") / pathlib.Path(file).stem, file,
-                            steps=steps, precision=precision, seed=seed)  # fmt: skip
-    _run(out_dir, checkpoint_every, resume=False)
+    with profile.span("load"):
+        load(file)  # validate before anything is written
+        out_dir = rundir.create(out or pathlib.Path("runs") / pathlib.Path(file).stem, file,
+                                steps=steps, precision=precision, seed=seed)  # fmt: skip
+    _run(out_dir, checkpoint_every, resume=False, profile=profile, show_profile=show_profile)
 
 
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False, exists=True))
 @click.option("--checkpoint-every", type=click.FloatRange(min=0), default=30.0, show_default=True,
               help="seconds between checkpoints")  # fmt: skip
-def resume(directory: str, checkpoint_every: float) -> None:
+@click.option("--profile", "show_profile", is_flag=True, help="print where the time went")
+def resume(directory: str, checkpoint_every: float, show_profile: bool) -> None:
     """Continue a stopped or killed solve in DIRECTORY from its last checkpoint."""
-    _run(pathlib.Path(directory), checkpoint_every, resume=True)
+    _run(pathlib.Path(directory), checkpoint_every, resume=True, profile=_start_profile(), show_profile=show_profile)
 
 
 @main.command()
@@ -106,23 +111,61 @@ def report(directory: str) -> None:
     click.echo(f"wrote {', '.join(p.name for p in files)} in {directory}/")
 
 
-def _run(out_dir: pathlib.Path, checkpoint_every: float, resume: bool) -> None:
+def _start_profile():
+    """A profile of this command, recording JAX's compilations, with the compilation cache on."""
+    from ..compile_cache import enable_compilation_cache
+    from .profile import Profile
+
+    profile = Profile()
+    profile.listen()
+    enable_compilation_cache()
+    return profile
+
+
+def _preloading(callback):
+    """``callback``, which on its first call (training has compiled and is running) starts importing
+    the plotting library in the background: it takes most of a second, which then overlaps the
+    optimiser steps (compiled code, which leaves the interpreter free) instead of following them."""
+    started = []
+
+    def relay(record):
+        if not started:
+            import threading
+            from importlib import import_module
+
+            threading.Thread(target=import_module, args=("neuralsolve.report.plots",), daemon=True).start()
+            started.append(True)
+        callback(record)
+
+    return relay
+
+
+def _run(out_dir: pathlib.Path, checkpoint_every: float, resume: bool, profile, show_profile: bool) -> None:
     """Solve (or resume) the run in ``out_dir`` with a progress bar, then write every output."""
+    import json
+
     from .. import rundir
     from ..dispatch import prepare
     from ..dispatch import solve as run_solve
-    from ..report.outputs import metrics_record, write_outputs
+    from ..report.outputs import metrics_record, render_report, write_data
     from ..train.checkpoint import Checkpoint
+    from .profile import table
     from .progress import Progress
 
-    problem, kwargs = rundir.settings(out_dir)
-    family, settings = prepare(problem, kwargs)
+    with profile.span("load"):
+        problem, kwargs = rundir.settings(out_dir)
+        family, settings = prepare(problem, kwargs)
     with Progress(family.rounds(problem, settings) * sum(p.steps for p in kwargs["phases"])) as progress:
-        sol = run_solve(problem, **kwargs, callback=progress.update, resume=resume,
+        sol = run_solve(problem, **kwargs, callback=_preloading(progress.update), resume=resume,
                         checkpoint=Checkpoint(out_dir, every=checkpoint_every))  # fmt: skip
     wall = sol.history[-1]["elapsed"] if sol.history else 0.0  # includes time before a resume
     metrics = metrics_record(problem, family, sol, wall, kwargs["seed"])
-    files = write_outputs(out_dir, problem, family, sol, metrics)
+    with profile.span("data"):
+        files = write_data(out_dir, problem, sol, metrics)
+    with profile.span("report"):
+        files += render_report(out_dir, problem, family)
+    metrics["profile"] = profile.breakdown(sol.spans)
+    (out_dir / rundir.METRICS).write_text(json.dumps(metrics, indent=2))
     errors = metrics["l2_relative_error"] or {}
     summary = ", ".join(f"{f} {e:.2e}" for f, e in errors.items()) or "no exact solution given"
     click.echo(f"{sol.status}: {sol.message}. Relative L2 error: {summary}; residual RMS {metrics['residual_rms']:.2e}")
@@ -131,6 +174,8 @@ def _run(out_dir: pathlib.Path, checkpoint_every: float, resume: bool) -> None:
         click.echo("eigenvalues: " + ", ".join(f"{v:.10g}" + (f" (rel. error {e:.1e})" if e is not None else "")
                                                for v, e in zip(metrics["eigenvalues"], errs)))  # fmt: skip
     click.echo(f"results in {out_dir}/ ({', '.join(p.name for p in files)})")
+    if show_profile:
+        click.echo(table(metrics["profile"]))
     if sol.status == "interrupted":
         click.echo(f"continue with: neuralsolve resume {out_dir}")
     if sol.status != "ok":

@@ -30,7 +30,7 @@ import numpy as np
 from .._errors import ProblemError
 from ..loss.terms import term_names
 from ..ops.derivatives import DEFAULT as DEFAULT_DERIVATIVES
-from ..pinn.measure import METRICS, evaluate_metrics, exact_values, has_exact, reference_for
+from ..pinn.measure import METRICS, evaluate_metrics, exact_values, has_exact, reference_for, reference_in_background
 from ..pinn.model import build_model
 from ..pinn.settings import dtype_of, resolve_settings
 from ..pinn.train import train_network
@@ -107,6 +107,7 @@ def solve_windows(problem: Problem, settings: dict, *, callback=None, checkpoint
     :func:`~neuralsolve.solve`'s other keyword arguments. Each window's training starts from the
     previous window's network: the solution just before is a better start than a random one."""
     n = settings["windows"]
+    pending = reference_in_background(problem, settings["precision"] == "float64")  # while the windows train
     edges = _edges(problem, n)
     start, deadline = time.perf_counter(), settings.get("time_limit")
     pieces: list[Solution] = []
@@ -125,7 +126,7 @@ def solve_windows(problem: Problem, settings: dict, *, callback=None, checkpoint
         pieces.append(sol)
         if sol.status != "ok":
             break
-    return combine(problem, pieces, edges, settings, run.get("derivatives", DEFAULT_DERIVATIVES), log)
+    return combine(problem, pieces, edges, settings, run.get("derivatives", DEFAULT_DERIVATIVES), log, pending=pending)
 
 
 def window_problem(problem: Problem, t0: float, t1: float, previous: Solution | None) -> Problem:
@@ -238,9 +239,10 @@ def _edges(problem: Problem, n: int) -> np.ndarray:
 
 
 def combine(problem: Problem, pieces: list, edges: np.ndarray, settings: dict, derivatives: str, log: _Log,
-            metrics: dict | None = None, outcome: tuple[str, str] | None = None) -> Solution:  # fmt: skip
+            metrics: dict | None = None, outcome: tuple[str, str] | None = None, pending=None) -> Solution:  # fmt: skip
     """One Solution from the windows solved so far, measured on the whole problem (unless
-    ``metrics`` are given), with their status and message (unless ``outcome`` is)."""
+    ``metrics`` are given) against the reference that ``pending()`` gives, with their status and
+    message (unless ``outcome`` is)."""
     models = [p.model for p in pieces]
     params = tuple(p.params for p in pieces)
     axis = problem.domain.coords.index(TIME)
@@ -253,16 +255,22 @@ def combine(problem: Problem, pieces: list, edges: np.ndarray, settings: dict, d
 
     status, message = outcome or _outcome(pieces, len(edges) - 1, edges)
     precision = settings["precision"]
+    spans = [span for piece in pieces for span in piece.spans]
     if metrics is None:
         with jax.enable_x64(precision == "float64"):
             dtype = dtype_of(settings)
-            reference = reference_for(problem)
+            start = time.perf_counter()
+            reference = pending() if pending is not None else reference_for(problem)
+            middle = time.perf_counter()
             metrics = evaluate_metrics(problem, model, params, settings["seed"], derivatives, dtype, reference)
+            spans += [("reference", start, middle), ("metrics", middle, time.perf_counter())]
     else:  # reopened: the run's own figures; an exact solution is cheap, a classical one is not recomputed
         reference = exact_values(problem) if has_exact(problem) else None
     fit = FitResult(params, log.records(), log.phases, status, message)
-    return Solution(model, params, problem.fields, problem.domain.coords, precision, fit=fit, metrics=metrics,
-                    term_names=list(log.names), reference=reference)  # fmt: skip
+    sol = Solution(model, params, problem.fields, problem.domain.coords, precision, fit=fit, metrics=metrics,
+                   term_names=list(log.names), reference=reference)  # fmt: skip
+    sol.spans = spans
+    return sol
 
 
 def _outcome(pieces: list, n: int, edges: np.ndarray) -> tuple[str, str]:

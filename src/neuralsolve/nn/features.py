@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .._errors import ProblemError
+
+if TYPE_CHECKING:
+    from .embeddings import FourierEmbedding, GaussianEmbedding
 
 GAUSSIAN_INITS = ("grid", "random")
 
@@ -52,22 +55,10 @@ class FourierFeatures:
 
     def build(self, in_size: int, dtype, key) -> FourierEmbedding:
         """Draw the frequency matrix B (count, in_size) from ``key``."""
+        from .embeddings import FourierEmbedding
+
         b = self.sigma * jax.random.normal(key, (self.count, in_size), dtype)
         return FourierEmbedding(_frozen(b))
-
-
-class FourierEmbedding(eqx.Module):
-    """``z -> [cos(2π B z), sin(2π B z)]`` with B held as a static (hashable) constant.
-
-    B is kept out of the array leaves on purpose: the fit loop trains every inexact array leaf of
-    the parameters, and a static field is neither trained, nor counted by BFGS, nor checkpointed.
-    """
-
-    frequencies: tuple = eqx.field(static=True)
-
-    def __call__(self, z: jax.Array) -> jax.Array:
-        angles = 2 * jnp.pi * (jnp.asarray(self.frequencies, z.dtype) @ z)
-        return jnp.concatenate([jnp.cos(angles), jnp.sin(angles)])
 
 
 @dataclass(frozen=True)
@@ -98,6 +89,8 @@ class GaussianFeatures:
 
     def build(self, in_size: int, dtype, key) -> GaussianEmbedding:
         """Place the centres over [-1, 1]^in_size and draw the feature vectors from ``key``."""
+        from .embeddings import GaussianEmbedding
+
         k_centres, k_features = jax.random.split(key)
         centres, spacing = self._centres(in_size, dtype, k_centres)
         log_widths = jnp.full((self.count, in_size), math.log(self.width * spacing), dtype)
@@ -111,19 +104,6 @@ class GaussianFeatures:
         grid = np.stack(np.meshgrid(*[axis] * d, indexing="ij"), -1).reshape(-1, d) if n else np.zeros((0, d))
         rest = jax.random.uniform(key, (self.count - len(grid), d), dtype, -1.0, 1.0)
         return jnp.concatenate([jnp.asarray(grid, dtype), rest]), 2.0 / self.count ** (1.0 / d)
-
-
-class GaussianEmbedding(eqx.Module):
-    """``z -> Σ_i f_i exp(-|(z - μ_i) / s_i|² / 2)`` with every array trainable."""
-
-    centres: jax.Array  # (count, d)
-    log_widths: jax.Array  # (count, d): widths s = exp(log_widths) stay positive under any update
-    features: jax.Array  # (count, size)
-
-    def __call__(self, z: jax.Array) -> jax.Array:
-        r = (z - self.centres) * jnp.exp(-self.log_widths)
-        weights = jnp.exp(-0.5 * jnp.sum(r * r, axis=1))  # r * r, not r**2: Taylor mode (jet) traces products
-        return weights @ self.features
 
 
 Features = FourierFeatures | GaussianFeatures

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 
@@ -23,10 +22,14 @@ class Model:
         self.static, self.trial = static, trial
 
     def __call__(self, params, x: jax.Array) -> jax.Array:
+        import equinox as eqx  # imported where used: settings and checks never build a model
+
         return self.trial(eqx.combine(params, self.static)(x), x)
 
     def taylor(self, params, xs: jax.Array, wanted: Iterable[tuple[int, ...]]) -> dict:
         """``{directions: (n, m)}`` at the points ``xs`` (n, d), by Taylor mode through the network."""
+        import equinox as eqx
+
         wanted = tuple(wanted)
         alphas = closure(wanted)
         streams = eqx.combine(params, self.static).streams(xs, alphas)
@@ -41,5 +44,7 @@ class Model:
 
 def split(network, trial: Callable) -> tuple[Model, object]:
     """Split a network into its trainable arrays and the :class:`Model` over them."""
+    import equinox as eqx
+
     params, static = eqx.partition(network, eqx.is_inexact_array)
     return Model(static, trial), params

@@ -3,6 +3,7 @@ the fit loop, giving a :class:`~neuralsolve.solution.Solution`."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import jax
@@ -14,7 +15,7 @@ from ..sampling.adaptive import Resampler, adam_events
 from ..solution import Solution
 from ..train.checkpoint import Checkpoint
 from ..train.fit import Schedule, fit
-from .measure import evaluate_metrics, reference_for
+from .measure import evaluate_metrics, reference_in_background
 from .model import build_model
 from .settings import dtype_of
 
@@ -26,6 +27,7 @@ def train_network(problem: Problem, settings: dict, *, derivatives: str, callbac
     ``measure=False`` skips the metrics (a time window's: the march is measured as a whole)."""
     network, points, phases, seed = (settings[k] for k in ("network", "points", "phases", "seed"))
     domain, precision = problem.domain, settings["precision"]
+    clock = [time.perf_counter()]
     with jax.enable_x64(precision == "float64"):
         dtype = dtype_of(settings)
         model, params = build_model(problem, network, dtype, seed)
@@ -39,13 +41,21 @@ def train_network(problem: Problem, settings: dict, *, derivatives: str, callbac
         weights = jnp.asarray([1.0] * len(problem.equations) + [p.weight for p in problem.penalties], dtype)
         reference = [1.0] * len(problem.equations) + [0.0] * len(problem.penalties)
         schedule = Schedule(log_every, settings["weighting"], settings["redraw"], resample)
+        clock.append(time.perf_counter())
+        pending = reference_in_background(problem, precision == "float64") if measure else None
         result = fit(terms, params, sampler, phases, weights=weights, schedule=schedule, callback=callback,
                      checkpoint=checkpoint, resume=resume, fixed_terms=fixed_terms, reference=reference,
                      time_limit=settings["time_limit"])  # fmt: skip
-        reference = reference_for(problem) if measure else None
+        clock.append(time.perf_counter())
+        reference = pending() if measure else None  # what is left of it after training
+        clock.append(time.perf_counter())
         metrics = evaluate_metrics(problem, model, result.params, seed, derivatives, dtype, reference) if measure else {}
-    return Solution(model, result.params, problem.fields, domain.coords, precision, fit=result, metrics=metrics,
-                    term_names=term_names(problem), reference=reference)  # fmt: skip
+        clock.append(time.perf_counter())
+    sol = Solution(model, result.params, problem.fields, domain.coords, precision, fit=result, metrics=metrics,
+                   term_names=term_names(problem), reference=reference)  # fmt: skip
+    parts = ("setup", "training", "reference", "metrics") if measure else ("setup", "training")
+    sol.spans = [(part, a, b) for part, a, b in zip(parts, clock, clock[1:])]
+    return sol
 
 
 def samplers(problem: Problem, model: Callable, settings: dict, dtype, method: str) -> tuple[Callable, object]:

@@ -148,7 +148,8 @@ class Problem:
         lo, hi = (np.asarray(b, float) for b in self.domain.bounds())
         probe = lo + (hi - lo) * np.random.default_rng(0).random((256, len(lo)))
         with jax.enable_x64(True):
-            values = np.asarray(jax.vmap(lambda y: value_at(fn, self.domain.coords, y))(jnp.asarray(probe)))
+            # one compiled evaluation (a scale must be checked on values, not shapes)
+            values = np.asarray(jax.jit(jax.vmap(lambda y: value_at(fn, self.domain.coords, y)))(jnp.asarray(probe)))
         if not np.all(np.isfinite(values) & (values > 0)):
             raise ProblemError(f"{what} must be positive and finite over the domain; {value!r} is not")
         return fn
@@ -186,18 +187,26 @@ class Problem:
 
     def _record(self, residual: Callable, what: str, normal: bool = False) -> frozenset:
         """Call ``residual`` on a recording point: checks names, returns the derivatives needed."""
-        x = jnp.asarray(np.mean(self.domain.bounds(), axis=0))
-        p = Point(self.domain.coords, self.fields, x, normal=None, what=what,
-                  unknowns={name: jnp.zeros(()) for name in self.unknowns})  # fmt: skip
-        try:
+        needed = set()
+
+        def probe(x):
+            p = Point(self.domain.coords, self.fields, x, normal=None, what=what,
+                      unknowns={name: jnp.zeros((), x.dtype) for name in self.unknowns})  # fmt: skip
             out = residual(p)
+            needed.update(p.needed)
+            return out
+
+        # traced, never run: no compilation, so checking a problem file stays fast
+        x = jax.ShapeDtypeStruct((self.domain.dim,), jax.dtypes.canonicalize_dtype(np.float64))
+        try:
+            out = jax.eval_shape(probe, x)
         except ProblemError:
             raise
         except Exception as err:  # a user function failing on the probe: say which and why
             raise ProblemError(f"{what}: evaluating it failed: {type(err).__name__}: {err}") from None
-        if np.ndim(out) != 0:
-            raise ProblemError(f"{what}: the residual must be a scalar, got shape {np.shape(out)}")
-        return frozenset(p.needed | {()})
+        if len(out.shape) != 0:
+            raise ProblemError(f"{what}: the residual must be a scalar, got shape {out.shape}")
+        return frozenset(needed | {()})
 
     # --- conditions -------------------------------------------------------------------------------
 

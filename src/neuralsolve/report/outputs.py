@@ -43,8 +43,9 @@ def metrics_record(problem: Problem, family: Family, sol: Solution, wall_time: f
     return {**record, **{k: m[k] for k in family.metric_keys if k in m and k not in record}}
 
 
-def write_outputs(out: pathlib.Path, problem: Problem, family: Family, sol: Solution, metrics: dict) -> list[pathlib.Path]:
-    """Write the solve's data (metrics.json, history.json, solution.npz), then render the report."""
+def write_data(out: pathlib.Path, problem: Problem, sol: Solution, metrics: dict) -> list[pathlib.Path]:
+    """Write the solve's data: metrics.json, history.json and solution.npz (the report is rendered
+    from them by :func:`render_report`)."""
     out.mkdir(parents=True, exist_ok=True)
     points, _ = evaluation_grid(problem)
     inside = problem.domain.contains(points)
@@ -58,7 +59,7 @@ def write_outputs(out: pathlib.Path, problem: Problem, family: Family, sol: Solu
     np.savez(out / "solution.npz", **arrays)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (out / "history.json").write_text(json.dumps({"terms": sol.term_names, "records": sol.history}))
-    return [out / "metrics.json", out / "history.json", out / "solution.npz", *render_report(out, problem, family)]
+    return [out / "metrics.json", out / "history.json", out / "solution.npz"]
 
 
 def render_report(out: pathlib.Path, problem: Problem, family: Family) -> list[pathlib.Path]:

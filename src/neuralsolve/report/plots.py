@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import pathlib
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only, never a window
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure  # not pyplot: files only, never a window, and 0.4 s less to import
 
 
 def plot_solution(path: pathlib.Path, problem, points, shape, values, reference, field: str) -> pathlib.Path:
     """1-D: curves and error; 2-D: maps of solution, reference and |error|; higher: a histogram."""
     coords = problem.domain.coords
     panels = 1 if reference is None else 3
-    fig, axes = plt.subplots(1, panels, figsize=(4.6 * panels, 3.8), squeeze=False)
+    fig = Figure(figsize=(4.6 * panels, 3.8))
+    axes = fig.subplots(1, panels, squeeze=False)
     axes = axes[0]
     if shape is not None and len(shape) == 1:
         x = points[:, 0]
@@ -40,13 +38,13 @@ def plot_solution(path: pathlib.Path, problem, points, shape, values, reference,
         axes[0].set(title=f"{field} at 4096 points", xlabel=field)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
 
 
 def plot_history(path: pathlib.Path, history: list, term_names: list) -> pathlib.Path:
     """Total and per-term loss against step, one point per progress record."""
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    fig = Figure(figsize=(6.5, 3.8))
+    ax = fig.subplots()
     if history:
         steps = [h["step"] for h in history]
         ax.semilogy(steps, [h["loss"] for h in history], "k-", lw=2, label="total")
@@ -56,5 +54,4 @@ def plot_history(path: pathlib.Path, history: list, term_names: list) -> pathlib
     ax.set(xlabel="step", ylabel="loss", title="training loss")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path

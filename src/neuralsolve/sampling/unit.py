@@ -7,7 +7,6 @@ Domains map these points onto interiors, boundaries and faces, so a low-discrepa
 import warnings
 
 import numpy as np
-from scipy.stats import qmc
 
 from .._errors import ProblemError
 
@@ -22,6 +21,8 @@ def unit_points(n: int, dim: int, method: str, seed: int) -> np.ndarray:
         return np.zeros((n, 0))
     if method == "uniform":
         return np.random.default_rng(seed).random((n, dim))
+    from scipy.stats import qmc  # here: importing scipy.stats costs 0.7 s, and checks never sample
+
     engine = (qmc.Sobol if method == "sobol" else qmc.Halton)(d=dim, scramble=True, seed=seed)
     with warnings.catch_warnings():
         # Sobol prefers powers of two; any n is still a valid, well-spread sample.

@@ -8,13 +8,17 @@ bookkeeping (best parameters, non-finite losses, progress) so phases stay small.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
-import optax
-
 from .._errors import ProblemError
-from .bfgs import bfgs, ssbfgs, ssbroyden
+
+if TYPE_CHECKING:
+    import optax
+
+# optax (and the dense BFGS built on it) is imported where a phase builds its optimiser, so
+# that reading settings (neuralsolve check) does not import it
 
 
 def _check_steps(name: str, steps: int) -> None:
@@ -79,6 +83,8 @@ class Adam:
 
     def learning_rates(self) -> optax.Schedule:
         """The learning rate as a function of the step number within this phase."""
+        import optax
+
         warmup = min(self.warmup, self.steps)
         decay = max(self.steps - warmup, 1)
         rate, final = self.learning_rate, self.final_learning_rate
@@ -93,12 +99,16 @@ class Adam:
         return optax.join_schedules([optax.linear_schedule(0.0, rate, warmup), main], [warmup])
 
     def optimizer(self) -> optax.GradientTransformation:
+        import optax
+
         return optax.adam(self.learning_rates())
 
     def init(self, params):
         return self.optimizer().init(params)
 
     def step(self, params, state, loss):
+        import optax
+
         value, grad = jax.value_and_grad(loss)(params)
         updates, state = self.optimizer().update(grad, state, params)
         return optax.apply_updates(params, updates), state, value, grad
@@ -120,6 +130,8 @@ class _QuasiNewton:
         return jax.tree_util.tree_map(_strong, self.optimizer().init(params))
 
     def step(self, params, state, loss):
+        import optax
+
         opt = self.optimizer()
         value, grad = optax.value_and_grad_from_state(loss)(params, state=state)
         updates, state = opt.update(grad, state, params, value=value, grad=grad, value_fn=loss)
@@ -157,6 +169,8 @@ class LBFGS(_QuasiNewton):
             raise ProblemError(f"LBFGS memory must be at least 1, got {self.memory}")
 
     def optimizer(self):
+        import optax
+
         return optax.lbfgs(memory_size=self.memory)
 
 
@@ -198,6 +212,8 @@ class BFGS(_Dense):
     name = "bfgs"
 
     def optimizer(self):
+        from .bfgs import bfgs
+
         return bfgs()
 
 
@@ -213,6 +229,8 @@ class SSBFGS(_Dense):
     name = "ssbfgs"
 
     def optimizer(self):
+        from .bfgs import ssbfgs
+
         return ssbfgs()
 
 
@@ -228,6 +246,8 @@ class SSBroyden(_Dense):
     name = "ssbroyden"
 
     def optimizer(self):
+        from .bfgs import ssbroyden
+
         return ssbroyden()
 
 

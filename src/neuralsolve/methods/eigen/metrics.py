@@ -16,7 +16,6 @@ from ...ops.point import Point, value_at
 from ...pinn.measure import fresh_points
 from ...problem.compile import compile_expression
 from ...problem.problem import Problem
-from ...reference.eigen import solve_eigen
 from .quadrature import quadrature
 
 METRIC_KEYS = ("eigenvalues", "residual_rms", "residual_rms_per_equation", "residual_rms_per_state", "reference",
@@ -28,10 +27,15 @@ def eigen_metrics(problem: Problem, sol, seed: int, method: str) -> dict:
     """metrics for an :class:`EigenSolution` (see docs/problem-files.md for the keys)."""
     x = fresh_points(problem, seed)
     dtype = jnp.float64 if sol.precision == "float64" else jnp.float32
+    symbol = problem.eigen.symbol
+
+    @jax.jit  # one compilation for every state (the state and its eigenvalue are arguments)
+    def state_residuals(params, y, k, E):
+        return residuals(problem, lambda p, z: sol._model(p, z)[k], params, y, method, {symbol: E})
+
     rms = []
     for k, E in enumerate(sol.eigenvalues):
-        r = residuals(problem, lambda p, y, k=k: sol._model(p, y)[k], sol.params, jnp.asarray(x, dtype), method,
-                      {problem.eigen.symbol: E})  # fmt: skip
+        r = state_residuals(sol.params, jnp.asarray(x, dtype), k, jnp.asarray(E, dtype))
         rms.append(float(np.sqrt(np.mean(np.asarray(r) ** 2))))
     metrics = {"eigenvalues": sol.eigenvalues.tolist(), "residual_rms": max(rms), "residual_rms_per_equation": [max(rms)],
                "residual_rms_per_state": rms, "reference": None}  # fmt: skip
@@ -97,6 +101,8 @@ def eigen_reference(problem: Problem, states: int) -> _StatesReference | None:
 
 def classical_eigen(problem: Problem, states: int):
     """Spectral elements for an eigenproblem on an interval or rectangle with ψ = 0 on every face."""
+    from ...reference.eigen import solve_eigen  # here: SciPy's solvers load only when a reference is made
+
     domain = problem.domain
     if problem.reference != "auto" or problem.pencil is None or problem.penalties or domain.has_time:
         return None

@@ -12,6 +12,8 @@ quotient of the final state.
 
 from __future__ import annotations
 
+import time
+
 import jax
 import jax.numpy as jnp
 
@@ -34,6 +36,7 @@ def solve_eigen(problem: Problem, settings: dict, *, derivatives: str, callback,
                 log_every: int) -> EigenSolution:  # fmt: skip
     """Train ``problem.eigen.states`` states in turn; see :func:`neuralsolve.solve`."""
     phases, precision = settings["phases"], settings["precision"]
+    spans, began = [], time.perf_counter()
     with jax.enable_x64(precision == "float64"):
         setup = Setup(problem, settings, derivatives)
         masks = [_mask(problem, phase.fixed_loss) for phase in phases]
@@ -42,16 +45,23 @@ def solve_eigen(problem: Problem, settings: dict, *, derivatives: str, callback,
         params, fits = [], []
         for n in range(problem.eigen.states):
             start, sampler = setup.state(n, params)
+            spans.append(("setup", began, time.perf_counter()))
+            began = time.perf_counter()
             result = fit(setup.terms, start, sampler, phases, weights=setup.weights, masks=masks,
                          schedule=schedule, callback=_for_state(callback, n, total),
                          checkpoint=None if checkpoint is None else checkpoint.for_state(n),
                          resume=resume, reference=_reference(problem))  # fmt: skip
+            spans.append(("training", began, time.perf_counter()))
+            began = time.perf_counter()
             params.append(result.params)
             fits.append(result)
             if result.status != "ok":
                 break
         sol = setup.solution(params, fits)
-        sol.metrics = eigen_metrics(problem, sol, settings["seed"], derivatives)
+        spans.append(("setup", began, time.perf_counter()))
+        began = time.perf_counter()
+        sol.metrics = eigen_metrics(problem, sol, settings["seed"], derivatives)  # with the reference
+        sol.spans = spans + [("metrics", began, time.perf_counter())]
     return sol
 
 

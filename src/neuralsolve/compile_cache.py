@@ -1,0 +1,46 @@
+"""JAX's persistent compilation cache: the second solve of a problem reuses the first one's
+compiled programs instead of compiling them again.
+
+JAX keys each entry by the program, the JAX and jaxlib versions and the device, so entries are
+never used across versions or machines they do not fit. The command line turns the cache on by
+default; Python users call :func:`enable_compilation_cache` (the library changes no global JAX
+setting by itself). ``NEURALSOLVE_CACHE_DIR`` names another folder, or ``off`` turns it off.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+
+ENV = "NEURALSOLVE_CACHE_DIR"
+OFF = ("off", "none", "0", "false", "")
+MAX_BYTES = 1 << 30  # JAX evicts the least recently used entries past this size
+
+
+def default_directory() -> pathlib.Path | None:
+    """``$NEURALSOLVE_CACHE_DIR``, else ``$XDG_CACHE_HOME/neuralsolve/jax`` (``~/.cache/...``);
+    None when the environment variable turns the cache off."""
+    given = os.environ.get(ENV)
+    if given is not None:
+        return None if given.strip().lower() in OFF else pathlib.Path(given).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache"
+    return pathlib.Path(base) / "neuralsolve" / "jax"
+
+
+def enable_compilation_cache(directory=None) -> pathlib.Path | None:
+    """Keep compiled programs in ``directory`` (default: :func:`default_directory`) across
+    processes; returns the folder used, or None when the cache is off.
+
+    Every program is kept, however quickly it compiled: a solve's start-up is dozens of small
+    compilations (network initialisation, metrics), which together cost more than the big one.
+    """
+    directory = default_directory() if directory is None else pathlib.Path(directory)
+    if directory is None:
+        return None
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", str(directory))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    jax.config.update("jax_compilation_cache_max_size", MAX_BYTES)
+    return directory

@@ -1,0 +1,86 @@
+"""Time to the first answer: checking a problem file compiles nothing and imports no training
+library; a solve reports where its time went; a repeated solve reuses compiled programs."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from jax import monitoring
+
+import neuralsolve as ns
+from neuralsolve.pinn.measure import reference_for, reference_in_background
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
+_COMPILES: list = []
+monitoring.register_event_duration_secs_listener(
+    lambda name, seconds, **_: _COMPILES.append(name) if name.endswith("backend_compile_duration") else None)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_loading_a_problem_file_compiles_nothing(path):
+    """Equations are traced, never run, to learn their derivatives; only a scale that is a
+    function of the coordinates is evaluated (its positivity is a property of values)."""
+    _COMPILES.clear()
+    problem = ns.load(path)
+    function_scales = sum(1 for v in problem.scale if callable(v))
+    assert len(_COMPILES) <= 2 * function_scales, (path.name, _COMPILES)
+
+
+def test_check_imports_no_training_library():
+    code = ("import sys, neuralsolve.spec.load as spec; spec.load(sys.argv[1]); "
+            "print([m for m in ('equinox', 'optax', 'scipy.stats', 'matplotlib') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT / "examples" / "heat.toml")], capture_output=True,
+                         text=True, check=True, timeout=120)  # fmt: skip
+    assert out.stdout.strip() == "[]"
+
+
+def test_a_background_reference_is_the_same_reference():
+    problem = ns.load(ROOT / "examples" / "ode_system.toml")  # solve_ivp: no exact solution given
+    pending = reference_in_background(problem, x64=True)
+    points = np.linspace(0, 10, 57)[:, None]
+    np.testing.assert_array_equal(pending()(points), reference_for(problem)(points))
+
+
+SMALL = """name = "decay"
+fields = ["u"]
+equations = ["diff(u, t) = -u"]
+[domain]
+t = [0, 1]
+[[conditions]]
+on = "t = 0"
+set = "u = 1"
+[exact]
+u = "exp(-t)"
+[solver]
+network = {width = 8, depth = 2}
+phases = [{method = "adam", steps = 30}, {method = "lbfgs", steps = 20}]
+"""
+
+
+def test_a_repeated_solve_reads_every_compiled_program_from_the_cache_and_profiles_itself(tmp_path):
+    problem = tmp_path / "decay.toml"
+    problem.write_text(SMALL)
+    env = {**os.environ, "NEURALSOLVE_CACHE_DIR": str(tmp_path / "cache")}
+    command = [str(pathlib.Path(sys.executable).with_name("neuralsolve")), "solve", str(problem), "--profile"]
+    runs = []
+    for k in range(2):
+        out = subprocess.run(command + ["--out", str(tmp_path / f"run{k}")], capture_output=True, text=True,
+                             env=env, timeout=300)  # fmt: skip
+        assert out.returncode == 0, out.stdout + out.stderr
+        runs.append((out.stdout, json.loads((tmp_path / f"run{k}" / "metrics.json").read_text())["profile"]))
+    (_, first), (printed, second) = runs
+    assert any((tmp_path / "cache").iterdir())
+    assert first["compilations"] > 0 and second["compilations"] == first["compilations"]
+    assert second["from_cache"] == second["compilations"]  # nothing compiled again
+    rows = second["seconds"]
+    for row in ("start-up (interpreter, imports)", "problem file (read, check)", "training: compilation",
+                "training: optimiser steps", "metrics (fresh points)", "outputs: plots and report"):  # fmt: skip
+        assert rows[row] >= 0, row
+        assert row in printed
+    assert sum(rows.values()) <= second["total_s"] + 0.05
+    assert second["besides_steps_s"] == pytest.approx(second["total_s"] - rows["training: optimiser steps"], abs=2e-3)
