@@ -12,7 +12,7 @@ import pytest
 from jax import monitoring
 
 import neuralsolve as ns
-from neuralsolve.pinn.measure import reference_for, reference_in_background
+from neuralsolve.pinn.measure import BackgroundReference, reference_for
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
@@ -41,7 +41,8 @@ def test_check_imports_no_training_library():
 
 def test_a_background_reference_is_the_same_reference():
     problem = ns.load(ROOT / "examples" / "ode_system.toml")  # solve_ivp: no exact solution given
-    pending = reference_in_background(problem, x64=True)
+    pending = BackgroundReference(problem, x64=True)
+    pending.start()
     points = np.linspace(0, 10, 57)[:, None]
     np.testing.assert_array_equal(pending()(points), reference_for(problem)(points))
 
@@ -84,3 +85,20 @@ def test_a_repeated_solve_reads_every_compiled_program_from_the_cache_and_profil
         assert row in printed
     assert sum(rows.values()) <= second["total_s"] + 0.05
     assert second["besides_steps_s"] == pytest.approx(second["total_s"] - rows["training: optimiser steps"], abs=2e-3)
+
+
+def test_cached_point_sets_are_the_points_scipy_draws(tmp_path):
+    from neuralsolve.compile_cache import cache_points
+    from neuralsolve.sampling.unit import unit_points
+
+    fresh = [unit_points(n, d, m, s) for n, d, m, s in [(100, 2, "sobol", 3), (37, 3, "halton", 0)]]
+    cache_points(tmp_path)
+    try:
+        drawn = [unit_points(n, d, m, s) for n, d, m, s in [(100, 2, "sobol", 3), (37, 3, "halton", 0)]]
+        assert len(list(tmp_path.glob("*.npy"))) == 2
+        again = [unit_points(n, d, m, s) for n, d, m, s in [(100, 2, "sobol", 3), (37, 3, "halton", 0)]]
+    finally:
+        cache_points(None)
+    for a, b, c in zip(fresh, drawn, again):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)

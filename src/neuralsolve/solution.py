@@ -27,7 +27,8 @@ class Solution:
         reference: ``values(points) -> (n, n_fields)`` of the reference solution, or None.
         spans: where the solve's time went: ``(part, start, end)`` in ``time.perf_counter``
             seconds, for the parts ``"setup"``, ``"training"``, ``"reference"``, ``"metrics"``
-            (a part may occur several times: one per time window or eigenstate).
+            (a part may occur several times: one per time window or eigenstate), and ``"steps"``:
+            each compiled chunk of optimiser steps within training.
     """
 
     def __init__(self, model: Callable, params, fields, coords, precision: str, *, fit, metrics, term_names,

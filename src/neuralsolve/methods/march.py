@@ -30,7 +30,7 @@ import numpy as np
 from .._errors import ProblemError
 from ..loss.terms import term_names
 from ..ops.derivatives import DEFAULT as DEFAULT_DERIVATIVES
-from ..pinn.measure import METRICS, evaluate_metrics, exact_values, has_exact, reference_for, reference_in_background
+from ..pinn.measure import METRICS, BackgroundReference, evaluate_metrics, exact_values, has_exact, reference_for
 from ..pinn.model import build_model
 from ..pinn.settings import dtype_of, resolve_settings
 from ..pinn.train import train_network
@@ -107,7 +107,8 @@ def solve_windows(problem: Problem, settings: dict, *, callback=None, checkpoint
     :func:`~neuralsolve.solve`'s other keyword arguments. Each window's training starts from the
     previous window's network: the solution just before is a better start than a random one."""
     n = settings["windows"]
-    pending = reference_in_background(problem, settings["precision"] == "float64")  # while the windows train
+    pending = BackgroundReference(problem, settings["precision"] == "float64")
+    pending.start()  # computed while the windows train
     edges = _edges(problem, n)
     start, deadline = time.perf_counter(), settings.get("time_limit")
     pieces: list[Solution] = []

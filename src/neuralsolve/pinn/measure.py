@@ -37,35 +37,52 @@ def reference_for(problem: Problem) -> Callable | None:
     return None
 
 
-def reference_in_background(problem: Problem, x64: bool) -> Callable[[], Callable | None]:
-    """Start :func:`reference_for` in a background thread (with float64 enabled or not, as given)
-    and return the function that waits for it and returns its result.
+class BackgroundReference:
+    """:func:`reference_for` computed in a background thread (with float64 enabled or not, as
+    given): :meth:`start` it, call the object to wait for the result.
 
     A classical reference is NumPy and SciPy work, and training is mostly compiled XLA code that
     releases the interpreter: computing the reference while the network trains takes it off the
-    time to the first answer. An exact solution needs no thread.
+    time to the first answer. Started once training runs (not while it compiles, which needs the
+    interpreter itself). An exact solution needs no thread.
     """
-    if has_exact(problem) or problem.reference != "auto":
-        return lambda: reference_for(problem)
-    outcome: dict = {}
 
-    def work():
+    def __init__(self, problem: Problem, x64: bool):
+        self.problem, self.x64 = problem, x64
+        self.needed = not has_exact(problem) and problem.reference == "auto"
+        self._thread, self._outcome = None, {}
+
+    def start(self) -> None:
+        if self.needed and self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="neuralsolve-reference", daemon=True)
+            self._thread.start()
+
+    def _work(self) -> None:
         try:
-            with jax.enable_x64(x64):
-                outcome["value"] = reference_for(problem)
+            with jax.enable_x64(self.x64):
+                self._outcome["value"] = reference_for(self.problem)
         except BaseException as err:  # re-raised in the caller's thread
-            outcome["error"] = err
+            self._outcome["error"] = err
 
-    thread = threading.Thread(target=work, name="neuralsolve-reference", daemon=True)
-    thread.start()
+    def __call__(self) -> Callable | None:
+        if not self.needed:
+            return reference_for(self.problem)
+        self.start()
+        self._thread.join()
+        if "error" in self._outcome:
+            raise self._outcome["error"]
+        return self._outcome["value"]
 
-    def result():
-        thread.join()
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["value"]
+    def starting(self, callback: Callable | None) -> Callable:
+        """A progress callback that starts the reference at training's first progress record
+        (compilation is over by then), then passes every record on to ``callback``."""
 
-    return result
+        def relay(record):
+            self.start()
+            if callback is not None:
+                callback(record)
+
+        return relay
 
 
 def has_exact(problem: Problem) -> bool:

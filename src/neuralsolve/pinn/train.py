@@ -15,7 +15,7 @@ from ..sampling.adaptive import Resampler, adam_events
 from ..solution import Solution
 from ..train.checkpoint import Checkpoint
 from ..train.fit import Schedule, fit
-from .measure import evaluate_metrics, reference_in_background
+from .measure import BackgroundReference, evaluate_metrics
 from .model import build_model
 from .settings import dtype_of
 
@@ -42,8 +42,9 @@ def train_network(problem: Problem, settings: dict, *, derivatives: str, callbac
         reference = [1.0] * len(problem.equations) + [0.0] * len(problem.penalties)
         schedule = Schedule(log_every, settings["weighting"], settings["redraw"], resample)
         clock.append(time.perf_counter())
-        pending = reference_in_background(problem, precision == "float64") if measure else None
-        result = fit(terms, params, sampler, phases, weights=weights, schedule=schedule, callback=callback,
+        pending = BackgroundReference(problem, precision == "float64") if measure else None
+        relay = pending.starting(callback) if measure else callback
+        result = fit(terms, params, sampler, phases, weights=weights, schedule=schedule, callback=relay,
                      checkpoint=checkpoint, resume=resume, fixed_terms=fixed_terms, reference=reference,
                      time_limit=settings["time_limit"])  # fmt: skip
         clock.append(time.perf_counter())
@@ -54,7 +55,7 @@ def train_network(problem: Problem, settings: dict, *, derivatives: str, callbac
     sol = Solution(model, result.params, problem.fields, domain.coords, precision, fit=result, metrics=metrics,
                    term_names=term_names(problem), reference=reference)  # fmt: skip
     parts = ("setup", "training", "reference", "metrics") if measure else ("setup", "training")
-    sol.spans = [(part, a, b) for part, a, b in zip(parts, clock, clock[1:])]
+    sol.spans = [(part, a, b) for part, a, b in zip(parts, clock, clock[1:])] + [("steps", *c) for c in result.chunks]
     return sol
 
 

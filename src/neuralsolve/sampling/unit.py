@@ -4,11 +4,14 @@ Domains map these points onto interiors, boundaries and faces, so a low-discrepa
 (Sobol, Halton) stays low-discrepancy on every region.
 """
 
+import os
 import warnings
+from importlib import metadata
 
 import numpy as np
 
 from .._errors import ProblemError
+from ..compile_cache import points_directory
 
 METHODS = ("uniform", "sobol", "halton")
 
@@ -21,6 +24,30 @@ def unit_points(n: int, dim: int, method: str, seed: int) -> np.ndarray:
         return np.zeros((n, 0))
     if method == "uniform":
         return np.random.default_rng(seed).random((n, dim))
+    directory = points_directory()
+    if directory is None:
+        return _sequence(n, dim, method, seed)
+    # keyed by SciPy's version too: a point set is exactly the one this SciPy draws
+    path = directory / f"{method}-d{dim}-n{n}-seed{seed}-scipy{metadata.version('scipy')}.npy"
+    try:
+        cached = np.load(path)
+        if cached.shape == (n, dim):
+            return cached
+    except (OSError, ValueError):  # absent or unreadable: draw it again
+        pass
+    points = _sequence(n, dim, method, seed)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(partial, points)
+        partial.replace(path)  # whole or absent, even with two solves writing at once
+    except OSError:  # a cache that cannot be written only costs time
+        pass
+    return points
+
+
+def _sequence(n: int, dim: int, method: str, seed: int) -> np.ndarray:
+    """``n`` points of SciPy's scrambled Sobol or Halton sequence in ``[0, 1)^dim``."""
     from scipy.stats import qmc  # here: importing scipy.stats costs 0.7 s, and checks never sample
 
     engine = (qmc.Sobol if method == "sobol" else qmc.Halton)(d=dim, scramble=True, seed=seed)

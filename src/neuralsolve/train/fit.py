@@ -45,13 +45,16 @@ _STOPS = {
 
 @dataclass
 class FitResult:
-    """Parameters with the lowest loss, the history, a per-phase log and the overall status."""
+    """Parameters with the lowest loss, the history, a per-phase log and the overall status;
+    ``chunks`` are the (start, end) ``time.perf_counter`` seconds of every compiled chunk of
+    optimiser steps this process ran (its first also compiles it)."""
 
     params: object
     history: list = field(default_factory=list)
     phases: list = field(default_factory=list)
     status: str = "ok"
     message: str = "training completed"
+    chunks: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,8 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
                 began, before = _now(), int(carry[0])
                 carry = runner(carry, data, phase_weights, n)
                 result.params = carry[3]  # best so far: safe to keep whatever happens next
-                step = step0 + int(carry[0])
+                step = step0 + int(carry[0])  # waits for the chunk to finish
+                result.chunks.append((began, _now()))
                 if step % schedule.log_every == 0 or int(carry[0]) == phase.steps or int(carry[6]) != RUNNING:
                     _log(result, callback, _progress(phase.name, step, terms_jit, carry, data, weights * masks[k],
                                                      schedule, start))  # fmt: skip

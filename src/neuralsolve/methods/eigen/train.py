@@ -51,7 +51,7 @@ def solve_eigen(problem: Problem, settings: dict, *, derivatives: str, callback,
                          schedule=schedule, callback=_for_state(callback, n, total),
                          checkpoint=None if checkpoint is None else checkpoint.for_state(n),
                          resume=resume, reference=_reference(problem))  # fmt: skip
-            spans.append(("training", began, time.perf_counter()))
+            spans += [("training", began, time.perf_counter())] + [("steps", *c) for c in result.chunks]
             began = time.perf_counter()
             params.append(result.params)
             fits.append(result)
