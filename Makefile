@@ -4,18 +4,19 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench constraints clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e ".[test]"
+# The exact versions of constraints.txt: a new release of a dependency cannot break a fresh set-up.
+$(STAMP): pyproject.toml constraints.txt | $(PY)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 
 demo: $(STAMP)  ## solve a bundled example and say where the results are
-	$(VENV)/bin/neuralsolve solve examples/poisson_1d.toml --out runs/demo
+	$(VENV)/bin/neuralsolve solve src/neuralsolve/examples/poisson_1d.toml --out runs/demo
 	@echo "open runs/demo/report.html to see the report"
 
 test: $(STAMP)  ## check the architecture contract (docs/architecture.md), then run the test suite
@@ -24,6 +25,18 @@ test: $(STAMP)  ## check the architecture contract (docs/architecture.md), then 
 
 bench: $(STAMP)  ## derivative micro-benchmark (others: see BENCHMARKS.md)
 	$(PY) benchmarks/derivatives.py
+
+# Upgrade: the newest releases that satisfy pyproject.toml, installed in a fresh venv, become
+# constraints.txt; then `make test` installs them into .venv. Review the diff before committing.
+constraints:  ## regenerate constraints.txt from a fresh install
+	rm -rf $(VENV)-constraints
+	$(PYTHON) -m venv $(VENV)-constraints
+	$(VENV)-constraints/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)-constraints/bin/python -m pip install --quiet ".[test]"
+	head -n 3 constraints.txt > constraints.txt.new
+	$(VENV)-constraints/bin/python -m pip freeze --exclude-editable --exclude neuralsolve >> constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf $(VENV)-constraints
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

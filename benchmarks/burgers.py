@@ -4,7 +4,7 @@ u_t + u u_x = (0.01/pi) u_xx on x in [-1, 1], t in [0, 0.99], u(x, 0) = -sin(pi 
 The reference (DeepXDE's, 256 x 100 grid) is the one bundled with the package (src/neuralsolve/bench/data). Prints one JSON
 line with the relative L2 error on the full grid, the wall time, the phase log and the machine load.
 
-By default it runs the recipe of ``examples/burgers.toml`` (the same settings ``neuralsolve solve``
+By default it runs the recipe of the bundled ``burgers.toml`` (the same settings ``neuralsolve solve``
 uses); any option given overrides that part of the recipe:
 
     python benchmarks/burgers.py                                   # the example's recipe
@@ -26,11 +26,11 @@ from neuralsolve.train.phases import PHASES
 
 ROOT = pathlib.Path(__file__).parents[1]
 DATA = data_file("burgers_deepxde.npz")
-EXAMPLE = ROOT / "examples" / "burgers.toml"
+EXAMPLE = ROOT / "src/neuralsolve/examples" / "burgers.toml"
 
 
 def burgers_problem() -> ns.Problem:
-    """The Burgers problem of DeepXDE's example, with the solver settings of ``examples/burgers.toml``."""
+    """The Burgers problem of DeepXDE's example, with the settings of the bundled ``burgers.toml``."""
     return ns.load(EXAMPLE)
 
 

@@ -68,7 +68,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     for name in args.names:
-        problem = ns.load(ROOT / "examples" / f"{name}.toml")
+        problem = ns.load(ROOT / "src/neuralsolve/examples" / f"{name}.toml")
         start = time.perf_counter()
         sol = ns.solve(problem)
         wall = time.perf_counter() - start

@@ -63,7 +63,8 @@ def neuralsolve(cache: pathlib.Path, out: pathlib.Path, label: str) -> dict:
 
 
 def check_seconds(repeat: int) -> list[float]:
-    return [timed([str(NEURALSOLVE), "check", str(ROOT / "examples" / "heat.toml")])[0] for _ in range(repeat)]
+    heat = str(ROOT / "src/neuralsolve/examples/heat.toml")
+    return [timed([str(NEURALSOLVE), "check", heat])[0] for _ in range(repeat)]
 
 
 def main() -> None:
@@ -85,7 +86,7 @@ def main() -> None:
         besides = f"{r['besides_steps_s']:.2f}" if "besides_steps_s" in r else "-"
         print(f"{r['tool']:<44} {r['wall_s']:>7.1f} {r['speedup_vs_deepxde']:>9.2f}x {besides:>16} "
               f"{r['l2_relative_error']:>9.2e}")  # fmt: skip
-    print(f"neuralsolve check examples/heat.toml: median {statistics.median(checks):.2f} s "
+    print(f"neuralsolve check src/neuralsolve/examples/heat.toml: median {statistics.median(checks):.2f} s "
           f"(runs: {', '.join(f'{c:.2f}' for c in checks)})")
     for r in rows[1:]:
         print(f"\n{r['tool']}:")

@@ -24,7 +24,7 @@ from neuralsolve.ops.point import value_at
 
 NAMES = ["burgers", "allen_cahn", "poisson_2d", "helmholtz_2d", "convection", "wave", "klein_gordon",
          "diffusion_reaction"]  # fmt: skip
-EXAMPLES = pathlib.Path(__file__).parents[1] / "examples"
+EXAMPLES = pathlib.Path(__file__).parents[1] / "src/neuralsolve/examples"
 EXACT = [n for n in NAMES if n not in ("burgers", "allen_cahn")]
 
 
@@ -36,7 +36,7 @@ def test_registry_lists_the_eight_problems_each_with_a_recipe():
 
 def test_recipes_parse_and_burgers_is_the_bundled_example():
     """Recipes are [solver] tables read by the problem-file parser; the Burgers benchmark runs
-    exactly the recipe that examples/burgers.toml gives users."""
+    exactly the recipe that src/neuralsolve/examples/burgers.toml gives users."""
     for recipe in RECIPES.values():
         settings = recipe.settings()
         assert settings["precision"] == "float64" and settings["phases"]
@@ -410,9 +410,9 @@ def test_run_neuralsolve_stops_at_the_recipe_time_limit():
     from neuralsolve.problem.domain import Interval
     from neuralsolve.problem.problem import Problem
 
-    def build():
+    def build():  # half a second of training: the test is about the limit, not the accuracy
         return Problem(Interval(0, 1), "u", "diff(u, x) = cos(x)", [Dirichlet("u", 0.0, on="x = 0")],
-                       exact={"u": "sin(x)"})  # fmt: skip
+                       exact={"u": "sin(x)"}, tolerance=1.0)  # fmt: skip
 
     x = np.linspace(0, 1, 11)[:, None]
     tiny = Benchmark("tiny", build, lambda: (x, np.sin(x[:, 0])), "exact")

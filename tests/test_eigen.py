@@ -12,7 +12,7 @@ import neuralsolve as ns
 from neuralsolve.cli.main import main
 from neuralsolve.problem.eigen import Eigen, jumps, pencil
 
-EXAMPLES = pathlib.Path(__file__).parents[1] / "examples"
+EXAMPLES = pathlib.Path(__file__).parents[1] / "src/neuralsolve/examples"
 
 
 def _well(states=2, **kwargs):
@@ -103,3 +103,132 @@ def test_oscillator_with_an_envelope_scale():
     values = sol(x, "psi")
     assert np.all(values[:, [0, 2]] == 0.0)  # the Dirichlet ends stay exact under the envelope
     assert abs(values[0, 1]) > 0.5  # the ground state peaks at 0 (π^(-1/4) ≈ 0.75)
+
+
+def test_states_are_listed_by_eigenvalue_whatever_order_they_trained_in():
+    """A state that settled on a higher level than the one after it (issue 21: on a deep, narrow
+    well the lowest state came out last) is listed after it: each listed eigenvalue is the energy
+    of the state listed beside it, in increasing order."""
+    from neuralsolve.dispatch import prepare
+    from neuralsolve.methods.eigen.train import Setup
+    from neuralsolve.train.fit import FitResult
+
+    problem = _well(states=3)
+    _, settings = prepare(problem, {})
+    x = np.linspace(0, 1, 4001)
+    with __import__("jax").enable_x64(True):
+        setup = Setup(problem, settings, "taylor")
+        nets = [{"net": net, "theta": np.zeros(())} for net in setup.nets]
+        # the first network's weights scaled up: a steep, high-energy function, trained "first"
+        nets[0]["net"] = __import__("jax").tree_util.tree_map(lambda a: 10 * a, nets[0]["net"])
+        for params in (nets, nets[::-1]):
+            for n in range(3):
+                setup.state(n, params[:n])  # sets each state's eigenvalue scale, as training does
+            sol = setup.solution(params, [FitResult(p) for p in params])
+            assert np.all(np.diff(sol.eigenvalues) > 0), sol.eigenvalues
+            psi = sol(x[:, None], "psi")
+            energy = np.trapezoid(np.gradient(psi, x, axis=1) ** 2, x) / np.trapezoid(psi**2, x)  # ∫ψ'² / ∫ψ²
+            # the steep state is beyond the quadrature's accuracy, so match energies to eigenvalues
+            # by nearness rather than to digits: each listed state is nearest its own eigenvalue
+            assert np.all(np.diff(energy) > 0), energy
+            nearest = np.argmin(np.abs(energy[:, None] - sol.eigenvalues[None, :]), axis=1)
+            assert nearest.tolist() == [0, 1, 2], (energy, sol.eigenvalues)
+
+
+def _traced_setup(problem, n):
+    """An eigen ``Setup`` for ``problem`` at state ``n``, with its first networks standing in for
+    the finished lower states (any functions will do for the loss), and that state's data."""
+    import jax
+
+    from neuralsolve.dispatch import prepare
+    from neuralsolve.methods.eigen.train import Setup
+
+    _, settings = prepare(problem, {"points": ns.Points(interior=64, boundary=8), "network": ns.MLP(width=8, depth=2)})
+    setup = Setup(problem, settings, "taylor")
+    finished = [{"net": net, "theta": jax.numpy.zeros(())} for net in setup.nets[:n]]
+    start, sampler = setup.state(n, finished)
+    return setup, finished, start, sampler(0)
+
+
+def test_a_step_evaluates_only_the_training_state_network(monkeypatch):
+    """Issue 21: every state of a 4-state problem evaluated all three (padded) lower networks at
+    every step, at every point. The lower states are fixed while a state trains: they are data,
+    so tracing the loss and its gradient calls the network as often for the third state of three
+    as for the only state of one."""
+    import jax
+
+    from neuralsolve.nn.model import Model
+
+    def calls(states, n):
+        with jax.enable_x64(True):
+            setup, _, start, data = _traced_setup(_well(states), n)
+            count = []
+            for name in ("__call__", "taylor"):  # every evaluation of a network goes through one of these
+                original = getattr(Model, name)
+                counted = lambda self, *a, _f=original, **k: count.append(1) or _f(self, *a, **k)  # noqa: E731
+                monkeypatch.setattr(Model, name, counted)
+            jax.make_jaxpr(jax.grad(lambda p: jax.numpy.sum(setup.terms["all"](p, data))))(start)
+            monkeypatch.undo()
+            return len(count)
+
+    alone = calls(1, 0)
+    assert alone > 0 and calls(3, 2) == alone
+
+
+def test_state_terms_match_the_projected_state_differentiated_directly():
+    """The lower states enter a step as precomputed values and derivatives, combined linearly:
+    every term equals the same term of the projected, normalised state ψ̃ = (ψ − Σ c_k φ_k)/‖·‖
+    written as a function of a point and differentiated by autodiff (the equation, a Neumann
+    penalty and the energy). Adam phases' terms leave the equation out, quasi-Newton phases'
+    the energy and the eigenvalue tracking."""
+    import jax
+    import jax.numpy as jnp
+
+    from neuralsolve.loss.terms import make_terms
+    from neuralsolve.methods.eigen.train import orthogonal_rows
+    from neuralsolve.ops.derivatives import derivatives
+    from neuralsolve.ops.point import Point
+
+    problem = ns.Problem(ns.Interval(0, 1), "psi", "-diff(psi, x, 2) + x*psi = E*psi",
+                         [ns.Dirichlet("psi", 0, on="x = 0"), ns.Neumann("psi", 0.5, on="x = 1")],
+                         eigen=Eigen("E", 3))  # fmt: skip
+    with jax.enable_x64(True):
+        setup, finished, start, data = _traced_setup(problem, 1)  # one lower state, one padded slot
+        start = {**start, "theta": 0.9 * start["theta"]}  # E off the energy: a tracking term to compare
+        model, qx, qw, eq = setup.model, setup.quad_x, setup.quad_w, problem.equations[0]
+
+        @jax.jit  # one compilation rather than one per operation
+        def compare(p, data):
+            T = orthogonal_rows(setup.raw(finished), qw, True)
+
+            def lower(y):
+                return T @ jnp.stack([model(q["net"], y)[0] for q in finished])
+
+            phi = jax.vmap(lower)(qx).T
+            u = jax.vmap(lambda y: model(p["net"], y)[0])(qx)
+            c = (phi @ (qw * u)) / jnp.sum(qw * phi**2, axis=1)
+            norm = jnp.sqrt(jnp.sum(qw * (u - c @ phi) ** 2))
+
+            def state(q, y):
+                return (model(q["net"], y) - c @ lower(y)) / norm
+
+            E = data["scale"] * p["theta"]
+            base = make_terms(problem, state, "jvp", {"E": E})(p, data)
+
+            def pencil(y):
+                values = derivatives(lambda z: state(p, z), y, eq.needed, "jvp")
+                return [eq.residual(Point(("x",), ("psi",), y, values, unknowns={"E": e})) for e in (0.0, 1.0)]
+
+            a, a_minus_b = jax.vmap(pencil)(qx)
+            values = jax.vmap(lambda y: state(p, y)[0])(qx)
+            R = jnp.sum(qw * values * a) / jnp.sum(qw * values * (a - a_minus_b))
+            expected = jnp.concatenate([base, jnp.stack([R / data["scale"], (E - R) ** 2 / data["scale"] ** 2])])
+            return expected, {kind: terms(p, data) for kind, terms in setup.terms.items()}, R
+
+        expected, got, R = jax.tree_util.tree_map(np.asarray, compare(start, data))
+        energy = float(setup.rayleigh(start, data))
+    assert len(expected) == 4 and np.all(expected > 0)
+    np.testing.assert_allclose(got["all"], expected, rtol=1e-10)
+    np.testing.assert_allclose(got["variational"], [0.0, *expected[1:]], rtol=1e-10)
+    np.testing.assert_allclose(got["equation"], [*expected[:2], 0.0, 0.0], rtol=1e-10)
+    np.testing.assert_allclose(energy, float(R), rtol=1e-10)

@@ -1,5 +1,7 @@
 """Bad input raises one ProblemError naming the cause, before anything compiles."""
 
+import math
+
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -91,10 +93,48 @@ def test_initial_condition_without_time():
         ("u = sin = 1", r"found 2 '=' signs"),
         ("u = sin", r"'sin' is a function and needs arguments"),
         ("u = 2 +* x", r"is not a valid expression"),
+        ("u'' + u = 0", r"equation 1: primes for derivatives are not supported in \"u'' \+ u\": write diff\(u, x\) for u', "
+                        r"diff\(u, x, 2\) for u''"),
+        ("u' = u", r"primes for derivatives are not supported"),
+        ("diff(u, x, 2) == 0", r"'diff\(u, x, 2\) == 0' is not an equation: write a single '=' between the two sides, not '=='"),
+        ("u = 9**9**9**9", r"the exponent 387420489 is too large \(at most 1000 in absolute value\)"),
+        ("u = (10**500)**300", r"a power of numbers is too large"),
+        ("u = x**1000000", r"the exponent 1000000 is too large"),
+        ("u = 1e999", r"the number 1e\+?999 is too large|the number 1e309 is too large"),
+        ("diff(u, x, 11) = 0", r"derivatives of order above 10 are not supported"),
+        ("u = (1, 2) + x", r"not a valid mathematical expression \(TypeError"),
+        ("u = (x, 1)", r"expected a mathematical expression, not a tuple"),
+        ("u = " + "sin(" * 150 + "x" + ")" * 150, r"nested more than 100 levels deep"),
+        ("u = " + "x" * 20000, r"the expression is 20000 characters long; the limit is 10000"),
+        ("u = " + "1" * 5000, r"is not a valid expression \(Exceeds the limit \(4300 digits\)"),
     ],
 )
 def test_malformed_equation_strings(equation, match):
     _raises(match, equations=equation)
+
+
+def test_condition_location_that_is_not_a_face_lists_the_accepted_forms():
+    _raises(r"condition 1: the condition's location 'right' is not understood; expected 'boundary' \(the whole spatial "
+            r"boundary\), 'start' \(t at its lower bound\) or a face '<coordinate> = <number>' such as 'x = 0'",
+            conditions=[ns.Dirichlet("u", 0.0, on="right")])  # fmt: skip
+    _raises(r"condition 1: the condition's location 'x \+ 1 = 0' is not understood",
+            conditions=[ns.Dirichlet("u", 0.0, on="x + 1 = 0")])  # fmt: skip
+
+
+def test_condition_position_is_printed_with_every_digit():
+    # 1.5708 is just past pi/2: the message must show the two numbers differ
+    _raises(r"condition 1: condition on 'x = 1.5708' is outside the domain: x ranges over \[0, 1.5707963267948966\]",
+            domain=ns.Interval(0, math.pi / 2), conditions=[ns.Dirichlet("u", 0.0, on="x = 1.5708")])  # fmt: skip
+    _raises(r"condition on 'x = 0.30000000000000004' is inside the domain",
+            conditions=[ns.Dirichlet("u", 0.0, on="x = 0.1 + 0.2")])  # fmt: skip
+
+
+def test_condition_position_must_be_a_finite_real_number():
+    _raises(r"condition 1 'on': '1/0' is not a finite real number", conditions=[ns.Dirichlet("u", 0.0, on="x = 1/0")])
+    _raises(r"condition 1 'on': unknown symbol 'y'", conditions=[ns.Dirichlet("u", 0.0, on="x = y")])
+    # SymPy's exact evaluation of this takes about a minute; in float64 it is inf at once
+    _raises(r"condition 1 'on': 'exp\(exp\(10\*\*6\)\)' is not a finite real number",
+            conditions=[ns.Dirichlet("u", 0.0, on="x = exp(exp(10**6))")])  # fmt: skip
 
 
 def test_bad_domains_and_settings():

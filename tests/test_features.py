@@ -12,7 +12,8 @@ import neuralsolve as ns
 from neuralsolve import FourierFeatures, GaussianFeatures, rundir
 from neuralsolve.pinn.model import build_model
 
-POISSON = pathlib.Path(__file__).parents[1] / "examples" / "poisson_1d.toml"  # -u'' = π² sin(πx), u = sin(πx)
+# -u'' = π² sin(πx), u = sin(πx)
+POISSON = pathlib.Path(__file__).parents[1] / "src/neuralsolve/examples/poisson_1d.toml"
 Z = np.array([[0.3, -0.7], [-1.0, 1.0], [0.0, 0.05]])
 
 
@@ -135,15 +136,15 @@ def test_problem_file_features_parse(tmp_path):
             r"solver\.network\.features\.kind: expected one of fourier, gaussian; got a string \('wavelet'\)",
         ),
         ("{count = 8}", r"solver\.network\.features\.kind: expected one of fourier, gaussian; missing"),
-        ('{kind = "gaussian", count = -3}', r"solver\.network\.features\.count: must be a whole number >= 1, got -3"),
-        ('{kind = "fourier", sigma = 0}', r"solver\.network\.features\.sigma: must be a positive number, got 0"),
+        ('{kind = "gaussian", count = -3}', r"solver\.network\.features\.count: expected a whole number >= 1 and <= 1000000, got a whole number \(-3\)"),
+        ('{kind = "fourier", sigma = 0}', r"solver\.network\.features\.sigma: expected a finite number > 0, got a whole number \(0\)"),
         (
             '{kind = "fourier", size = 4}',
             r"solver\.network\.features\.size: unknown key for fourier features; expected one of kind, count, sigma",
         ),
         (
             '{kind = "gaussian", init = "hex"}',
-            r"solver\.network\.features\.init: must be one of grid, random, got 'hex'",
+            r"solver\.network\.features\.init: expected one of 'grid', 'random', got a string \('hex'\)",
         ),
         ('"fourier"', r"solver\.network\.features: expected a table such as"),
     ],

@@ -165,11 +165,11 @@ FILE = POISSON_1D + "\n[solver]\nphases = [PHASES]\n"  # PHASES is filled in per
 
 
 @pytest.mark.parametrize("phases, pattern", [
-    ('{method = "adam", steps = 100, schedule = "cosnie"}', r":13: solver.phases\[0\]: Adam schedule must be one of constant, exponential, cosine, got 'cosnie'"),
-    ('{method = "adam", steps = 100, warmup = -1}', r":13: solver.phases\[0\]: Adam warmup must be a whole number"),
-    ('{method = "adam", steps = 100, schedule = "exponential"}', r"solver.phases\[0\]: Adam schedule 'exponential' needs a final_learning_rate"),
-    ('{method = "adam", steps = 100}, {method = "ssbroyden", steps = -3}', r"solver.phases\[1\]: SSBroyden steps must be a non-negative integer"),
-    ('{method = "ssbfgs", memory = 10}', r"solver.phases\[0\]: unknown setting for ssbfgs"),
+    ('{method = "adam", steps = 100, schedule = "cosnie"}', r":13: solver.phases\[1\].schedule: expected one of 'constant', 'exponential', 'cosine', got a string \('cosnie'\)"),
+    ('{method = "adam", steps = 100, warmup = -1}', r":13: solver.phases\[1\].warmup: expected a whole number >= 0"),
+    ('{method = "adam", steps = 100, schedule = "exponential"}', r"solver.phases\[1\]: Adam schedule 'exponential' needs a final_learning_rate"),
+    ('{method = "adam", steps = 100}, {method = "ssbroyden", steps = -3}', r"solver.phases\[2\].steps: expected a whole number >= 0, got a whole number \(-3\)"),
+    ('{method = "ssbfgs", memory = 10}', r"solver.phases\[1\].memory: unknown key for ssbfgs; expected one of method, steps, gtol, patience, max_params"),
 ])  # fmt: skip
 def test_malformed_phase_in_a_problem_file_gets_one_line(phases, pattern, tmp_path):
     path = tmp_path / "bad.toml"

@@ -18,7 +18,7 @@ ROOT = pathlib.Path(__file__).parents[1]
 
 
 def _load(name: str) -> ns.Problem:
-    return ns.load(ROOT / "examples" / f"{name}.toml")
+    return ns.load(ROOT / "src/neuralsolve/examples" / f"{name}.toml")
 
 
 def _relative_l2(values: np.ndarray, exact: np.ndarray) -> float:
@@ -168,7 +168,7 @@ def test_boundary_value_problem_in_time():
 
 
 def test_poisson_1d_example_without_exact_solution_gets_a_reference(tmp_path):
-    text = (ROOT / "examples" / "poisson_1d.toml").read_text()
+    text = (ROOT / "src/neuralsolve/examples" / "poisson_1d.toml").read_text()
     path = tmp_path / "poisson_1d.toml"
     path.write_text(text[: text.index("[exact]")])
     problem = ns.load(path)
@@ -211,7 +211,7 @@ def test_values_checks_shape_and_is_nan_outside_the_domain():
 
 def test_invalid_input_raises_problem_error():
     with pytest.raises(ns.ProblemError, match="needs a neuralsolve Problem"):
-        classical_reference("examples/heat.toml")
+        classical_reference("src/neuralsolve/examples/heat.toml")
     with pytest.raises(ns.ProblemError, match="nodes"):
         classical_reference(_load("heat"), nodes=3)
 

@@ -1,4 +1,6 @@
-"""report.html in a real browser: headless Chromium loads every embedded PNG (one per field plus the loss history).
+"""report.html in a real browser: headless Chromium loads every embedded PNG, lays out the problem's
+MathML as mathematics (a fraction's numerator above its denominator), and shows the metrics table and
+the captions as text. The run directory is written by tests/test_report.py's helper (no training).
 
 Skipped only where no ``chromium`` executable is on PATH (CI installs it in .ci/run when apt is there).
 """
@@ -9,48 +11,31 @@ import pathlib
 import re
 import shutil
 import subprocess
-import sys
 
 import pytest
+from test_report import _run_dir
 
-# A two-field problem, so "one image per field" means more than one; a short Adam run keeps the solve quick.
-PROBLEM = """\
-name = "Damped oscillator"
-fields = ["y", "v"]
-equations = ["diff(y, t) = v", "diff(v, t) = -c*v - k*y"]
-
-[parameters]
-c = 0.5
-k = 4
-
-[domain]
-t = [0, 10]
-
-[[conditions]]
-on = "t = 0"
-set = "y = 1"
-
-[[conditions]]
-on = "t = 0"
-set = "v = 0"
-
-[solver]
-points = {interior = 64}
-phases = [{method = "adam", steps = 200}]
-"""
+from neuralsolve.report.outputs import render_report
 
 # Appended to a copy of report.html: once every image has loaded or failed ('load'), write what each <img> reports
 # into the page, where --dump-dom shows it.
 CHECK = """
 <script>
 window.addEventListener("load", () => {
+  const box = (e) => { const r = e.getBoundingClientRect(); return {top: r.top, bottom: r.bottom, width: r.width, height: r.height}; };
   const images = Array.from(document.images).map((img) => ({
     alt: img.alt, complete: img.complete, naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight,
     dataUri: img.src.startsWith("data:image/png;base64,"),
   }));
+  const maths = Array.from(document.querySelectorAll("math")).map(box);
+  const fractions = Array.from(document.querySelectorAll("mfrac")).map((f) => [box(f.children[0]), box(f.children[1])]);
+  const cells = Array.from(document.querySelectorAll("table.metrics td, table.metrics th")).map((c) => c.textContent);
+  const tables = Array.from(document.querySelectorAll("table")).map((t) => t.textContent);
+  const captions = Array.from(document.querySelectorAll("figcaption")).map((c) => c.textContent);
+  const status = document.querySelector(".status").className;
   const pre = document.createElement("pre");
   pre.id = "result";
-  pre.textContent = JSON.stringify(images);
+  pre.textContent = JSON.stringify({images, maths, fractions, cells, tables, captions, status});
   document.body.appendChild(pre);
 });
 </script>
@@ -59,17 +44,7 @@ window.addEventListener("load", () => {
 RESULT = re.compile(r'<pre id="result">(.*?)</pre>', re.S)
 
 
-def _solve(tmp_path: pathlib.Path) -> pathlib.Path:
-    problem = tmp_path / "oscillator.toml"
-    problem.write_text(PROBLEM)
-    out = tmp_path / "out"
-    cli = pathlib.Path(sys.executable).with_name("neuralsolve")
-    done = subprocess.run([str(cli), "solve", str(problem), "--out", str(out)], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return out
-
-
-def _browser_images(chromium: str, page: pathlib.Path, profile: pathlib.Path) -> list[dict]:
+def _browser_page(chromium: str, page: pathlib.Path, profile: pathlib.Path) -> dict:
     """Load ``page`` in headless Chromium (no network: background services off) and return the injected result."""
     command = [
         chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
@@ -82,24 +57,33 @@ def _browser_images(chromium: str, page: pathlib.Path, profile: pathlib.Path) ->
     return json.loads(html.unescape(found.group(1)))
 
 
-def test_every_report_image_loads_in_chromium(tmp_path):
+def test_report_renders_in_chromium(tmp_path):
     chromium = shutil.which("chromium")
     if chromium is None:
         pytest.skip("no chromium executable on PATH: cannot check report.html in a browser (apt-get install chromium)")
-    out = _solve(tmp_path)
+    out = tmp_path / "run"
+    out.mkdir()
+    problem, family = _run_dir(out, status="disagrees", message="solved, but disagrees with the exact solution by 0.5")
+    render_report(out, problem, family)
     report = (out / "report.html").read_text()
     assert report.count("</body>") == 1
     page = tmp_path / "page.html"
     page.write_text(report.replace("</body>", CHECK + "</body>"))
 
-    images = _browser_images(chromium, page, tmp_path / "chromium-profile")
+    found = _browser_page(chromium, page, tmp_path / "chromium-profile")
 
+    images = found["images"]
     broken = [im for im in images if not (im["complete"] and im["naturalWidth"] > 0 and im["naturalHeight"] > 0)]
     assert images and not broken, f"images that did not load: {broken}"
     assert all(im["dataUri"] for im in images), images  # self-contained: nothing fetched from disk or network
-    fields = json.loads((out / "metrics.json").read_text())["fields"]
-    alts = [im["alt"] for im in images]
-    assert fields == ["y", "v"]
-    for f in fields:
-        assert f"solution_{f}" in alts, alts
-    assert "loss_history" in alts, alts
+    assert [im["alt"] for im in images] == ["solution_u", "slices_u", "loss_history"]
+    # MathML laid out as mathematics: every formula has a size, every fraction is stacked
+    assert len(found["maths"]) >= 6 and all(m["width"] > 0 and m["height"] > 0 for m in found["maths"]), found["maths"]
+    assert found["fractions"] and all(top["bottom"] <= bottom["top"] + 1 for top, bottom in found["fractions"])
+    # the metrics table: formatted numbers, a dash for a missing one, no raw JSON
+    assert "2.56 × 10−9" in found["cells"] and "—" in found["cells"] and "u" in found["cells"], found["cells"]
+    assert not any(ch in table for table in found["tables"] for ch in "{}"), found["tables"]
+    assert any("relative L2 error against the exact solution" in table for table in found["tables"])
+    # captions in words, and a failed verification in the warning style
+    assert len(found["captions"]) == 3 and all(len(c) > 60 for c in found["captions"]), found["captions"]
+    assert found["status"] == "status warn"

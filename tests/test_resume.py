@@ -14,7 +14,7 @@ import pytest
 import neuralsolve as ns
 
 CLI = [sys.executable, "-m", "neuralsolve.cli.main"]
-PROBLEM = pathlib.Path(__file__).parents[1] / "examples" / "poisson_1d.toml"
+PROBLEM = pathlib.Path(__file__).parents[1] / "src/neuralsolve/examples" / "poisson_1d.toml"
 SOLVER = '\n[solver]\nphases = [{method = "adam", steps = 1500}, {method = "lbfgs", steps = 600}]\nprecision = "float64"\n'
 KEYS = ("l2_relative_error", "max_abs_error", "residual_rms")
 

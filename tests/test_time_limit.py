@@ -20,8 +20,10 @@ from neuralsolve.train.checkpoint import Checkpoint
 
 
 def _ode():
+    # trained for a few hundred steps on a tiny network: these tests are about when training stops,
+    # not about accuracy, so any error short of nonsense counts as agreement
     return ns.Problem(ns.Interval(0, 1), "u", "diff(u, x) = cos(x)", [ns.Dirichlet("u", 0.0, on="x = 0")],
-                      exact={"u": "sin(x)"})  # fmt: skip
+                      exact={"u": "sin(x)"}, tolerance=1.0)  # fmt: skip
 
 
 TINY = {"network": ns.MLP(width=8, depth=1), "points": ns.Points(interior=32), "log_every": 100}

@@ -77,7 +77,7 @@ def test_hypergeometric_equation_through_its_singular_point():
     """x(1-x)y'' + y' + 2y = 0 on [0, 2] with y(0) = 1: singular at x = 0 (an end) and x = 1
     (inside). The collocation points include neither exactly, but the metrics' Sobol points and
     a grid through both are evaluated without NaN, and the regular solution (1-x)^2 is found."""
-    problem = ns.load(__import__("pathlib").Path(__file__).parents[1] / "examples" / "hypergeometric.toml")
+    problem = ns.load(__import__("pathlib").Path(__file__).parents[1] / "src/neuralsolve/examples/hypergeometric.toml")
     sol = ns.solve(problem)  # the example's own budget: Adam 1000 + SSBroyden 600
     assert sol.status == "ok"
     assert sol.metrics["l2_relative_error"]["y"] < 1e-5

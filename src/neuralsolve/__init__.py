@@ -25,7 +25,7 @@ _EXPORTS = {
     "print_progress": ".dispatch", "solve": ".dispatch",
     "Adam": ".train.phases", "BFGS": ".train.phases", "LBFGS": ".train.phases", "SSBFGS": ".train.phases",
     "SSBroyden": ".train.phases", "Checkpoint": ".train.checkpoint",
-    "open": ".rundir", "enable_compilation_cache": ".compile_cache",
+    "open": ".rundir", "save": ".rundir", "enable_compilation_cache": ".compile_cache",
 }  # fmt: skip
 __all__ = sorted(_EXPORTS)
 
@@ -59,7 +59,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .dispatch import print_progress, solve  # noqa: F401
     from .spec.errors import SpecError  # noqa: F401
     from .spec.load import load  # noqa: F401
-    from .rundir import open  # noqa: F401
+    from .rundir import open, save  # noqa: F401
     from .compile_cache import enable_compilation_cache  # noqa: F401
     from .train.checkpoint import Checkpoint  # noqa: F401
     from .train.phases import BFGS, LBFGS, SSBFGS, Adam, SSBroyden  # noqa: F401

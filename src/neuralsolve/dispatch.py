@@ -17,7 +17,7 @@ from .nn.mlp import MLP
 from .ops.derivatives import DEFAULT as DEFAULT_DERIVATIVES
 from .ops.derivatives import METHODS as DERIVATIVE_METHODS
 from .problem.problem import Problem
-from .solution import Solution
+from .solution import Recorder, Solution
 from .train.checkpoint import Checkpoint
 from .train.weighting import Causal
 
@@ -51,7 +51,7 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
     Args:
         network: the network settings (default ``MLP(width=32, depth=3, activation="tanh")``).
         points: collocation point counts and sampler (defaults depend on the dimension).
-        phases: optimiser phases in order (default ``Adam(2000)`` then ``LBFGS(5000)``).
+        phases: optimiser phases in order (default ``Adam(1000)`` then ``LBFGS(5000, plateau=500)``).
         precision: ``"float64"`` (default, for accuracy) or ``"float32"`` (for speed).
         seed: seeds the network initialisation and the collocation points.
         weighting: balances the loss terms during Adam phases: :class:`Adaptive` (by how each
@@ -92,8 +92,41 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
     family, settings = prepare(problem, {k: v for k, v in given.items() if v is not None})
     if derivatives not in DERIVATIVE_METHODS:
         raise ProblemError(f"derivatives must be one of {', '.join(DERIVATIVE_METHODS)}, got {derivatives!r}")
-    return family.solve(problem, settings, derivatives=derivatives, callback=callback, log_every=log_every,
-                        checkpoint=checkpoint, resume=resume)  # fmt: skip
+    if checkpoint is None and not resume:
+        checkpoint = Recorder()  # the final training state, kept in memory for Solution.save
+    sol = family.solve(problem, settings, derivatives=derivatives, callback=callback, log_every=log_every,
+                       checkpoint=checkpoint, resume=resume)  # fmt: skip
+    sol.remember(problem, settings, checkpoint)
+    return judge(sol, problem.tolerance)
+
+
+def judge(sol: Solution, tolerance: float) -> Solution:
+    """The verdict: a solve that trained to the end (status ``"ok"``) but whose error against its
+    own reference (exact or classical) exceeds ``tolerance`` gets status ``"disagrees"`` and a
+    message saying by how much. Errors are relative L2 errors of the fields (of each state, for an
+    eigenproblem) and relative eigenvalue errors."""
+    worst = _worst_error(sol.metrics)
+    if sol.status != "ok" or worst is None or worst[1] <= tolerance:
+        return sol
+    against = {"exact": "the exact solution", "classical": "the classical reference"}.get(
+        sol.metrics.get("reference") or sol.metrics.get("eigenvalue_reference"), "its reference")
+    sol.status = "disagrees"
+    sol.message = (f"solved, but disagrees with {against} by {worst[1]:.2g} (relative error of {worst[0]}; "
+                   f"tolerance {tolerance:g})" + ("" if sol.message == "training completed" else f"; {sol.message}"))  # fmt: skip
+    return sol
+
+
+def _worst_error(metrics: dict) -> tuple[str, float] | None:
+    """The largest relative error in ``metrics`` and what it is of; None without a reference. A NaN
+    error counts as the worst."""
+    errors = dict(metrics.get("l2_relative_error") or {})
+    symbol = "eigenvalue"
+    errors.update({f"{symbol} {k}": e for k, e in enumerate(metrics.get("eigenvalue_errors") or [])})
+    errors = {k: (float("inf") if e != e else e) for k, e in errors.items() if e is not None}
+    if not errors:
+        return None
+    name = max(errors, key=errors.get)
+    return name, errors[name]
 
 
 def print_progress(record: dict, stream=sys.stderr) -> None:

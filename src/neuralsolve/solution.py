@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ._errors import ProblemError
+from .train.checkpoint import FILE, Checkpoint, TrainState
 
 
 class Solution:
@@ -19,7 +21,9 @@ class Solution:
 
     Attributes:
         fields, coords: names of the fields and of the coordinates.
-        status: ``"ok"``, ``"nonfinite"`` (training stopped on a NaN/inf loss) or ``"interrupted"``.
+        status: ``"ok"``, ``"disagrees"`` (trained, but further from its reference than the
+            problem's ``tolerance``), ``"nonfinite"`` (training stopped on a NaN/inf loss) or
+            ``"interrupted"``.
         message: a sentence explaining the status.
         history: progress records (phase, step, loss, per-term losses, elapsed seconds).
         phases: per-phase log: steps taken and why the phase stopped.
@@ -29,6 +33,8 @@ class Solution:
             seconds, for the parts ``"setup"``, ``"training"``, ``"reference"``, ``"metrics"``
             (a part may occur several times: one per time window or eigenstate), and ``"steps"``:
             each compiled chunk of optimiser steps within training.
+        problem, settings: the problem solved and the resolved settings used (set by
+            :func:`neuralsolve.solve` and :func:`neuralsolve.open`; None otherwise).
     """
 
     def __init__(self, model: Callable, params, fields, coords, precision: str, *, fit, metrics, term_names,
@@ -39,6 +45,7 @@ class Solution:
         self.history, self.phases = fit.history, fit.phases
         self.metrics, self.term_names, self.reference = metrics, term_names, reference
         self.spans: list[tuple[str, float, float]] = []
+        self.problem, self.settings, self._checkpoint = None, None, None
         self._batched = jax.jit(jax.vmap(model, in_axes=(None, 0)))
 
     @property
@@ -73,7 +80,64 @@ class Solution:
             dtype = jnp.float64 if self.precision == "float64" else jnp.float32
             return np.array(self._batched(self._params, jnp.asarray(points, dtype)))  # a writable copy
 
+    def remember(self, problem, settings: dict, checkpoint: Checkpoint | None) -> None:
+        """Keep what :meth:`save` needs: the problem, the resolved settings and where the training
+        state was saved (a :class:`Checkpoint`, or a :class:`Recorder` that kept it in memory)."""
+        self.problem, self.settings, self._checkpoint = problem, settings, checkpoint
+
+    @property
+    def checkpoint(self) -> Checkpoint | None:
+        """Where this solve's training state was saved (None if nowhere)."""
+        return self._checkpoint
+
+    def save(self, directory, *, overwrite: bool = False):
+        """Write this solve as a run directory — the one ``neuralsolve solve`` writes: problem.toml,
+        run.json, checkpoints, metrics.json, history.json, solution.npz, plots and report.html — so
+        that ``neuralsolve report DIR``, ``neuralsolve resume DIR`` and :func:`neuralsolve.open`
+        work on it. Returns the directory's path. See :func:`neuralsolve.save`, which this calls.
+
+        Raises:
+            ProblemError: for a problem with no problem-file form yet (a Python function as an
+                equation, ...), naming it; or a ``directory`` that holds another run (unless
+                ``overwrite``).
+        """
+        # Run directories are a layer above solutions (docs/architecture.md): looked up when called,
+        # the one call up the layers, so that importing this module never imports that layer.
+        rundir = import_module("neuralsolve.rundir")
+        return rundir.save(self, directory, overwrite=overwrite)
+
     def __repr__(self) -> str:
         errs = self.metrics.get("l2_relative_error")
         extra = f", l2_relative_error={errs}" if errs else ""
         return f"Solution(fields={list(self.fields)}, status={self.status!r}, steps={self.steps}{extra})"
+
+
+class Recorder(Checkpoint):
+    """A checkpoint kept in memory. :func:`neuralsolve.solve` given no checkpoint records the final
+    training state(s) here (never during training), so that :meth:`Solution.save` can write them."""
+
+    def __init__(self, states: dict | None = None, name: str = FILE):
+        super().__init__(".", float("inf"), name)  # every = inf: only the saves at the end and on Ctrl-C
+        self.states = {} if states is None else states  # file name -> TrainState, shared by the children
+
+    def for_state(self, n: int) -> Recorder:
+        return Recorder(self.states, super().for_state(n).path.name)
+
+    def for_window(self, k: int) -> Recorder:
+        return Recorder(self.states, super().for_window(k).path.name)
+
+    def exists(self) -> bool:
+        return self.path.name in self.states
+
+    def steps(self) -> int | None:
+        return None  # never resumed from
+
+    def save(self, state: TrainState) -> None:
+        """Keep a host copy of the state (device memory is freed when training ends)."""
+        carry = jax.tree_util.tree_map(np.asarray, state.carry)
+        self.states[self.path.name] = TrainState(state.phase, carry, list(state.history), list(state.phases))
+
+    def write(self, directory) -> None:
+        """Write every recorded state as the checkpoint file a run directory holds."""
+        for name, state in self.states.items():
+            Checkpoint(directory, name=name).save(state)

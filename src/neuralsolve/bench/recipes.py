@@ -2,8 +2,8 @@
 
 A recipe is a problem file's ``[solver]`` table written as a dict, read by the same parser as
 problem files: one spelling for settings everywhere, and the JSON record of a benchmark run states
-exactly what was run. Tuning a problem means editing one entry; the Burgers entry is the bundled
-``examples/burgers.toml`` recipe (a test keeps the two equal).
+exactly what was run. Tuning a problem means editing one entry; the Burgers entry is the
+bundled ``examples/burgers.toml`` recipe (in this package; a test keeps the two equal).
 """
 
 from __future__ import annotations
@@ -56,14 +56,14 @@ def _plain(width: int, depth: int, interior: int, adam: int, second: str, steps:
 
 
 RECIPES: dict[str, Recipe] = {
-    # examples/burgers.toml: self-scaled Broyden on a small network, 6.3e-5 (docs/optimizers.md)
+    # the bundled burgers.toml: self-scaled Broyden on a small network, 6.3e-5 (docs/optimizers.md)
     "burgers": _plain(20, 3, 12288, 1000, "ssbroyden", 4000),
     "allen_cahn": _plain(20, 3, 8192, 1000, "ssbroyden", 6000),
     "poisson_2d": _plain(32, 3, 1024, 1000, "lbfgs", 2000),
     # 1.35e-4 with 3000 self-scaled Broyden steps (measured under load, 637 s)
     "helmholtz_2d": _plain(32, 3, 2048, 1000, "ssbroyden", 4000),
     # exactly periodic in x; 3 time windows marched in order (one network over the whole span: 0.65);
-    # = examples/convection.toml. 5 windows reach 3.2e-3 but compile too often to fit DeepXDE's 38 s
+    # = the bundled convection.toml. 5 windows reach 3.2e-3 but compile too often to fit DeepXDE's 38 s
     "convection": _plain(32, 3, 2048, 200, "lbfgs", 1500, windows=3),
     # 10 windows, each about one period of the faster mode; annealing lifts the start-time terms
     # above the residual (C² = 100 makes it large) during Adam

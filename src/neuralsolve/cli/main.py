@@ -7,13 +7,14 @@ Bad input prints one line ``error: FILE:LINE: key: cause`` and exits with status
 from __future__ import annotations
 
 import pathlib
+import re
 import shutil
 import sys
-from importlib import metadata
+from importlib import metadata, resources
 
 import click
 
-EXAMPLES = pathlib.Path(__file__).resolve().parents[3] / "examples"
+EXAMPLES = "examples"  # the bundled problem files: package data of neuralsolve (src/neuralsolve/examples)
 
 
 def _version() -> str:
@@ -58,6 +59,33 @@ def check(file: str) -> None:
                f"{', '.join(problem.domain.coords)}; {len(problem.equations)} equation(s), "
                f"{len(problem.hard)} exact and {len(problem.penalties)} penalty condition term(s); "
                f"exact solution for: {exact}")  # fmt: skip
+    click.echo(f"reference: {_reference_plan(problem)}")
+
+
+CLASSICAL = {"solve_ivp": "SciPy's solve_ivp", "solve_bvp": "SciPy's solve_bvp",
+             "method of lines": "the method of lines (finite differences in x, SciPy's stiff integrators in t)",
+             "spectral elements": "spectral elements and SciPy's eigensolver"}  # fmt: skip
+
+
+def _reference_plan(problem) -> str:
+    """What the solve will measure its answer against, said from the problem's form alone: the
+    classical reference itself is computed only by ``solve`` (check stays fast and imports no SciPy)."""
+    from ..reference.plan import classical_method, eigen_method
+
+    eigen = problem.eigen is not None
+    exact_eigenvalue = eigen and getattr(problem, "exact_eigenvalue", None) is not None
+    given = list(problem.exact) + ([problem.eigen.symbol] if exact_eigenvalue else [])
+    if given and (exact_eigenvalue if eigen else len(problem.exact) == len(problem.fields)):
+        return "the exact solution ([exact])"
+    prefix = f"the exact solution ([exact]) for {', '.join(given)}; otherwise " if given else ""
+    if problem.reference == "none":
+        return prefix + "none ([reference] solver = \"none\"): only the equation residual is reported"
+    method = eigen_method(problem) if eigen else classical_method(problem)
+    if method is None:
+        return prefix + ("none: no classical method fits this problem (docs/problem-files.md, Classical "
+                         "references); only the equation residual is reported")  # fmt: skip
+    return prefix + (f"a classical solution by {CLASSICAL[method]}, computed by the solve (if that method "
+                     "cannot take these equations or conditions, only the residual is reported)")  # fmt: skip
 
 
 @main.command()
@@ -70,8 +98,9 @@ def check(file: str) -> None:
               help="seconds between checkpoints (also saved on Ctrl-C and at the end)")  # fmt: skip
 @click.option("--profile", "show_profile", is_flag=True,
               help="print where the time went (start-up, compilation, steps, metrics, outputs)")
+@click.option("--force", is_flag=True, help="solve in --out even if it holds a run of another problem (it is lost)")
 def solve(file: str, out: str | None, steps: int | None, precision: str | None, seed: int | None,
-          checkpoint_every: float, show_profile: bool) -> None:  # fmt: skip
+          checkpoint_every: float, show_profile: bool, force: bool) -> None:  # fmt: skip
     """Solve a problem FILE and write metrics, solution, plots and a report."""
     profile = _start_profile()
     from .. import rundir
@@ -79,8 +108,10 @@ def solve(file: str, out: str | None, steps: int | None, precision: str | None, 
 
     with profile.span("load"):
         load(file)  # validate before anything is written
-        out_dir = rundir.create(out or pathlib.Path("runs") / pathlib.Path(file).stem, file,
-                                steps=steps, precision=precision, seed=seed)  # fmt: skip
+        out = out or pathlib.Path("runs") / pathlib.Path(file).stem
+        if not force:
+            _refuse_to_replace(pathlib.Path(out), pathlib.Path(file))
+        out_dir = rundir.create(out, file, steps=steps, precision=precision, seed=seed)
     _run(out_dir, checkpoint_every, resume=False, profile=profile, show_profile=show_profile)
 
 
@@ -109,6 +140,21 @@ def report(directory: str) -> None:
         raise ProblemError(f"{directory}: no solution.npz yet; finish the solve with 'neuralsolve resume {directory}'")
     files = render_report(pathlib.Path(directory), problem, family_for(problem, kwargs))
     click.echo(f"wrote {', '.join(p.name for p in files)} in {directory}/")
+
+
+def _refuse_to_replace(out: pathlib.Path, file: pathlib.Path) -> None:
+    """A ProblemError if ``out`` holds a run of another problem file: solving there would discard
+    its checkpoint (an unfinished run could no longer be resumed) and its results."""
+    from .. import rundir
+    from .._errors import ProblemError
+
+    held = out / rundir.PROBLEM
+    if not held.exists() or held.read_bytes() == file.read_bytes():
+        return  # nothing there, or the same problem solved again
+    kept = [p.name for p in sorted(out.glob("checkpoint*.npz"))] + [p for p in (rundir.METRICS, "report.html") if (out / p).exists()]
+    raise ProblemError(f"{out}: holds a run of another problem ({', '.join(kept) or rundir.PROBLEM}); solving "
+                       f"{file} there would lose it: choose another --out, continue it with 'neuralsolve resume "
+                       f"{out}', or pass --force")  # fmt: skip
 
 
 def _start_profile():
@@ -141,23 +187,92 @@ def _preloading(callback):
 
 
 def _run(out_dir: pathlib.Path, checkpoint_every: float, resume: bool, profile, show_profile: bool) -> None:
-    """Solve (or resume) the run in ``out_dir`` with a progress bar, then write every output."""
-    import json
-
+    """Solve (or resume) the run in ``out_dir`` with progress, then write every output. Ctrl-C stops
+    training and still writes the results so far; a second Ctrl-C skips them (the training state is
+    saved either way)."""
     from .. import rundir
     from ..dispatch import prepare
     from ..dispatch import solve as run_solve
-    from ..report.outputs import metrics_record, render_report, write_data
     from ..train.checkpoint import Checkpoint
-    from .profile import table
     from .progress import Progress
 
     with profile.span("load"):
         problem, kwargs = rundir.settings(out_dir)
         family, settings = prepare(problem, kwargs)
-    with Progress(family.rounds(problem, settings) * sum(p.steps for p in kwargs["phases"])) as progress:
-        sol = run_solve(problem, **kwargs, callback=_preloading(progress.update), resume=resume,
-                        checkpoint=Checkpoint(out_dir, every=checkpoint_every))  # fmt: skip
+    total = family.rounds(problem, settings) * sum(p.steps for p in kwargs["phases"])
+    start = _resumed_at(out_dir, family, problem, settings, total) if resume else 0
+    try:
+        with _interruptible(), Progress(total, start) as progress:
+            sol = run_solve(problem, **kwargs, callback=_preloading(progress.update), resume=resume,
+                            checkpoint=Checkpoint(out_dir, every=checkpoint_every))  # fmt: skip
+        _finish(out_dir, problem, family, sol, kwargs, profile, show_profile)
+    except KeyboardInterrupt:
+        saved = family.steps_saved(problem, settings, Checkpoint(out_dir))
+        click.echo("stopped without writing the results; " + (
+            f"the training state at step {saved} is saved: continue with: neuralsolve resume {out_dir}"
+            if saved is not None else "no optimiser step had finished, so nothing was saved"), err=True)  # fmt: skip
+        sys.exit(130)
+    if sol.status == "interrupted":
+        click.echo(f"continue with: neuralsolve resume {out_dir}")
+    sys.exit(EXIT_CODES.get(sol.status, 1))
+
+
+# the exit status of a solve by its status: 1 for a failed or disagreeing solve, 130 (as for
+# SIGINT) for one stopped by Ctrl-C
+EXIT_CODES = {"ok": 0, "interrupted": 130}
+
+
+def _resumed_at(out_dir: pathlib.Path, family, problem, settings: dict, total: int) -> int:
+    """The step a resumed solve starts from, said on the terminal; a ProblemError if there is no
+    checkpoint to resume (resume never silently starts afresh)."""
+    from .._errors import ProblemError
+    from ..train.checkpoint import Checkpoint
+
+    at = family.steps_saved(problem, settings, Checkpoint(out_dir))
+    if at is None:
+        raise ProblemError(f"{out_dir}: no checkpoint to resume from (the solve saved no training state); "
+                           f"start it again with 'neuralsolve solve {out_dir}/problem.toml --out {out_dir}'")  # fmt: skip
+    click.echo(f"resuming from step {at} of {total}")
+    return at
+
+
+def _interruptible():
+    """While solving: the first Ctrl-C says at once what happens next and asks training to stop
+    after the compiled chunk it is in (its state is then saved whole and the results so far are
+    written); a second one stops everything at once (KeyboardInterrupt)."""
+    import contextlib
+    import signal
+
+    from ..train.fit import STOP
+
+    def handler(signum, frame):
+        if STOP.is_set():
+            raise KeyboardInterrupt
+        STOP.set()
+        click.echo("\nCtrl-C: stopping training after its current chunk of steps, saving its state and "
+                   "writing the results so far (Ctrl-C again to stop at once)", err=True)  # fmt: skip
+
+    @contextlib.contextmanager
+    def installed():
+        STOP.clear()
+        previous = signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            STOP.clear()
+
+    return installed()
+
+
+def _finish(out_dir: pathlib.Path, problem, family, sol, kwargs: dict, profile, show_profile: bool) -> None:
+    """Write the outputs of a solve and print its verdict, errors and where the results are."""
+    import json
+
+    from .. import rundir
+    from ..report.outputs import metrics_record, render_report, write_data
+    from .profile import table
+
     wall = sol.history[-1]["elapsed"] if sol.history else 0.0  # includes time before a resume
     metrics = metrics_record(problem, family, sol, wall, kwargs["seed"])
     with profile.span("data"):
@@ -166,9 +281,8 @@ def _run(out_dir: pathlib.Path, checkpoint_every: float, resume: bool, profile, 
         files += render_report(out_dir, problem, family)
     metrics["profile"] = profile.breakdown(sol.spans)
     (out_dir / rundir.METRICS).write_text(json.dumps(metrics, indent=2))
-    errors = metrics["l2_relative_error"] or {}
-    summary = ", ".join(f"{f} {e:.2e}" for f, e in errors.items()) or "no exact solution given"
-    click.echo(f"{sol.status}: {sol.message}. Relative L2 error: {summary}; residual RMS {metrics['residual_rms']:.2e}")
+    click.echo(f"{sol.status}: {sol.message}")
+    click.echo(_accuracy_line(metrics))
     if "eigenvalues" in metrics:
         errs = metrics.get("eigenvalue_errors") or [None] * len(metrics["eigenvalues"])
         click.echo("eigenvalues: " + ", ".join(f"{v:.10g}" + (f" (rel. error {e:.1e})" if e is not None else "")
@@ -176,30 +290,62 @@ def _run(out_dir: pathlib.Path, checkpoint_every: float, resume: bool, profile, 
     click.echo(f"results in {out_dir}/ ({', '.join(p.name for p in files)})")
     if show_profile:
         click.echo(table(metrics["profile"]))
-    if sol.status == "interrupted":
-        click.echo(f"continue with: neuralsolve resume {out_dir}")
-    if sol.status != "ok":
-        sys.exit(1)
+
+
+def _accuracy_line(metrics: dict) -> str:
+    """The relative L2 errors, saying against what they were measured, and the residual."""
+    errors = metrics["l2_relative_error"] or {}
+    if not errors:
+        return f"no reference to compare with (no exact solution, no classical reference); residual RMS {metrics['residual_rms']:.2e}"
+    against = {"exact": "the exact solution", "classical": "the classical reference"}.get(metrics["reference"], "the reference")
+    if metrics.get("reference_method"):
+        against += f" ({metrics['reference_method']})"
+    summary = ", ".join(f"{f} {e:.2e}" for f, e in errors.items())
+    return f"relative L2 error against {against}: {summary}; residual RMS {metrics['residual_rms']:.2e}"
 
 
 @main.command()
 @click.argument("name", required=False)
-@click.option("--to", "dest", type=click.Path(), default=".", help="folder to copy the example into")
-def examples(name: str | None, dest: str) -> None:
+@click.option("--to", "dest", type=click.Path(), default=".", help="folder (or file name) to copy the example to")
+@click.option("--force", is_flag=True, help="replace a file of that name even if it differs from the example")
+def examples(name: str | None, dest: str, force: bool) -> None:
     """List the bundled problem files, or copy example NAME out."""
-    files = {p.stem: p for p in sorted(EXAMPLES.glob("*.toml"))}
+    files = _bundled_examples()
     if name is None:
+        width = min(shutil.get_terminal_size((100, 24)).columns, 100)
         for stem, path in files.items():
-            click.echo(f"{stem:<16} {_first_comment(path)}")
+            lines = _wrap(_first_comment(path.read_text()), width - 21) or [""]
+            click.echo("\n".join([f"{stem:<20} {lines[0]}"] + [" " * 21 + line for line in lines[1:]]))
         return
-    if name.removesuffix(".toml") not in files:
-        from .._errors import ProblemError
+    from .._errors import ProblemError
 
+    stem = name.removesuffix(".toml")
+    if stem not in files:
         raise ProblemError(f"no bundled example {name!r}; available: {', '.join(files)}")
     target = pathlib.Path(dest)
-    target = target / f"{name.removesuffix('.toml')}.toml" if target.is_dir() else target
-    shutil.copyfile(files[name.removesuffix(".toml")], target)
+    target = target / f"{stem}.toml" if target.is_dir() else target
+    if not target.parent.is_dir():
+        raise ProblemError(f"--to {dest}: folder {str(target.parent)!r} does not exist")
+    text = files[stem].read_bytes()
+    if target.exists() and not force:
+        if target.is_file() and target.read_bytes() == text:
+            click.echo(f"{target} is already the bundled example {stem!r}; left as it is")
+            return
+        raise ProblemError(f"{target} exists and differs from the example: copying would lose its contents; "
+                           f"use --force to replace it, or --to another place")  # fmt: skip
+    try:
+        target.write_bytes(text)
+    except OSError as err:  # a folder of that name, no permission, a full disk
+        raise ProblemError(f"--to {dest}: cannot write {target}: {err.strerror or err}") from None
     click.echo(f"copied to {target}")
+
+
+def _bundled_examples() -> dict:
+    """The bundled problem files by name (``importlib.resources`` entries, in name order): package
+    data, so an installed wheel has them as well as a checkout."""
+    folder = resources.files("neuralsolve") / EXAMPLES
+    entries = folder.iterdir() if folder.is_dir() else ()
+    return {p.name.removesuffix(".toml"): p for p in sorted(entries, key=lambda p: p.name) if p.name.endswith(".toml")}
 
 
 @main.command()
@@ -276,9 +422,37 @@ def _peer_time(peer: str | None, given: str | None) -> str | float | None:
         raise ProblemError(f"--peer-time: {err}") from None
 
 
-def _first_comment(path: pathlib.Path) -> str:
-    line = path.read_text().splitlines()[0]
-    return line.lstrip("# ").strip() if line.startswith("#") else ""
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` characters (longer only for one unbreakable word),
+    never broken inside brackets, so that ``u(x, 0)`` or ``[-1, 1]`` stays on one line."""
+    words: list[str] = []
+    depth = 0
+    for word in text.split():
+        if depth > 0:
+            words[-1] += " " + word
+        else:
+            words.append(word)
+        depth = max(depth + sum(word.count(c) for c in "([{") - sum(word.count(c) for c in ")]}"), 0)
+    lines: list[str] = []
+    for word in words:
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
+
+
+def _first_comment(text: str) -> str:
+    """The first sentence of a problem file's opening comment (its comment lines joined until one
+    ends a sentence), or the whole comment if no sentence ends in it; "" without one."""
+    lines = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("#").strip())
+    comment = " ".join(line for line in lines if line)
+    end = re.search(r"[.!?](?=\s|$)", comment)  # not the point of "0.01" or of "docs/a.md"
+    return comment[: end.end()] if end else comment
 
 
 if __name__ == "__main__":

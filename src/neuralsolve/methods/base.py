@@ -65,6 +65,11 @@ class Family(abc.ABC):
         """How many times training runs through all the phases (for a progress bar's total)."""
         return 1
 
+    def steps_saved(self, problem: Problem, settings: dict, checkpoint) -> int | None:
+        """Where a resumed solve starts, on the scale of the progress records' ``step``: the steps
+        that ``checkpoint`` (and the family's other checkpoints) saved; None when none was saved."""
+        return checkpoint.steps()
+
     def panels(self, problem: Problem, values: np.ndarray, reference: np.ndarray | None, metrics: dict) -> list[Panel]:
         """The report's solution plots from the saved values (and reference values) on the grid."""
         return [Panel(f"solution_{f}.png", f, values[:, i], None if reference is None else reference[:, i])

@@ -69,6 +69,12 @@ class March(Family):
     def rounds(self, problem: Problem, settings: dict) -> int:
         return settings["windows"]
 
+    def steps_saved(self, problem: Problem, settings: dict, checkpoint) -> int | None:
+        """Window k's records count on from the steps of the windows before it (see ``_Log``)."""
+        saved = [checkpoint.for_window(k).steps() for k in range(settings["windows"])]
+        saved = [s for s in saved if s is not None]
+        return sum(saved) if saved else None
+
 
 def check_windows(problem: Problem) -> None:
     """ProblemError saying why ``problem`` cannot be marched in time windows, if it cannot."""

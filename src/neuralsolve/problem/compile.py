@@ -6,6 +6,7 @@ result under ``jit`` traces straight-line JAX code. No code is generated or exec
 
 from __future__ import annotations
 
+import math
 import operator
 from functools import reduce
 
@@ -14,6 +15,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from .._errors import ProblemError
+from .parse import Namespace, parse_expression
 
 _UNARY = {
     sp.sin: jnp.sin, sp.cos: jnp.cos, sp.tan: jnp.tan, sp.asin: jnp.arcsin, sp.acos: jnp.arccos,
@@ -37,7 +39,47 @@ _BINARY = {
 
 def compile_expression(expr: sp.Expr, coords: tuple[str, ...], what: str):
     """Return ``fn(p) -> value`` evaluating ``expr`` at a point ``p``."""
-    return _Compiler(tuple(coords), what).build(expr)
+    try:
+        return _Compiler(tuple(coords), what).build(expr)
+    except ProblemError:
+        raise
+    except (TypeError, ValueError, ArithmeticError, RecursionError) as err:  # zoo, nan, an odd Piecewise
+        raise ProblemError(f"{what}: {str(expr)[:60]!r} cannot be evaluated numerically ({type(err).__name__})") from None
+
+
+def constant_value(text, parameters: dict[str, float], what: str) -> float:
+    """A finite real number written as a number or an expression of numbers, constants (``pi``)
+    and ``parameters``, such as ``"pi/2"`` or ``"L/2"``.
+
+    The expression is evaluated in float64, as the solve would evaluate it (SymPy's exact
+    evaluation can take minutes on an input such as ``exp(exp(10**6))``).
+    """
+    import jax
+
+    if isinstance(text, bool) or not isinstance(text, (int, float, str)):
+        raise ProblemError(f"{what}: expected a number or an expression such as 'pi/2', got {type(text).__name__}")
+    if isinstance(text, str):
+        text = text.strip()
+        expr = parse_expression(text, Namespace((), (), dict(parameters)), what)
+        if not expr.is_number:
+            raise ProblemError(f"{what}: {text[:60]!r} is not a number")
+        try:
+            fn = compile_expression(expr, (), what)  # refuses zoo (1/0) and I (sqrt(-1))
+            with jax.enable_x64(True):
+                value = complex(fn(None))
+        except (TypeError, ValueError, ArithmeticError):
+            raise ProblemError(f"{what}: {text[:60]!r} is not a finite real number") from None
+        if value.imag != 0 or not math.isfinite(value.real):
+            raise ProblemError(f"{what}: {text[:60]!r} is not a finite real number")
+        return value.real
+    try:
+        value = float(text)
+    except OverflowError:  # a whole number beyond float64
+        value = math.inf
+    if not math.isfinite(value):
+        shown = "a whole number too large for float64" if isinstance(text, int) else text
+        raise ProblemError(f"{what}: expected a finite number, got {shown}")
+    return value
 
 
 class _Compiler:

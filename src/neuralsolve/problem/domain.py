@@ -23,6 +23,13 @@ TIME = "t"
 _TOL = 1e-12
 
 
+def _num(x: float) -> str:
+    """A number as short as it can be written and still read back exactly (``1``, ``0.5``,
+    ``1.5707963267948966``), so that two different numbers never print alike."""
+    x = float(x)
+    return str(int(x)) if x.is_integer() and abs(x) < 1e16 else repr(x)
+
+
 # --- pieces: one factor's contribution to a region part ----------------------------------------
 
 
@@ -247,14 +254,14 @@ class Domain:
         """The flat face ``coord = value`` (an end of the segment in ``coord``)."""
         if coord not in self.coords:
             raise ProblemError(
-                f"condition on '{coord} = {value:g}': the domain has no coordinate {coord!r} "
+                f"condition on '{coord} = {_num(value)}': the domain has no coordinate {coord!r} "
                 f"(coordinates: {', '.join(self.coords)})"
             )
         i = next(k for k, f in enumerate(self.factors) if coord in f.coords)
         f = self.factors[i]
         if not isinstance(f, Segment):
             raise ProblemError(
-                f"condition on '{coord} = {value:g}' is not on the boundary of the disk; "
+                f"condition on '{coord} = {_num(value)}' is not on the boundary of the disk; "
                 "use on = 'boundary'"
             )
         side, end = next(((s, e) for s, e in enumerate(f.ends()) if abs(e.value - value) <= _TOL * max(1.0, abs(value))),
@@ -262,10 +269,10 @@ class Domain:
         if end is None:
             where = "outside the domain" if not f.lo <= value <= f.hi else "inside the domain, not on its boundary"
             raise ProblemError(
-                f"condition on '{coord} = {value:g}' is {where}: {coord} ranges over [{f.lo:g}, {f.hi:g}]"
+                f"condition on '{coord} = {_num(value)}' is {where}: {coord} ranges over [{_num(f.lo)}, {_num(f.hi)}]"
             )
         part = tuple(end if j == i else g.interior() for j, g in enumerate(self.factors))
-        return Region(f"{coord} = {value:g}", (part,), ((self.coords.index(coord), side),))
+        return Region(f"{coord} = {_num(value)}", (part,), ((self.coords.index(coord), side),))
 
     def contains(self, points: np.ndarray, tol: float = 1e-9) -> np.ndarray:
         """Boolean mask of the points (n, d) that lie in the closed domain."""

@@ -13,6 +13,7 @@ follows the chain rule; ``diff(u, x, 2)`` is the second derivative in ``x``.
 from __future__ import annotations
 
 import ast
+import math
 import operator
 from dataclasses import dataclass, field
 
@@ -32,6 +33,14 @@ FUNCTIONS = {
     "Heaviside": sp.Heaviside, "Piecewise": sp.Piecewise,
 }  # fmt: skip
 CONSTANTS = {"pi": sp.pi, "E": sp.E}
+
+# Limits that keep parsing fast on any input (files are data from other people): SymPy evaluates
+# powers of numbers exactly, so 9**9**9**9 would never finish, and the walker recurses.
+MAX_LENGTH = 10_000  # characters in one expression
+MAX_DEPTH = 100  # nesting of the expression's syntax tree
+MAX_EXPONENT = 1000  # |n| in a power x**n with a numeric n
+MAX_BITS = 100_000  # size of an exact number a power of numbers may produce (about 30,000 digits)
+MAX_ORDER = 10  # total order of one derivative
 
 _BINARY = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
@@ -81,16 +90,23 @@ def split_equation(text: str, what: str) -> tuple[str, str]:
         raise ProblemError(f"{what}: expected an equation string such as 'u = 0', got {type(text).__name__}")
     cuts = [i for i, ch in enumerate(text)
             if ch == "=" and text[i - 1 : i] not in ("<", ">", "!", "=") and text[i + 1 : i + 2] != "="]  # fmt: skip
+    if not cuts and "==" in text:
+        raise ProblemError(f"{what}: {_short(text)} is not an equation: write a single '=' between the two sides, not '=='")
     if len(cuts) != 1:
         found = "no '='" if not cuts else f"{len(cuts)} '=' signs"
-        raise ProblemError(f"{what}: {text!r} is not an equation (expected 'left = right', found {found})")
+        raise ProblemError(f"{what}: {_short(text)} is not an equation (expected 'left = right', found {found})")
     return text[: cuts[0]], text[cuts[0] + 1 :]
 
 
 def parse_equation(text: str, ns: Namespace, what: str) -> sp.Expr:
     """Parse ``"lhs = rhs"`` into the residual ``lhs - rhs``."""
     lhs, rhs = split_equation(text, what)
-    return parse_expression(lhs, ns, what) - parse_expression(rhs, ns, what)
+    sides = [parse_expression(side, ns, what) for side in (lhs, rhs)]
+    for side, part in zip((lhs, rhs), sides):
+        if isinstance(part, sp.logic.boolalg.Boolean):  # x > 0, a == b: conditions, not quantities
+            raise ProblemError(f"{what}: {_short(side.strip())} is a condition, not a quantity: an equation "
+                               "sets two quantities equal (use Piecewise((value, condition), ...) for a switch)")  # fmt: skip
+    return sides[0] - sides[1]
 
 
 def parse_expression(text: str, ns: Namespace, what: str) -> sp.Expr:
@@ -99,13 +115,64 @@ def parse_expression(text: str, ns: Namespace, what: str) -> sp.Expr:
         raise ProblemError(f"{what}: expected an expression string, got {type(text).__name__}")
     if not text.strip():
         raise ProblemError(f"{what}: empty expression")
+    if len(text.strip()) > MAX_LENGTH:
+        raise ProblemError(f"{what}: the expression is {len(text.strip())} characters long; the limit is {MAX_LENGTH}")
+    _check_primes(text, what)
     _check_parentheses(text, what)
     try:
         # x^2 means x**2, as in SymPy's parser; replacing the token keeps the power's precedence.
         tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
-    except SyntaxError as err:
-        raise ProblemError(f"{what}: {text.strip()!r} is not a valid expression ({err.msg})") from None
-    return _Walker(ns, what, text.strip()).visit(tree.body)
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as err:  # ValueError: a null byte, huge literals
+        cause = getattr(err, "msg", None) or str(err) or type(err).__name__
+        raise ProblemError(f"{what}: {_short(text.strip())} is not a valid expression ({cause.splitlines()[0]})") from None
+    walker = _Walker(ns, what, text.strip())
+    if _depth(tree.body) > MAX_DEPTH:
+        walker.fail(f"the expression is nested more than {MAX_DEPTH} levels deep")
+    try:
+        value = walker.visit(tree.body)
+    except ProblemError:
+        raise
+    except (TypeError, ValueError, AttributeError, ArithmeticError, RecursionError, NotImplementedError) as err:
+        # SymPy refusing a combination the walker allowed (a tuple plus a number, x & 1, ...)
+        walker.fail(f"not a valid mathematical expression ({type(err).__name__}: {_short(str(err))})")
+    if not isinstance(value, sp.Basic) or isinstance(value, sp.logic.boolalg.BooleanAtom):
+        walker.fail("expected a mathematical expression" + (", not a tuple" if isinstance(value, tuple) else ""))
+    return value
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """``repr`` of ``text``, cut to about ``limit`` characters: messages stay one readable line."""
+    shown = repr(text)
+    return shown if len(shown) <= limit else shown[: limit - 4] + "...'"
+
+
+def _depth(node) -> int:
+    """Nesting depth of a syntax tree, without recursion (the tree may be very deep)."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        if d <= MAX_DEPTH:
+            stack.extend((child, d + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _check_primes(text: str, what: str) -> None:
+    """Refuse primes (``u'``, ``u''``), which Python would read as the start of a string."""
+    quote = None
+    for i, ch in enumerate(text):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            before = text[:i].rstrip()[-1:]
+            if ch == "'" and (before.isalnum() or before in ("_", ")", "'")) and text[i - 1 : i] == before:
+                raise ProblemError(
+                    f"{what}: primes for derivatives are not supported in {_short(text.strip())}: "
+                    "write diff(u, x) for u', diff(u, x, 2) for u''"
+                )
+            quote = ch
+        elif ch == "\u2032":  # the prime sign
+            raise ProblemError(f"{what}: primes for derivatives are not supported: write diff(u, x) for u'")
 
 
 def _check_parentheses(text: str, what: str) -> None:
@@ -125,20 +192,24 @@ class _Walker:
         self.ns, self.what, self.text = ns, what, text
 
     def fail(self, msg: str):
-        raise ProblemError(f"{self.what}: {msg} in {self.text!r}")
+        raise ProblemError(f"{self.what}: {msg} in {_short(self.text)}")
 
     def visit(self, node):
         method = getattr(self, f"visit_{type(node).__name__}", None)
         if method is None:
-            self.fail(f"'{ast.unparse(node)}' is not allowed (only numbers, names, arithmetic and functions)")
+            self.fail(f"{_short(ast.unparse(node))} is not allowed (only numbers, names, arithmetic and functions)")
         return method(node)
 
     def visit_Constant(self, node):
         if isinstance(node.value, bool):
             return sp.true if node.value else sp.false
-        if isinstance(node.value, (int, float)):
-            return sp.Integer(node.value) if isinstance(node.value, int) else sp.Float(node.value)
-        self.fail(f"{node.value!r} is not a number")
+        if isinstance(node.value, int):
+            return sp.Integer(node.value)
+        if isinstance(node.value, float):
+            if not math.isfinite(node.value):
+                self.fail(f"the number {ast.unparse(node)} is too large")
+            return sp.Float(node.value)
+        self.fail(f"{_short(str(node.value)) if isinstance(node.value, str) else repr(node.value)} is not a number")
 
     def visit_Name(self, node):
         name, ns = node.id, self.ns
@@ -156,13 +227,37 @@ class _Walker:
             return CONSTANTS[name]
         if name in FUNCTIONS or name == "diff":
             self.fail(f"'{name}' is a function and needs arguments")
-        self.fail(f"unknown symbol '{name}' ({ns.known()})")
+        known = ns.known() or "only numbers and constants such as pi may be used here"
+        self.fail(f"unknown symbol {_short(name, 40)} ({known})")
 
     def visit_BinOp(self, node):
         op = _BINARY.get(type(node.op))
         if op is None:
-            self.fail(f"operator '{ast.unparse(node)}' is not allowed")
-        return op(self.visit(node.left), self.visit(node.right))
+            self.fail(f"operator {_short(ast.unparse(node))} is not allowed")
+        left, right = self.visit(node.left), self.visit(node.right)
+        if op is operator.pow:
+            self._check_power(left, right)
+        return self._check_number(op(left, right))
+
+    def _check_number(self, value):
+        """Refuse numbers too large to use: a float beyond float64's range (SymPy would go on to
+        evaluate exp of it with ever more digits), or an exact number of more than MAX_BITS."""
+        if isinstance(value, sp.Float) and not abs(value) < 1e308:
+            self.fail(f"the number {str(value)[:30]} is too large")
+        if isinstance(value, sp.Rational) and max(int(value.p).bit_length(), int(value.q).bit_length()) > MAX_BITS:
+            self.fail(f"a number is too large (more than {MAX_BITS} bits)")
+        return value
+
+    def _check_power(self, base, exponent) -> None:
+        """Refuse powers SymPy would take too long to evaluate exactly (``9**9**9**9``)."""
+        if not isinstance(exponent, sp.Number) or not isinstance(base, (sp.Basic, int, float)):
+            return
+        if not exponent.is_finite or abs(exponent) > MAX_EXPONENT:
+            self.fail(f"the exponent {str(exponent)[:30]} is too large (at most {MAX_EXPONENT} in absolute value)")
+        if isinstance(base, sp.Rational) and isinstance(exponent, sp.Rational):
+            bits = max(int(base.p).bit_length(), int(base.q).bit_length()) * abs(int(exponent.p))
+            if bits > MAX_BITS:
+                self.fail(f"a power of numbers is too large (more than {MAX_BITS} bits)")
 
     def visit_UnaryOp(self, node):
         value = self.visit(node.operand)
@@ -172,7 +267,7 @@ class _Walker:
             return value
         if isinstance(node.op, (ast.Not, ast.Invert)):
             return sp.Not(value)
-        self.fail(f"operator in '{ast.unparse(node)}' is not allowed")
+        self.fail(f"operator in {_short(ast.unparse(node))} is not allowed")
 
     def visit_BoolOp(self, node):
         op = sp.And if isinstance(node.op, ast.And) else sp.Or
@@ -183,7 +278,7 @@ class _Walker:
         parts = [_COMPARE[type(op)](a, b) for op, a, b in zip(node.ops, terms, terms[1:])
                  if type(op) in _COMPARE]  # fmt: skip
         if len(parts) != len(node.ops):
-            self.fail(f"comparison '{ast.unparse(node)}' is not allowed")
+            self.fail(f"comparison {_short(ast.unparse(node))} is not allowed")
         return sp.And(*parts)
 
     def visit_Tuple(self, node):
@@ -191,17 +286,19 @@ class _Walker:
 
     def visit_Call(self, node):
         if not isinstance(node.func, ast.Name) or node.keywords:
-            self.fail(f"'{ast.unparse(node)}' is not a call of a known function with plain arguments")
+            self.fail(f"{_short(ast.unparse(node))} is not a call of a known function with plain arguments")
         name = node.func.id
         if name == "diff":
             return self._diff(node)
         if name not in FUNCTIONS:
-            self.fail(f"unknown function '{name}'")
+            self.fail(f"unknown function {_short(name, 40)}")
         args = [self.visit(a) for a in node.args]
         try:
-            return FUNCTIONS[name](*args)
-        except (TypeError, ValueError) as err:
-            self.fail(f"bad arguments to {name}: {err}")
+            return self._check_number(FUNCTIONS[name](*args))
+        except ProblemError:
+            raise
+        except (TypeError, ValueError, AttributeError, ArithmeticError, NotImplementedError) as err:
+            self.fail(f"bad arguments to {name}: {_short(str(err))}")
 
     def _diff(self, node):
         if len(node.args) < 2:
@@ -212,14 +309,19 @@ class _Walker:
             if isinstance(arg, ast.Constant) and isinstance(arg.value, int) and not isinstance(arg.value, bool):
                 if not spec or arg.value < 1:
                     self.fail("a derivative order must follow a coordinate and be at least 1")
+                if arg.value > MAX_ORDER:
+                    self.fail(f"derivatives of order above {MAX_ORDER} are not supported")
                 spec.append(arg.value)
             elif isinstance(arg, ast.Name) and arg.id in self.ns.coord_symbols:
                 spec.append(self.ns.coord_symbols[arg.id])
             else:
                 self.fail(
-                    f"derivative with respect to '{ast.unparse(arg)}', which is not a coordinate of the "
+                    f"derivative with respect to {_short(ast.unparse(arg), 30)}, which is not a coordinate of the "
                     f"domain (coordinates: {', '.join(self.ns.coords)})"
                 )
+        orders = [a for a in spec if isinstance(a, int)]
+        if len(spec) - len(orders) + sum(o - 1 for o in orders) > MAX_ORDER:
+            self.fail(f"derivatives of order above {MAX_ORDER} are not supported")
         return sp.diff(target, *spec)
 
 

@@ -11,7 +11,7 @@ import sympy as sp
 
 from .._errors import ProblemError
 from ..ops.point import Point, value_at
-from .compile import compile_expression
+from .compile import compile_expression, constant_value
 from .conditions import (Condition, Dirichlet, HardValue, InitialRate, Neumann, Observations,
                          Penalty, Periodic, Robin)  # fmt: skip
 from .domain import TIME, Domain
@@ -63,6 +63,9 @@ class Problem:
             coordinates, an envelope such as a known decay (``{"psi": "exp(-x^2/4)"}``).
         sign: ``"positive"`` or ``"negative"`` per field: the field is ``±scale·exp(network)``,
             never zero or of the wrong sign (value conditions on it must have that sign too).
+        tolerance: the largest relative error against the reference (exact or classical) that
+            still counts as agreement (default :data:`TOLERANCE`); a solve beyond it has status
+            ``"disagrees"``.
 
     Raises:
         ProblemError: for any name, condition or derivative that does not fit the domain and fields.
@@ -72,18 +75,22 @@ class Problem:
                  parameters: dict | None = None, functions: dict | None = None,
                  exact: dict | None = None, name: str = "problem", solver: dict | None = None,
                  reference: str = "auto", eigen: Eigen | None = None, scale: dict | None = None,
-                 sign: dict | None = None):  # fmt: skip
+                 sign: dict | None = None, tolerance: float | None = None):  # fmt: skip
         if not isinstance(domain, Domain):
             raise ProblemError(f"domain must be a neuralsolve Domain, got {type(domain).__name__}")
         self.domain, self.name = domain, name
+        self.source: str | None = None  # the problem file's text and path, when loaded from one
+        self.source_path = None
         # the arguments as given, so that a variant (one time window of this problem) can be built
         self.arguments = {"fields": fields, "equations": equations, "conditions": list(conditions),
                           "parameters": parameters, "functions": functions, "exact": exact, "name": name,
-                          "reference": reference, "eigen": eigen, "scale": scale, "sign": sign}  # fmt: skip
+                          "reference": reference, "eigen": eigen, "scale": scale, "sign": sign,
+                          "tolerance": tolerance}  # fmt: skip
         self.solver = dict(solver or {})
         if reference not in ("auto", "none"):
             raise ProblemError(f"reference must be 'auto' or 'none', got {reference!r}")
         self.reference = reference
+        self.tolerance = _tolerance(tolerance)
         unknown_settings = set(self.solver) - SOLVE_SETTINGS
         if unknown_settings:
             raise ProblemError(f"unknown solver setting(s) {sorted(unknown_settings)}; expected some of {sorted(SOLVE_SETTINGS)}")
@@ -254,18 +261,22 @@ class Problem:
             if segment is None:
                 raise ProblemError(f"{what}: an initial condition needs a time coordinate 't' in the domain")
             return (TIME, segment.lo)
+        forms = ("'boundary' (the whole spatial boundary), 'start' (t at its lower bound) or a face "
+                 f"'<coordinate> = <number>' such as '{self.domain.coords[0]} = 0'")
         if not isinstance(on, str):
-            raise ProblemError(f"{what}: 'on' must be 'boundary' or a face such as 'x = 0', got {on!r}")
+            raise ProblemError(f"{what}: 'on' must be {forms}, got {type(on).__name__}")
+        if "=" not in on:
+            raise ProblemError(f"{what}: the condition's location {on.strip()[:60]!r} is not understood; expected {forms}")
         left, right = split_equation(on, f"{what} 'on'")
         coord = left.strip()
-        value = parse_expression(right, Namespace((), (), self.parameters), f"{what} 'on'")
-        if not value.is_number:
-            raise ProblemError(f"{what}: 'on = {on}' must set a coordinate to a number")
+        if not coord.isidentifier():
+            raise ProblemError(f"{what}: the condition's location {on.strip()[:60]!r} is not understood; expected {forms}")
+        value = constant_value(right, self.parameters, f"{what} 'on'")
         try:
-            self.domain.face(coord, float(value))
+            self.domain.face(coord, value)
         except ProblemError as err:  # name the condition, not just the face
             raise ProblemError(f"{what}: {err}") from None
-        return (coord, float(value))
+        return (coord, value)
 
     def _as_dirichlet(self, text: str, what: str):
         """``"u = g(x)"`` with no field on the right is a value condition: (field, g) or (None, None)."""
@@ -412,3 +423,17 @@ def _parameters(params: dict) -> dict[str, float]:
             raise ProblemError(f"parameter {k!r} must be a number, got {v!r}")
         out[k] = float(v)
     return out
+
+
+# the default largest relative error against a reference that counts as agreement: PINN solves
+# reach 1e-3 to 1e-9 where they work; several times worse than 1e-2 means the answer is not usable
+TOLERANCE = 1e-2
+
+
+def _tolerance(value) -> float:
+    """The agreement tolerance: a positive, finite number (default :data:`TOLERANCE`)."""
+    if value is None:
+        return TOLERANCE
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise ProblemError(f"tolerance must be a positive, finite number (a relative error), got {value!r}")
+    return float(value)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from .._errors import ProblemError
-from ..problem.domain import TIME
 from ..problem.problem import Problem
 from .bvp import bvp_reference
-from .conditions import face_of
 from .mol import mol_reference
 from .ode import ode_reference
+from .plan import BVP, IVP, MOL, classical_method
 from .result import Reference
 
 
@@ -32,20 +31,11 @@ def classical_reference(problem: Problem, *, nodes: int = 4096) -> Reference | N
     """
     if not isinstance(problem, Problem):
         raise ProblemError(f"classical_reference needs a neuralsolve Problem, got {type(problem).__name__}")
-    coords = problem.domain.coords
-    if len(coords) == 1 and problem.periodic:
-        return None  # periodic ODEs: no classical method here
-    if coords == (TIME,) and _all_at_start(problem):
+    method = classical_method(problem)  # the same choice `neuralsolve check` reports
+    if method == IVP:
         return ode_reference(problem)
-    if len(coords) == 1:
+    if method == BVP:
         return bvp_reference(problem)
-    if len(coords) == 2 and coords[1] == TIME:
+    if method == MOL:
         return mol_reference(problem, nodes=nodes)
     return None
-
-
-def _all_at_start(problem: Problem) -> bool:
-    """Whether every condition (observations aside) lies at the start of the interval: an initial-value problem."""
-    if any((h.axis, h.side) != (0, 0) for h in problem.hard):
-        return False
-    return all(pen.points is not None or face_of(pen) == (0, 0) for pen in problem.penalties)

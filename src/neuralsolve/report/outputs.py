@@ -5,16 +5,18 @@ Plots use matplotlib, imported only here and only when writing.
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 import pathlib
 
 import numpy as np
 
+from .._errors import ProblemError
 from ..methods.base import Family
 from ..problem.problem import Problem
 from ..solution import Solution
+from ..spec.dump import solver_table
+from .page import Figure, page, reference_name
 
 
 def evaluation_grid(problem: Problem) -> tuple[np.ndarray, tuple[int, ...] | None]:
@@ -40,6 +42,11 @@ def metrics_record(problem: Problem, family: Family, sol: Solution, wall_time: f
         "wall_time_s": round(wall_time, 3), "precision": sol.precision, "seed": seed,
         "status": sol.status, "message": sol.message, "phases": sol.phases,
     }  # fmt: skip
+    if sol.settings is not None:  # what the report shows under "Settings"
+        try:
+            record["settings"] = solver_table(sol.settings)
+        except ProblemError:  # a setting with no problem-file form: the report says none were recorded
+            pass
     return {**record, **{k: m[k] for k in family.metric_keys if k in m and k not in record}}
 
 
@@ -64,19 +71,53 @@ def write_data(out: pathlib.Path, problem: Problem, sol: Solution, metrics: dict
 
 def render_report(out: pathlib.Path, problem: Problem, family: Family) -> list[pathlib.Path]:
     """Plots and report.html from the saved data in ``out`` (no training, no network needed)."""
-    from .plots import plot_history, plot_solution
+    from .plots import plot_history, plot_slices, plot_solution, time_slices
 
     data = np.load(out / "solution.npz")
     metrics = json.loads((out / "metrics.json").read_text())
     history = json.loads((out / "history.json").read_text())
-    _, shape = evaluation_grid(problem)
+    points, (_, shape) = data["points"], evaluation_grid(problem)
     reference = data["reference"] if "reference" in data else None
-    panels = family.panels(problem, data["values"], reference, metrics)
-    images = [plot_solution(out / name, problem, data["points"], shape, v, r, title) for name, title, v, r in panels]
-    images.append(plot_history(out / "loss_history.png", history["records"], history["terms"]))
+    against = reference_name(metrics)
+    label = {"exact": "exact solution", "classical": "classical reference"}.get(metrics.get("reference"), "reference")
+    figures = []
+    for name, title, v, r in family.panels(problem, data["values"], reference, metrics):
+        r = r if against else None  # reference values with no name to give them are not shown
+        path = plot_solution(out / name, problem, points, shape, v, r, title, label)
+        figures.append(Figure(path, _caption(problem, title, shape, r is not None, against, len(points))))
+        if time_slices(problem, shape):
+            path = plot_slices(out / name.replace("solution_", "slices_", 1), problem, points, shape, v, r, title, label)
+            figures.append(Figure(path, _slices_caption(problem, title, r is not None, against)))
+    history_plot = plot_history(out / "loss_history.png", history["records"], history["terms"])
+    figures.append(Figure(history_plot, "Training loss against the optimiser step: the total (black) and each term of "
+                                        "the loss, at each progress record. A dotted vertical line marks where an "
+                                        "optimiser phase starts, labelled with its method."))  # fmt: skip
     report = out / "report.html"
-    report.write_text(_html(problem, metrics, images))
-    return [*images, report]
+    report.write_text(page(problem, metrics, figures))
+    return [*(f.path for f in figures), report]
+
+
+def _caption(problem: Problem, title: str, shape, with_reference: bool, against: str | None, n: int) -> str:
+    """What a solution plot shows, in words."""
+    name = f"<strong>{html.escape(title)}</strong>"
+    coords = problem.domain.coords
+    if shape is None:
+        return f"{name}: histogram of the network's values at {n} quasi-random points of the {len(coords)}-dimensional domain."
+    where = f"{shape[0]} evenly spaced points in {coords[0]}" if len(shape) == 1 else \
+        f"a {shape[0]} × {shape[1]} grid in ({coords[0]}, {coords[1]})"  # fmt: skip
+    if not with_reference:
+        return f"{name}: the network's solution on {where} (no reference to compare with)."
+    if len(shape) == 1:
+        return (f"{name}, left: the network's solution (solid) and {against} (dashed); right: the pointwise "
+                f"error |network − reference| on a log scale; on {where}.")  # fmt: skip
+    return (f"{name} on {where}: the network's solution (left), {against} (middle) and the pointwise error "
+            f"|network − reference| (right).")  # fmt: skip
+
+
+def _slices_caption(problem: Problem, title: str, with_reference: bool, against: str | None) -> str:
+    space = next(c for c in problem.domain.coords if c != "t")
+    text = f"<strong>{html.escape(title)}</strong> against {html.escape(space)} at four times (one colour each): the network"
+    return text + (f" (solid) and {against} (dashed) on the same axes." if with_reference else ".")
 
 
 def _reference_values(sol: Solution, points: np.ndarray) -> np.ndarray | None:
@@ -86,16 +127,3 @@ def _reference_values(sol: Solution, points: np.ndarray) -> np.ndarray | None:
 
     with jax.enable_x64(True):
         return np.array(sol.reference(points.astype(np.float64)), dtype=float)
-
-
-def _html(problem: Problem, metrics: dict, images: list[pathlib.Path]) -> str:
-    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(json.dumps(v))}</td></tr>" for k, v in metrics.items())
-    figs = "".join(
-        f'<figure><img alt="{html.escape(p.stem)}" src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}">'
-        f"<figcaption>{html.escape(p.stem)}</figcaption></figure>"
-        for p in images
-    )
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(problem.name)}</title>"
-            "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}th{text-align:left;padding-right:1em}"
-            "img{max-width:100%}</style></head>"
-            f"<body><h1>{html.escape(problem.name)}</h1><table>{rows}</table>{figs}</body></html>")  # fmt: skip

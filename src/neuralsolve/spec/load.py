@@ -2,35 +2,47 @@
 
 Every value is checked for its key, type and meaning before the Problem is built, and every error
 is a :class:`SpecError` naming the file, the key, the line where known, and what was expected.
-The format is documented in docs/problem-files.md.
+The rules of the solver settings live in :mod:`neuralsolve.spec.schema`. The format is documented
+in docs/problem-files.md.
 """
 
 from __future__ import annotations
 
+import csv
+import keyword
 import pathlib
 import re
 import tomllib
+
+import numpy as np
 
 from .._errors import ProblemError
 from ..loss.terms import Points
 from ..nn.features import KINDS as FEATURE_KINDS
 from ..nn.features import FeatureError
 from ..nn.mlp import MLP
-from ..problem.conditions import Condition, Periodic
-from ..problem.domain import TIME, Box, Domain, SpaceTime
+from ..problem.conditions import Condition, Observations, Periodic
+from ..problem.domain import TIME, Box, Disk, Domain, Round, Segment, SpaceTime
 from ..problem.eigen import Eigen
+from ..problem.compile import constant_value
 from ..problem.problem import Problem
 from ..sampling.adaptive import SAMPLINGS
 from ..train.phases import PHASES
 from ..train.weighting import WEIGHTINGS, Causal
 from .errors import SpecError, line_of
+from .schema import MAX_POINTS, SOLVER_RULES, Rule, choice, kind_of, positive, rules_of, size_cause, whole
 
-TOP = {"name", "fields", "equations", "domain", "parameters", "functions", "conditions", "exact", "reference", "solver",
-       "eigen", "scale", "sign"}
+TOP = {"name", "fields", "equations", "domain", "parameters", "functions", "conditions", "observations", "exact",
+       "reference", "solver", "eigen", "scale", "sign"}  # fmt: skip
 EIGEN_KEYS = {"symbol", "states", "normalize"}
 CONDITION_KEYS = {"on", "set", "periodic", "impose", "weight", "points"}
+OBSERVATION_KEYS = {"field", "file", "points", "values", "weight"}
 SOLVER_KEYS = {"network", "points", "phases", "precision", "seed", "weighting", "causal", "sampling", "redraw",
-               "time_limit", "windows"}
+               "time_limit", "windows"}  # fmt: skip
+SHAPES = ("box", "disk")
+DISK_KEYS = {"shape", "center", "radius", "coords"}
+WEIGHT = Rule("number", low=0)
+IMPOSE = choice("exact", "penalty")
 
 
 def load(path) -> Problem:
@@ -42,14 +54,25 @@ def load(path) -> Problem:
     path = pathlib.Path(path)
     try:
         text = path.read_text()
-    except OSError as err:
-        raise SpecError(path, None, f"cannot read the file ({err.strerror or err})") from None
+    except (OSError, UnicodeDecodeError) as err:
+        cause = getattr(err, "strerror", None) or str(err)
+        raise SpecError(path, None, f"cannot read the file ({cause})") from None
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
+    except ValueError as err:  # TOMLDecodeError, or an integer too long to convert
         match = re.search(r"\(at line (\d+)", str(err))
         raise SpecError(path, None, f"invalid TOML: {err}", int(match.group(1)) if match else None) from None
-    return _Reader(path, text).problem(data)
+    problem = _Reader(path, text).problem(data)
+    problem.source, problem.source_path = text, path  # written verbatim when the solve is saved (Solution.save)
+    return problem
+
+
+def data_files(path) -> list[str]:
+    """The data files a valid problem file reads (``[[observations]]`` ``file``), as written in it:
+    paths relative to the file's folder, so that a copy of the file can take them along."""
+    data = tomllib.loads(pathlib.Path(path).read_text())
+    items = data.get("observations", [])
+    return [item["file"] for item in items if isinstance(item, dict) and isinstance(item.get("file"), str)]
 
 
 def solver_settings(table: dict, source: str = "settings") -> dict:
@@ -62,6 +85,9 @@ def solver_settings(table: dict, source: str = "settings") -> dict:
 class _Reader:
     def __init__(self, path: pathlib.Path, text: str):
         self.path, self.text = path, text
+        self.dim = 1  # the domain's dimension, once read: sizes of networks and point sets depend on it
+        self.coords: tuple[str, ...] = ()
+        self.n_conditions = 0  # [[conditions]] come first in the Problem's list, then [[observations]]
 
     def fail(self, key: str, cause: str):
         raise SpecError(self.path, key, cause, line_of(self.text, key))
@@ -71,7 +97,7 @@ class _Reader:
     def table(self, data: dict, key: str, allowed: set | None = None) -> dict:
         value = data.get(key.split(".")[-1], {})
         if not isinstance(value, dict):
-            self.fail(key, f"expected a table, got {_kind(value)}")
+            self.fail(key, f"expected a table, got {kind_of(value)}")
         for k in value:
             if allowed is not None and k not in allowed:
                 self.fail(f"{key}.{k}", f"unknown key; expected one of {', '.join(sorted(allowed))}")
@@ -83,17 +109,25 @@ class _Reader:
             self.fail(key, "missing; expected a list of strings")
         value = [value] if isinstance(value, str) else value
         if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-            self.fail(key, f"expected a non-empty list of strings, got {_kind(value)}")
+            self.fail(key, f"expected a non-empty list of strings, got {kind_of(value)}")
+        return value
+
+    def check(self, rule: Rule, value, key: str):
+        """``value`` if it follows ``rule``, else a SpecError naming ``key``."""
+        cause = rule.cause(value)
+        if cause:
+            self.fail(key, cause)
         return value
 
     def number(self, value, key: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.fail(key, f"expected a number, got {_kind(value)}")
-        return float(value)
+        return float(self.check(Rule("number"), value, key))
 
     def integer(self, value, key: str, minimum: int = 0) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            self.fail(key, f"expected a whole number >= {minimum}, got {value!r}")
+        return self.check(whole(minimum), value, key)
+
+    def name(self, value, key: str, what: str = "a name") -> str:
+        if not isinstance(value, str) or not value.isidentifier() or keyword.iskeyword(value):
+            self.fail(key, f"expected {what} such as 'x', got {kind_of(value)}")
         return value
 
     # --- sections -----------------------------------------------------------------------------
@@ -104,43 +138,54 @@ class _Reader:
                 self.fail(k, f"unknown key; expected one of {', '.join(sorted(TOP))}")
         name = data.get("name", self.path.stem)
         if not isinstance(name, str):
-            self.fail("name", f"expected a string, got {_kind(name)}")
+            self.fail("name", f"expected a string, got {kind_of(name)}")
         fields, equations = self.strings(data, "fields"), self.strings(data, "equations")
-        parameters = {k: self.number(v, f"parameters.{k}") for k, v in self.table(data, "parameters").items()}
-        functions = self.table(data, "functions")
-        for k, v in functions.items():
-            if not isinstance(v, str):
-                self.fail(f"functions.{k}", f"expected an expression string, got {_kind(v)}")
-        exact = self.table(data, "exact")
-        for k, v in exact.items():
-            if not isinstance(v, str):
-                self.fail(f"exact.{k}", f"expected an expression string, got {_kind(v)}")
-        reference = self.table(data, "reference", {"solver"})
-        if reference.get("solver", "auto") not in ("auto", "none"):
-            self.fail("reference.solver", f"expected 'auto' or 'none', got {reference['solver']!r}")
-        domain = self.domain(data)
+        parameters = {self.name(k, f"parameters.{k}", "a parameter name"): self.number(v, f"parameters.{k}")
+                      for k, v in self.table(data, "parameters").items()}  # fmt: skip
+        functions = self.expressions(data, "functions")
+        exact = self.expressions(data, "exact")
+        reference = self.table(data, "reference", {"solver", "tolerance"})
+        self.check(choice("auto", "none"), reference.get("solver", "auto"), "reference.solver")
+        tolerance = reference.get("tolerance")
+        if tolerance is not None:
+            self.check(positive(), tolerance, "reference.tolerance")
+        domain = self.domain(data, parameters)
+        self.dim, self.coords = domain.dim, domain.coords
         conditions = self.conditions(data)
+        self.n_conditions = len(conditions)
+        conditions += self.observations(data)
         solver = self.solver(self.table(data, "solver", SOLVER_KEYS))
         if "causal" in solver and TIME not in domain.coords:
             self.fail("solver.causal", f"causal weighting needs a time coordinate '{TIME}'; this problem's coordinates "
                                        f"are {', '.join(domain.coords)}")  # fmt: skip
         eigen = self.eigen(data) if "eigen" in data else None
+        for k in exact:  # a misspelled field is named here, with its line, rather than by the Problem
+            if k not in fields and (eigen is None or k != eigen.symbol):
+                allowed = fields + ([eigen.symbol] if eigen is not None else [])
+                self.fail(f"exact.{k}", f"unknown field {k!r}; expected one of {', '.join(allowed)}")
         scale = self.table(data, "scale")
         for k, v in scale.items():
-            if isinstance(v, bool) or not isinstance(v, (int, float, str)):
-                self.fail(f"scale.{k}", f"expected a positive number or an expression of the coordinates, got {_kind(v)}")
+            if not isinstance(v, str) and not Rule("number", above=0).fits(v):
+                self.fail(f"scale.{k}", f"expected a positive number or an expression of the coordinates, got {kind_of(v)}")
         sign = self.table(data, "sign")
         for k, v in sign.items():
-            if v not in ("positive", "negative"):
-                self.fail(f"sign.{k}", f"expected 'positive' or 'negative', got {_kind(v)}")
+            self.check(choice("positive", "negative"), v, f"sign.{k}")
         try:
             problem = Problem(domain, fields, equations, conditions, parameters=parameters, functions=functions,
                               exact=exact, name=name, solver=solver, reference=reference.get("solver", "auto"),
-                              eigen=eigen, scale=scale, sign=sign)  # fmt: skip
+                              eigen=eigen, scale=scale, sign=sign, tolerance=tolerance)  # fmt: skip
         except ProblemError as err:
-            self.fail(*_locate(str(err)))
+            self.fail(*self.locate(str(err)))
         self.check_solver(problem)
         return problem
+
+    def expressions(self, data: dict, key: str) -> dict[str, str]:
+        """A table of expression strings (``[functions]``, ``[exact]``)."""
+        table = self.table(data, key)
+        for k, v in table.items():
+            if not isinstance(v, str):
+                self.fail(f"{key}.{k}", f"expected an expression string, got {kind_of(v)}")
+        return table
 
     def check_solver(self, problem: Problem) -> None:
         """Solver settings valid one by one but not together or not for this problem (adaptive
@@ -154,134 +199,272 @@ class _Reader:
 
     def eigen(self, data: dict) -> Eigen:
         table = self.table(data, "eigen", EIGEN_KEYS)
-        args = {"symbol": table.get("symbol", "E"), "normalize": table.get("normalize", True)}
-        if not isinstance(args["symbol"], str):
-            self.fail("eigen.symbol", f"expected a name, got {_kind(args['symbol'])}")
-        if not isinstance(args["normalize"], bool):
-            self.fail("eigen.normalize", f"expected true or false, got {_kind(args['normalize'])}")
-        args["states"] = self.integer(table.get("states", 1), "eigen.states", 1)
+        args = {"symbol": self.name(table.get("symbol", "E"), "eigen.symbol"),
+                "normalize": self.check(Rule("bool"), table.get("normalize", True), "eigen.normalize"),
+                "states": self.check(whole(1, 1000), table.get("states", 1), "eigen.states")}  # fmt: skip
         try:
             return Eigen(**args)
         except ProblemError as err:
             self.fail("eigen", str(err))
 
-    def domain(self, data: dict) -> Domain:
+    # --- the domain ---------------------------------------------------------------------------
+
+    def domain(self, data: dict, parameters: dict) -> Domain:
+        """Intervals per coordinate (a box), or ``shape = "disk"`` with ``center``, ``radius`` and
+        ``coords``; further coordinates (such as ``t``) are intervals multiplied with the shape."""
         if "domain" not in data:
             self.fail("domain", "missing; expected a table of coordinate bounds, e.g. x = [0, 1]")
-        table = self.table(data, "domain")
-        if not table:
+        table = dict(self.table(data, "domain"))
+        shape = self.check(choice(*SHAPES), table.pop("shape", "box"), "domain.shape")
+        factors = [self.disk(table, parameters)] if shape == "disk" else []
+        if not table and not factors:
             self.fail("domain", "expected at least one coordinate, e.g. x = [0, 1]")
-        bounds = {}
         for coord, value in table.items():
             key = f"domain.{coord}"
+            self.name(coord, key, "a coordinate name")
             if not isinstance(value, list) or len(value) != 2:
-                self.fail(key, f"expected [lower, upper], got {_kind(value)}")
-            lo, hi = (self.number(v, key) for v in value)
+                self.fail(key, f"expected [lower, upper], got {kind_of(value)}")
+            lo, hi = (self.constant(v, key, parameters) for v in value)
             if not lo < hi:
-                self.fail(key, f"bounds must increase, got [{lo:g}, {hi:g}]")
-            bounds[coord] = (lo, hi)
-        space = {c: b for c, b in bounds.items() if c != TIME}
+                self.fail(key, f"bounds must increase, got [{_num(lo)}, {_num(hi)}]")
+            factors.append(Segment(coord, lo, hi))
+        names = [c for f in factors for c in f.coords]
+        if len(set(names)) != len(names):
+            dup = next(c for c in names if names.count(c) > 1)
+            self.fail(f"domain.{dup}", f"coordinate {dup!r} is given twice (the disk's coords and an interval)")
+        space = [f for f in factors if f.coords != (TIME,)]
+        time = next((f for f in factors if f.coords == (TIME,)), None)
         if not space:
-            return Box([bounds[TIME]], coords=[TIME])
-        box = Box(list(space.values()), coords=list(space))
-        return SpaceTime(box, bounds[TIME]) if TIME in bounds else box
+            return Box([(time.lo, time.hi)], coords=[TIME])
+        if len(space) == 1 and isinstance(space[0], Round):
+            r = space[0]
+            space = Disk(r.center, r.radius, r.coords)
+        elif all(isinstance(f, Segment) for f in space):
+            space = Box([(f.lo, f.hi) for f in space], coords=[f.coord for f in space])
+        else:
+            space = Domain(space)
+        return SpaceTime(space, (time.lo, time.hi)) if time is not None else space
+
+    def disk(self, table: dict, parameters: dict) -> Round:
+        """Pop a disk's keys from the ``[domain]`` table."""
+        coords = table.pop("coords", ["x", "y"])
+        if not isinstance(coords, list) or len(coords) != 2:
+            self.fail("domain.coords", f"expected two coordinate names, e.g. [\"x\", \"y\"], got {kind_of(coords)}")
+        coords = [self.name(c, "domain.coords", "a coordinate name") for c in coords]
+        if coords[0] == coords[1] or TIME in coords:
+            self.fail("domain.coords", f"expected two different coordinates other than '{TIME}', got {coords}")
+        center = table.pop("center", [0, 0])
+        if not isinstance(center, list) or len(center) != 2:
+            self.fail("domain.center", f"expected [{coords[0]}, {coords[1]}] of the centre, got {kind_of(center)}")
+        center = tuple(self.constant(c, "domain.center", parameters) for c in center)
+        if "radius" not in table:
+            self.fail("domain.radius", "missing; a disk needs a radius, e.g. radius = 1")
+        radius = self.constant(table.pop("radius"), "domain.radius", parameters)
+        if not radius > 0:
+            self.fail("domain.radius", f"expected a positive number, got {_num(radius)}")
+        return Round((coords[0], coords[1]), center, radius)
+
+    def constant(self, value, key: str, parameters: dict) -> float:
+        """A finite number, or an expression of numbers, constants and parameters (``"pi/2"``)."""
+        try:
+            return constant_value(value, parameters, key)
+        except ProblemError as err:
+            self.fail(key, str(err).removeprefix(f"{key}: "))
+
+    # --- conditions and observations ----------------------------------------------------------
+
+    def tables(self, data: dict, name: str, allowed: set) -> list[tuple[str, dict]]:
+        """The ``[[name]]`` tables as ``(key, table)``, numbered from 1, each key checked against ``allowed``."""
+        items = data.get(name, [])
+        if not isinstance(items, list) or not all(isinstance(c, dict) for c in items):
+            self.fail(name, f"expected [[{name}]] tables")
+        out = []
+        for i, table in enumerate(items, 1):
+            key = f"{name}[{i}]"
+            for k in table:
+                if k not in allowed:
+                    self.fail(f"{key}.{k}", f"unknown key; expected one of {', '.join(sorted(allowed))}")
+            out.append((key, table))
+        return out
 
     def conditions(self, data: dict) -> list[Condition]:
-        items = data.get("conditions", [])
-        if not isinstance(items, list) or not all(isinstance(c, dict) for c in items):
-            self.fail("conditions", "expected [[conditions]] tables")
         out = []
-        for i, c in enumerate(items):
-            key = f"conditions[{i}]"
-            for k in c:
-                if k not in CONDITION_KEYS:
-                    self.fail(f"{key}.{k}", f"unknown key; expected one of {', '.join(sorted(CONDITION_KEYS))}")
-            extra = {"weight": self.number(c.get("weight", 1.0), f"{key}.weight")}
+        for key, c in self.tables(data, "conditions", CONDITION_KEYS):
+            extra = {"weight": float(self.check(WEIGHT, c.get("weight", 1.0), f"{key}.weight"))}
             if "points" in c:
-                extra["points"] = self.integer(c["points"], f"{key}.points", 1)
+                extra["points"] = self.check(whole(1, MAX_POINTS), c["points"], f"{key}.points")
             if "periodic" in c:
                 if set(c) - {"periodic", "weight", "impose"}:
                     self.fail(key, "a periodic condition takes only 'periodic' (a coordinate), 'impose' and 'weight'")
-                if not isinstance(c["periodic"], str):
-                    self.fail(f"{key}.periodic", f"expected a coordinate name, got {_kind(c['periodic'])}")
-                impose = c.get("impose", "exact")
-                if impose not in ("exact", "penalty"):
-                    self.fail(f"{key}.impose", f"expected \"exact\" or \"penalty\", got {impose!r}")
-                out.append(Periodic(c["periodic"], weight=extra["weight"], impose=impose))
+                coord = self.name(c["periodic"], f"{key}.periodic", "a coordinate name")
+                impose = self.check(IMPOSE, c.get("impose", "exact"), f"{key}.impose")
+                out.append(Periodic(coord, weight=extra["weight"], impose=impose))
                 continue
             if "impose" in c:
                 self.fail(f"{key}.impose", "only a periodic condition takes 'impose'")
             for k in ("on", "set"):
                 if not isinstance(c.get(k), str):
-                    self.fail(f"{key}.{k}", "missing; expected a string" if k not in c else f"expected a string, got {_kind(c[k])}")
+                    self.fail(f"{key}.{k}", "missing; expected a string" if k not in c else f"expected a string, got {kind_of(c[k])}")
             out.append(Condition(c["set"], on=c["on"].strip(), **extra))
         return out
 
+    def observations(self, data: dict) -> list[Observations]:
+        """``[[observations]]``: measured values of a field, from a CSV file or given inline."""
+        out = []
+        for key, table in self.tables(data, "observations", OBSERVATION_KEYS):
+            if "field" not in table:
+                self.fail(f"{key}.field", "missing; expected the name of the observed field")
+            field = self.name(table["field"], f"{key}.field", "a field name")
+            weight = float(self.check(WEIGHT, table.get("weight", 1.0), f"{key}.weight"))
+            if "file" in table:
+                if "points" in table or "values" in table:
+                    self.fail(key, "give either 'file' or 'points' and 'values', not both")
+                points, values = self.data_file(table["file"], field, f"{key}.file")
+            else:
+                for k in ("points", "values"):
+                    if k not in table:
+                        self.fail(f"{key}.{k}", "missing; expected 'file' (a CSV file) or 'points' and 'values'")
+                points, values = self.inline(table["points"], table["values"], key)
+            out.append(Observations(field, points, values, weight=weight))
+        return out
+
+    def inline(self, points, values, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """Points as a list of [coordinates] (or of numbers in 1-D) and one value per point."""
+        dim = self.dim
+        if not isinstance(values, list) or not values:
+            self.fail(f"{key}.values", f"expected a non-empty list of numbers, got {kind_of(values)}")
+        vals = [self.number(v, f"{key}.values") for v in values]
+        if not isinstance(points, list) or len(points) != len(vals):
+            self.fail(f"{key}.points", f"expected a list of {len(vals)} points (one per value), got {kind_of(points)}"
+                      + (f" of length {len(points)}" if isinstance(points, list) else ""))  # fmt: skip
+        rows = []
+        for p in points:
+            p = [p] if dim == 1 and not isinstance(p, list) else p
+            if not isinstance(p, list) or len(p) != dim:
+                self.fail(f"{key}.points", f"expected points of {dim} coordinate(s) each, got {kind_of(p)}")
+            rows.append([self.number(v, f"{key}.points") for v in p])
+        return np.array(rows, float).reshape(len(rows), dim), np.array(vals, float)
+
+    def data_file(self, name, field: str, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """A CSV file (relative to the problem file) with a header row naming its columns: the
+        domain's coordinates and ``field`` are read, other columns are ignored."""
+        if not isinstance(name, str) or not name.strip():
+            self.fail(key, f"expected the path of a CSV file, got {kind_of(name)}")
+        relative = pathlib.PurePosixPath(name.replace("\\", "/"))
+        if relative.is_absolute() or ".." in relative.parts or pathlib.PureWindowsPath(name).drive:
+            # a file from someone else reads only files beside it, and a run directory can copy them
+            self.fail(key, f"expected a path inside the problem file's folder, such as 'data.csv', got {name!r}")
+        path = self.path.parent / relative
+        try:
+            with open(path, newline="") as handle:
+                rows = list(csv.reader(handle))
+        except (OSError, UnicodeDecodeError, csv.Error) as err:
+            self.fail(key, f"cannot read {name} ({getattr(err, 'strerror', None) or err})")
+        if not rows:
+            self.fail(key, f"{name} is empty; expected a header row naming the columns")
+        header = [h.strip() for h in rows[0]]
+        coords = self.coords
+        missing = [c for c in (*coords, field) if c not in header]
+        if missing:
+            self.fail(key, f"{name} has no column {', '.join(map(repr, missing))} (its header: {_cut(', '.join(header))}; "
+                           f"needed: {', '.join((*coords, field))})")  # fmt: skip
+        if len(rows) - 1 > MAX_POINTS:
+            self.fail(key, f"{name} has more than {MAX_POINTS} rows")
+        columns = [header.index(c) for c in (*coords, field)]
+        table = []
+        for n, row in enumerate(rows[1:], 2):
+            if not any(cell.strip() for cell in row):
+                continue  # blank lines
+            if len(row) != len(header):
+                self.fail(key, f"{name} line {n}: {len(row)} columns where the header has {len(header)}")
+            try:
+                values = [float(row[c]) for c in columns]
+            except ValueError:
+                self.fail(key, f"{name} line {n}: expected numbers in columns {', '.join((*coords, field))}")
+            if not np.all(np.isfinite(values)):
+                self.fail(key, f"{name} line {n}: the numbers must be finite")
+            table.append(values)
+        if not table:
+            self.fail(key, f"{name} has a header but no data rows")
+        data = np.array(table, float)
+        return data[:, :-1], data[:, -1]
+
+    def locate(self, message: str) -> tuple[str, str]:
+        """Map a Problem error ("equation 2: ...", "condition 1: ...") to its key in the file."""
+        match = re.match(r"(equation|condition) (\d+): (.*)", message, re.S)
+        if match:
+            index = int(match.group(2))
+            if match.group(1) == "equation":
+                return f"equations[{index}]", match.group(3)
+            conditions = self.n_conditions
+            if index > conditions:  # observations follow the conditions in the Problem's list
+                return f"observations[{index - conditions}]", match.group(3)
+            return f"conditions[{index}]", match.group(3)
+        match = re.match(r"(function|exact solution for) '?(\w+)'?: (.*)", message, re.S)
+        if match:
+            table = "functions" if match.group(1) == "function" else "exact"
+            return f"{table}.{match.group(2)}", match.group(3)
+        match = re.match(r"(scale|sign|eigen): (.*)", message, re.S)
+        if match:
+            return match.group(1), match.group(2)
+        return "problem", message
+
+    # --- solver settings ----------------------------------------------------------------------
+
     def solver(self, table: dict) -> dict:
         settings = {}
-        try:
-            if "network" in table:
-                settings["network"] = self.network(table)
-            if "points" in table:
-                settings["points"] = Points(**self.table(table, "solver.points", {"interior", "boundary", "sampler"}))
-            if "phases" in table:
-                settings["phases"] = self.phases(table["phases"])
-        except TypeError as err:
-            self.fail("solver", str(err))
-        except ProblemError as err:
-            if isinstance(err, SpecError):
-                raise
-            self.fail("solver", str(err))
-        if "precision" in table:
-            if table["precision"] not in ("float32", "float64"):
-                self.fail("solver.precision", f"expected 'float32' or 'float64', got {table['precision']!r}")
-            settings["precision"] = table["precision"]
-        if "seed" in table:
-            settings["seed"] = self.integer(table["seed"], "solver.seed")
-        if "redraw" in table:
-            settings["redraw"] = self.integer(table["redraw"], "solver.redraw", 1)
-        if "windows" in table:
-            settings["windows"] = self.integer(table["windows"], "solver.windows", 1)
-        if "time_limit" in table:  # seconds of training
-            limit = table["time_limit"]
-            if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 0 < limit < float("inf"):
-                self.fail("solver.time_limit", f"expected a positive, finite number of seconds, got {_kind(limit)}")
-            settings["time_limit"] = float(limit)
+        for k, rule in SOLVER_RULES.items():
+            if k in table:
+                settings[k] = self.check(rule, table[k], f"solver.{k}")
+        if "time_limit" in settings:
+            settings["time_limit"] = float(settings["time_limit"])
+        if "network" in table:
+            settings["network"] = self.network(table["network"])
+        if "points" in table:
+            settings["points"] = self.settings("solver.points", table["points"], Points)
+        if "phases" in table:
+            settings["phases"] = self.phases(table["phases"])
         if "weighting" in table:
             settings["weighting"] = self.weighting(table["weighting"])
         if "causal" in table:
             settings["causal"] = self.causal(table["causal"])
         if "sampling" in table:
             settings["sampling"] = self.method_table("solver.sampling", table["sampling"], SAMPLINGS)
+        self.check_size(settings)
         return settings
 
-    def network(self, solver: dict) -> MLP:
+    def check_size(self, settings: dict) -> None:
+        """Refuse a network or point set that could not fit in memory, before anything is allocated."""
+        network = settings.get("network") or MLP()
+        inputs = network.features.out_size(self.dim) if network.features is not None else self.dim
+        interior = (settings.get("points") or Points()).counts(self.dim)[0]
+        pool = getattr(settings.get("sampling"), "pool", 0)
+        cause = size_cause(network.width, network.depth, inputs, max(interior, pool))
+        if cause:
+            self.fail("solver.network" if "network" in settings and "parameters" in cause else
+                      "solver.points" if "points" in settings else "solver", cause)  # fmt: skip
+
+    def network(self, value) -> MLP:
         """``{width, depth, activation, features}``; ``features`` is an embedding table (below)."""
-        table = dict(self.table(solver, "solver.network", {"width", "depth", "activation", "features"}))
-        if "features" in table:
-            table["features"] = self.features(table["features"])
-        return MLP(**table)
+        key = "solver.network"
+        if not isinstance(value, dict):
+            self.fail(key, f"expected a table such as {{width = 32, depth = 3}}, got {kind_of(value)}")
+        options = dict(value)
+        features = self.features(options.pop("features")) if "features" in options else None
+        network = self.settings(key, options, MLP, skip=("features",))
+        return MLP(network.width, network.depth, network.activation, features) if features else network
 
     def features(self, value):
         """``{kind = "fourier", count, sigma}`` or ``{kind = "gaussian", count, size, init, width}``."""
         key = "solver.network.features"
-        line = line_of(self.text, "solver.network")  # an inline table: its keys have no line of their own
         if not isinstance(value, dict):
-            raise SpecError(self.path, key, f"expected a table such as {{kind = 'fourier', count = 64}}, got {_kind(value)}", line)
+            self.fail(key, f"expected a table such as {{kind = 'fourier', count = 64}}, got {kind_of(value)}")
         options = dict(value)
         kind = options.pop("kind", None)
-        if kind not in FEATURE_KINDS:
-            got = "missing" if kind is None else f"got {_kind(kind)}"
-            raise SpecError(self.path, f"{key}.kind", f"expected one of {', '.join(FEATURE_KINDS)}; {got}", line)
-        settings = FEATURE_KINDS[kind]
-        for k in options:
-            if k not in settings.__dataclass_fields__:
-                allowed = ", ".join(["kind", *settings.__dataclass_fields__])
-                raise SpecError(self.path, f"{key}.{k}", f"unknown key for {kind} features; expected one of {allowed}", line)
-        try:
-            return settings(**options)
-        except FeatureError as err:
-            raise SpecError(self.path, f"{key}.{err.name}", err.cause, line) from None
+        if not isinstance(kind, str) or kind not in FEATURE_KINDS:
+            got = "missing" if kind is None else f"got {kind_of(kind)}"
+            self.fail(f"{key}.kind", f"expected one of {', '.join(FEATURE_KINDS)}; {got}")
+        return self.settings(key, options, FEATURE_KINDS[kind], f"{kind} features", label="kind")
 
     def weighting(self, value):
         """``"fixed"``, a method name, or ``{method = "gradnorm", every = 100, alpha = 0.9}``."""
@@ -289,8 +472,7 @@ class _Reader:
             return None
         if isinstance(value, dict) and value.get("method") == "fixed":
             extra = next(k for k in value if k != "method")
-            raise SpecError(self.path, f"solver.weighting.{extra}", "fixed weighting takes no settings",
-                            line_of(self.text, "solver.weighting"))  # fmt: skip
+            self.fail(f"solver.weighting.{extra}", "fixed weighting takes no settings")
         return self.method_table("solver.weighting", value, WEIGHTINGS, "'fixed' or ", default="adaptive")
 
     def causal(self, value):
@@ -298,7 +480,7 @@ class _Reader:
         if isinstance(value, bool):
             return Causal() if value else None
         if not isinstance(value, dict):
-            self.fail("solver.causal", f"expected true, false or a table such as {{slices = 32, epsilon = 1.0}}, got {_kind(value)}")
+            self.fail("solver.causal", f"expected true, false or a table such as {{slices = 32, epsilon = 1.0}}, got {kind_of(value)}")
         return self.settings("solver.causal", value, Causal)
 
     def method_table(self, key: str, value, methods: dict, also: str = "", default: str | None = None):
@@ -307,64 +489,54 @@ class _Reader:
         table = {"method": value} if isinstance(value, str) else value
         names = " or ".join(repr(m) for m in methods)
         if not isinstance(table, dict):
-            self.fail(key, f"expected {also}{names}, or a table with 'method', got {_kind(value)}")
+            self.fail(key, f"expected {also}{names}, or a table with 'method', got {kind_of(value)}")
         options = dict(table)
         method = options.pop("method", default)
         if not isinstance(method, str) or method not in methods:
-            got = "nothing" if method is None else _kind(method)
-            raise SpecError(self.path, f"{key}.method", f"expected {also}{names}, got {got}", line_of(self.text, key))
+            got = "nothing" if method is None else kind_of(method)
+            self.fail(f"{key}.method", f"expected {also}{names}, got {got}")
         return self.settings(key, options, methods[method], method)
 
-    def settings(self, key: str, options: dict, kind, name: str | None = None):
-        """``kind(**options)`` with every key checked; errors point at the line of ``key`` (the keys
-        of an inline table have no line of their own)."""
-        line = line_of(self.text, key)
-        allowed = (["method"] if name else []) + list(kind.__dataclass_fields__)
-        for k in options:
-            if k not in kind.__dataclass_fields__:
+    def settings(self, key: str, options, kind, name: str | None = None, *, skip=(), label: str = "method"):
+        """``kind(**options)`` with every key checked against its rule (:mod:`.schema`); errors point
+        at the line of the key, else of the nearest enclosing key (keys of an inline table have no
+        line of their own)."""
+        if not isinstance(options, dict):
+            self.fail(key, f"expected a table, got {kind_of(options)}")
+        rules = {k: r for k, r in rules_of(kind).items() if k not in skip}
+        allowed = ([label] if name else []) + list(rules) + list(skip)
+        for k, v in options.items():
+            if k not in rules:
                 what = f"unknown key for {name}" if name else "unknown key"
-                raise SpecError(self.path, f"{key}.{k}", f"{what}; expected one of {', '.join(allowed)}", line)
+                self.fail(f"{key}.{k}", f"{what}; expected one of {', '.join(allowed)}")
+            if rules[k] is not None:
+                self.check(rules[k], v, f"{key}.{k}")
         try:
             return kind(**options)
+        except FeatureError as err:
+            self.fail(f"{key}.{err.name}", err.cause)
         except ProblemError as err:
-            raise SpecError(self.path, key, str(err), line) from None
+            self.fail(key, str(err))
 
     def phases(self, items) -> list:
         if not isinstance(items, list) or not items or not all(isinstance(p, dict) for p in items):
             self.fail("solver.phases", "expected a list of tables, e.g. [{method = 'adam', steps = 2000}]")
         out = []
-        for i, p in enumerate(items):
+        for i, p in enumerate(items, 1):
             key = f"solver.phases[{i}]"
             args = dict(p)
             method = args.pop("method", None)
-            if method not in PHASES:
-                self.fail(f"{key}.method", f"expected one of {', '.join(PHASES)}, got {method!r}")
-            try:
-                out.append(PHASES[method](**args))
-            except TypeError:
-                fields = sorted(PHASES[method].__dataclass_fields__)
-                self.fail(key, f"unknown setting for {method}; expected some of {', '.join(fields)}")
-            except ProblemError as err:
-                self.fail(key, str(err))
+            if not isinstance(method, str) or method not in PHASES:
+                got = "nothing" if method is None else kind_of(method)
+                self.fail(f"{key}.method", f"expected one of {', '.join(PHASES)}, got {got}")
+            out.append(self.settings(key, args, PHASES[method], method))
         return out
 
 
-def _locate(message: str) -> tuple[str, str]:
-    """Map a Problem error ("equation 2: ...", "condition 1: ...") to its key in the file."""
-    match = re.match(r"(equation|condition) (\d+): (.*)", message, re.S)
-    if match:
-        table = "equations" if match.group(1) == "equation" else "conditions"
-        return f"{table}[{int(match.group(2)) - 1}]", match.group(3)
-    match = re.match(r"(function|exact solution for) '?(\w+)'?: (.*)", message, re.S)
-    if match:
-        table = "functions" if match.group(1) == "function" else "exact"
-        return f"{table}.{match.group(2)}", match.group(3)
-    match = re.match(r"(scale|sign|eigen): (.*)", message, re.S)
-    if match:
-        return match.group(1), match.group(2)
-    return "problem", message
+def _num(x: float) -> str:
+    """A number as short as it can be written and still read back exactly."""
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e16 else repr(float(x))
 
 
-def _kind(value) -> str:
-    names = {str: "a string", bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "a table"}
-    return names.get(type(value), type(value).__name__) + (f" ({value!r})" if isinstance(value, (str, int, float)) else "")
+def _cut(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -62,6 +62,17 @@ class Checkpoint:
         os.replace(tmp, self.path)
         self._last = time.monotonic()
 
+    def steps(self) -> int | None:
+        """The optimiser steps the saved state has reached over all its phases (None: no checkpoint),
+        read without rebuilding the state."""
+        if not self.exists():
+            return None
+        with np.load(self.path) as data:
+            meta = json.loads(str(data["meta"]))
+            done = sum(p["steps"] for p in meta["phases"])
+            # leaf 0 is the carry's step counter within its phase, unless that phase has ended
+            return done + (int(data["leaf_0"]) if meta["phase"] == len(meta["phases"]) else 0)
+
     def load(self, template_for) -> TrainState:
         """Read the state back; ``template_for(phase)`` gives a carry of the right structure."""
         with np.load(self.path) as data:

@@ -20,6 +20,7 @@ with the lowest finite loss seen so far: a loss that turns NaN or inf stops trai
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,13 +34,14 @@ from .checkpoint import Checkpoint, TrainState
 from .weighting import TermStats
 
 RUNNING, NONFINITE, STALLED, GTOL = 0, 1, 2, 3
-TIME_LIMIT = 4  # decided in Python between chunks, never inside one: it is not a flag of the carry
+TIME_LIMIT, PLATEAU = 4, 5  # decided in Python between chunks, never inside one: not flags of the carry
 _STOPS = {
     RUNNING: "step budget reached",
     NONFINITE: "loss became NaN or inf; kept the last finite parameters",
     STALLED: "converged: loss did not decrease in {patience} consecutive steps",
     GTOL: "converged: gradient below {gtol:g}",
     TIME_LIMIT: "time limit reached",
+    PLATEAU: "converged: loss fell less than {factor:g}x in {plateau} steps",
 }
 
 
@@ -114,6 +116,7 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
     if resume and checkpoint is not None and checkpoint.exists():
         saved = checkpoint.load(lambda k: _template(phases[k], params, len(weights), sampler, resample))
     state = saved  # what the checkpoint holds until training moves on
+    reached = None  # (phase, steps in it) of the last chunk run
     if saved.carry is not None and resample is not None:  # the adapted points travel with the carry
         data = saved.carry[9]
         saved = TrainState(saved.phase, saved.carry[:9], saved.history, saved.phases)
@@ -140,7 +143,10 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
             draw = _draw_index(schedule, step0 + (int(carry[0]) if adam else 0))
             if resample is None or data is None:
                 data = sampler(draw)
-            last, timed_out = None, False  # last: (seconds, steps) of this phase's previous chunk
+            last, timed_out, plateaued = None, False, False  # last: (seconds, steps) of this phase's previous chunk
+            # a loss that changes as it trains cannot show a plateau
+            watch = phase.plateau > 0 and (phase.fixed_loss or (fixed_terms is None and schedule.balance is None
+                                                                and not schedule.redraw and resample is None))  # fmt: skip
             while int(carry[0]) < phase.steps and int(carry[6]) == RUNNING:
                 n = schedule.chunk(step0 + int(carry[0]), phase.steps - int(carry[0]), adam)
                 if time_limit is not None and _out_of_time(time_limit, _now() - start, last, n):
@@ -150,6 +156,7 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
                 carry = runner(carry, data, phase_weights, n)
                 result.params = carry[3]  # best so far: safe to keep whatever happens next
                 step = step0 + int(carry[0])  # waits for the chunk to finish
+                reached = (k, int(carry[0]))  # how far the parameters in result.params got
                 result.chunks.append((began, _now()))
                 if step % schedule.log_every == 0 or int(carry[0]) == phase.steps or int(carry[6]) != RUNNING:
                     _log(result, callback, _progress(phase.name, step, terms_jit, carry, data, weights * masks[k],
@@ -170,13 +177,19 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
                 if checkpoint is not None:
                     checkpoint.maybe_save(state)
                 last = (_now() - began, int(carry[0]) - before)  # the chunk and its events, as the next will run
-            flag, balance_factors = TIME_LIMIT if timed_out else int(carry[6]), carry[7]
+                if STOP.is_set():  # Ctrl-C asked to stop here, where the state just saved is whole
+                    raise KeyboardInterrupt
+                if watch and int(carry[6]) == RUNNING and _plateaued(result.history, step0, step, phase):
+                    plateaued = True
+                    break
+            flag = TIME_LIMIT if timed_out else PLATEAU if plateaued else int(carry[6])
+            balance_factors = carry[7]
             step = step0 + int(carry[0])
             if timed_out and (not result.history or result.history[-1]["step"] != step):  # as at a phase's end
                 _log(result, callback, _progress(phase.name, step, terms_jit, carry, data, weights * masks[k],
                                                  schedule, start))  # fmt: skip
             result.phases.append({"phase": phase.name, "steps": int(carry[0]), "stop": _STOPS[flag].format(
-                patience=phase.patience, gtol=phase.gtol)})  # fmt: skip
+                patience=phase.patience, gtol=phase.gtol, plateau=phase.plateau, factor=phase.plateau_factor)})  # fmt: skip
             state = _snapshot(k, carry, data, resample, result)
             if flag == NONFINITE:
                 result.status, result.message = "nonfinite", f"{phase.name}: {_STOPS[NONFINITE]}"
@@ -186,9 +199,36 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
                 break
     except KeyboardInterrupt:
         result.status, result.message = "interrupted", "training interrupted; kept the best parameters so far"
+        _log_interrupted(result, reached, phases)
     if checkpoint is not None and state.carry is not None:
         checkpoint.save(state)
     return result
+
+
+def _plateaued(history: list, step0: int, step: int, phase) -> bool:
+    """Whether the phase that began at ``step0`` has, at ``step``, a progress record from at least
+    ``phase.plateau`` steps before (within the phase) whose loss is less than ``plateau_factor``
+    times the latest one. Records carry the loss of the best parameters, so it never rises."""
+    if not history or history[-1]["step"] != step:
+        return False  # only decided at a progress record
+    earlier = [r for r in history if step0 < r["step"] <= step - phase.plateau]
+    return bool(earlier) and earlier[-1]["loss"] < phase.plateau_factor * history[-1]["loss"]
+
+
+def _log_interrupted(result: FitResult, reached: tuple | None, phases: list) -> None:
+    """Log the phase that Ctrl-C stopped, with the steps its parameters (``result.params``)
+    reached, so the solution says how far training got. The checkpoint keeps its own copy of the
+    log, without this entry: a resumed run continues that phase."""
+    if reached is None or reached[0] != len(result.phases):
+        return  # stopped before the phase's first chunk ended (or at its end): nothing of it to log
+    k, steps = reached
+    result.phases.append({"phase": phases[k].name, "steps": steps, "stop": f"interrupted after {steps} steps"})
+
+
+# Set (by the command line's Ctrl-C handler) to stop training after the chunk it is in, at a point
+# where the saved state is complete; a KeyboardInterrupt raised anywhere else stops at once, with
+# the state of the chunk before. Whoever sets it clears it before the next solve.
+STOP = threading.Event()
 
 
 def check_time_limit(value) -> float | None:

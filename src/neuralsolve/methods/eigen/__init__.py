@@ -41,6 +41,13 @@ class Eigenproblems(Family):
     def rounds(self, problem: Problem, settings: dict) -> int:
         return problem.eigen.states  # each state trains through all the phases
 
+    def steps_saved(self, problem: Problem, settings: dict, checkpoint) -> int | None:
+        """State n's records count from n times the phases' budget (see ``train._for_state``)."""
+        total = sum(p.steps for p in settings["phases"])
+        saved = [(n, checkpoint.for_state(n).steps()) for n in range(problem.eigen.states)]
+        saved = [(n, s) for n, s in saved if s is not None]
+        return None if not saved else saved[-1][0] * total + saved[-1][1]
+
     def panels(self, problem: Problem, values: np.ndarray, reference: np.ndarray | None, metrics: dict) -> list[Panel]:
         """One plot per state (values have a leading state axis), titled with its eigenvalue."""
         eigenvalues = metrics.get("eigenvalues") or [np.nan] * len(values)

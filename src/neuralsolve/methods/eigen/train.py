@@ -12,14 +12,15 @@ quotient of the final state.
 
 from __future__ import annotations
 
+import functools
 import time
 
 import jax
 import jax.numpy as jnp
 
-from ...loss.terms import make_terms, sample_data, term_names
+from ...loss.terms import interior_loss, sample_data, term_names
 from ...ops.derivatives import DEFAULT as DEFAULT_DERIVATIVES
-from ...ops.derivatives import derivatives
+from ...ops.derivatives import at_points
 from ...ops.point import Point
 from ...pinn.model import build_model
 from ...pinn.settings import dtype_of
@@ -47,7 +48,9 @@ def solve_eigen(problem: Problem, settings: dict, *, derivatives: str, callback,
             start, sampler = setup.state(n, params)
             spans.append(("setup", began, time.perf_counter()))
             began = time.perf_counter()
-            result = fit(setup.terms, start, sampler, phases, weights=setup.weights, masks=masks,
+            # each kind of phase computes only the terms it minimises (see _state_terms)
+            result = fit(setup.terms["variational"], start, sampler, phases, weights=setup.weights, masks=masks,
+                         fixed_terms=setup.terms["equation"],
                          schedule=schedule, callback=_for_state(callback, n, total),
                          checkpoint=None if checkpoint is None else checkpoint.for_state(n),
                          resume=resume, reference=_reference(problem))  # fmt: skip
@@ -68,8 +71,10 @@ def solve_eigen(problem: Problem, settings: dict, *, derivatives: str, callback,
 class Setup:
     """What every state shares: one network structure, one compiled loss, the quadrature.
 
-    The finished lower states enter the loss as data (their parameters and combination matrix,
-    padded to ``states - 1`` slots), so all states run the same compiled steps.
+    The finished lower states are fixed while a state trains: they enter the loss as data, their
+    values and derivatives at the quadrature nodes and collocation points computed once per state
+    (padded to ``states - 1`` slots), so all states run the same compiled steps and a step
+    evaluates one network only.
     """
 
     def __init__(self, problem: Problem, settings: dict, method: str):
@@ -79,6 +84,7 @@ class Setup:
         self.model, _ = build_model(problem, settings["network"], self.dtype, settings["seed"])
         self.nets = [build_model(problem, settings["network"], self.dtype, settings["seed"] + n)[1]
                      for n in range(problem.eigen.states)]  # fmt: skip
+        self.method, self.needed = method, problem.equations[0].needed
         self.terms, self.rayleigh = _state_terms(problem, self.model, self.quad_x, self.quad_w, method)
         self.weights = jnp.asarray([1.0] + [p.weight for p in problem.penalties] + [1.0] * len(EXTRA_TERMS), self.dtype)
         self.scales: dict[int, float] = {}  # each state's eigenvalue scale, set by state()
@@ -93,26 +99,52 @@ class Setup:
         self.scales[n] = max(1.0, abs(energy))
         fixed["scale"] = jnp.asarray(self.scales[n], self.dtype)
         start = {"net": self.nets[n], "theta": jnp.asarray(energy, self.dtype) / fixed["scale"]}
+        combine = self.combination(lower)
 
         def sampler(draw):
             data = sample_data(problem, points, seed + 1000003 * draw)
-            return {**jax.tree_util.tree_map(lambda a: jnp.asarray(a, self.dtype), data), **fixed}
+            data = jax.tree_util.tree_map(lambda a: jnp.asarray(a, self.dtype), data)
+            # the fixed lower states at this draw's points, once per draw rather than every step
+            at = {"interior": self.at(lower, combine, data["interior"], self.needed),
+                  "penalties": [{k: self.at(lower, combine, e[k], pen.needed) for k in ("points", "partner") if k in e}
+                                for pen, e in zip(problem.penalties, data["penalties"])]}  # fmt: skip
+            return {**data, **fixed, "lower": {**fixed["lower"], **at}}
 
         return start, sampler
 
     def lower(self, finished: list) -> dict:
-        """The finished states as loss data: networks, combination matrix and which slots are used."""
+        """The finished states as loss data, padded to ``states - 1`` slots so that every state
+        runs the same compiled steps: which slots are used (``active``) and the orthogonal states
+        φ_k with the derivatives the equation needs at the quadrature nodes (``quad``; the
+        sampler adds them at the collocation points)."""
         slots = self.problem.eigen.states - 1
-        n = len(finished)
-        nets = [p["net"] for p in finished] + self.nets[n : n + 1] * (slots - n)
-        T = jnp.zeros((slots, slots), self.dtype)
+        quad = self.at(finished, self.combination(finished), self.quad_x, self.needed)
+        return {"active": jnp.arange(slots) < len(finished), "quad": quad}
+
+    def combination(self, finished: list):
+        """The matrix T (``states - 1``, finished) of the orthogonal lower states,
+        φ_k = Σ_j T[k, j] ψ_j, with zero rows for the unused slots."""
+        slots, n = self.problem.eigen.states - 1, len(finished)
+        T = jnp.zeros((slots, n), self.dtype)
         if n:
-            T = T.at[:n, :n].set(orthogonal_rows(self.raw(finished), self.quad_w, self.problem.eigen.normalize))
-        return {"nets": [{"net": q} for q in nets], "T": T, "active": jnp.arange(slots) < n}
+            T = T.at[:n].set(orthogonal_rows(self.raw(finished), self.quad_w, self.problem.eigen.normalize))
+        return T
+
+    def at(self, finished: list, T, x, wanted) -> dict:
+        """``{directions: (slots, points, fields)}``: the orthogonal lower states ``T @ ψ`` and
+        their derivatives ``wanted`` at the points ``x`` (zeros in unused slots)."""
+        slots, wanted = self.problem.eigen.states - 1, frozenset(wanted) | {()}
+        if not finished:  # nothing to evaluate: every slot is unused
+            shape = (slots, x.shape[0], len(self.problem.fields))
+            return {d: jnp.zeros(shape, self.dtype) for d in wanted}
+        # padded to every slot (zero columns of T), so one compiled evaluation serves every state
+        nets = [p["net"] for p in finished] + self.nets[: slots - len(finished)]
+        T = jnp.zeros((slots, slots), self.dtype).at[:, : len(finished)].set(T)
+        return _combined_at(self.model, nets, T, x, wanted, self.method)
 
     def raw(self, params: list):
         """The states' networks (through the trial function) at the quadrature nodes: (k, nodes)."""
-        return jnp.stack([jax.vmap(lambda y, p=p: self.model(p["net"], y)[0])(self.quad_x) for p in params])
+        return _values_at(self.model, [p["net"] for p in params], self.quad_x)
 
     def solution(self, params: list, fits: list) -> EigenSolution:
         """One solution of the states found (``state(n)`` was called for each).
@@ -124,9 +156,28 @@ class Setup:
         T = orthogonal_rows(self.raw(params), self.quad_w, self.problem.eigen.normalize)
         eigenvalues = [float(self.rayleigh(p, {"lower": self.lower(params[:n]), "scale": jnp.asarray(self.scales[n], self.dtype)}))
                        for n, p in enumerate(params)]  # fmt: skip
+        # States train lowest first, but one that settled on a higher state (a deep, narrow well
+        # can trap the variational search) leaves a lower one to a later state: list the states,
+        # which are orthogonal whatever their order, by eigenvalue. Each state's fit log keeps the
+        # state index it trained as.
+        order = sorted(range(len(eigenvalues)), key=lambda n: eigenvalues[n])
+        T, eigenvalues = T[jnp.asarray(order)], [eigenvalues[n] for n in order]
         names = term_names(self.problem) + list(EXTRA_TERMS)
         return EigenSolution.build(self.problem, self.model, params, T, eigenvalues, fits,
                                    self.settings["precision"], names)  # fmt: skip
+
+
+@functools.partial(jax.jit, static_argnums=(0, 4, 5))
+def _combined_at(model, nets: list, T, x, wanted: frozenset, method: str) -> dict:
+    """``{directions: T @ (each network's derivative at the points x)}``, (rows of T, points, fields)."""
+    raw = [at_points(model, net, x, wanted, method) for net in nets]
+    return {d: jnp.einsum("kj,jnm->knm", T, jnp.stack([r[d] for r in raw])) for d in wanted}
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _values_at(model, nets: list, x):
+    """The networks' first field at the points ``x``: (networks, points)."""
+    return jnp.stack([jax.vmap(lambda y, net=net: model(net, y)[0])(x) for net in nets])
 
 
 def _mask(problem: Problem, fixed_loss: bool) -> list[float]:
@@ -145,64 +196,109 @@ def _reference(problem: Problem) -> list[float]:
 
 
 def _state_terms(problem: Problem, model, quad_x, quad_w, method: str):
-    """``terms(params, data)`` of a state, and its Rayleigh quotient ``rayleigh(params, data)``."""
-    symbol, normalize = problem.eigen.symbol, problem.eigen.normalize
+    """The loss terms of a state, ``terms[kind](params, data)`` for each kind of phase, and its
+    Rayleigh quotient ``rayleigh(params, data)``.
 
-    def projected(p, data):
-        """The state projected off the lower ones and normalised (a function of a point), and
-        its values at the quadrature nodes."""
+    ``terms["all"]`` computes every term. Adam phases minimise the energy and quasi-Newton phases
+    the equation (see ``_mask``), so ``terms["variational"]`` leaves the equation's residual
+    out (0) and ``terms["equation"]`` the energy and the eigenvalue tracking: each phase computes
+    and differentiates only what it minimises. The lower states are data (``Setup.lower`` and
+    the sampler): their values and derivatives at the quadrature nodes and collocation points,
+    computed once per state. The projection is linear, so each derivative of the projected
+    state is the same combination of derivatives, and a step evaluates the state's own network
+    only.
+    """
+    symbol, normalize = problem.eigen.symbol, problem.eigen.normalize
+    equation, coords, fields = problem.equations[0], problem.domain.coords, problem.fields
+    equation_loss = interior_loss(problem)
+
+    def projected(p, data, quad_wanted):
+        """``values(x, lower, wanted)``: the state projected off the lower ones and normalised,
+        with its derivatives ``wanted``, at points ``x`` where the lower states are ``lower``; and
+        the same at the quadrature nodes, with the derivatives ``quad_wanted``."""
         lower = data["lower"]
-        u = jax.vmap(lambda y: model(p["net"], y)[0])(quad_x)
-        if lower["nets"]:
-            raw = jnp.stack([jax.vmap(lambda y, q=q: model(q["net"], y)[0])(quad_x) for q in lower["nets"]])
-            phi = lower["T"] @ raw
-            size = jnp.sum(quad_w * phi**2, axis=1)
-            c = jnp.where(lower["active"], (phi @ (quad_w * u)) / jnp.where(lower["active"], size, 1.0), 0.0)
-            u = u - c @ phi
+        raw = at_points(model, p["net"], quad_x, quad_wanted | {()}, method)
+        phi = lower["quad"][()][:, :, 0]
+        size = jnp.sum(quad_w * phi**2, axis=1)
+        active = lower["active"]
+        c = jnp.where(active, (phi @ (quad_w * raw[()][:, 0])) / jnp.where(active, size, 1.0), 0.0)
+        u = raw[()][:, 0] - c @ phi
         # dividing by the norm makes ∫ψ² = 1 exact: ψ = 0 can never be a minimum of the loss
         norm = jnp.sqrt(jnp.sum(quad_w * u**2)) if normalize else jnp.ones((), u.dtype)
 
-        def state(q, y):
-            value = model(q["net"], y)
-            if lower["nets"]:
-                values = jnp.stack([model(r["net"], y)[0] for r in lower["nets"]])
-                value = value - jnp.reshape(c @ (lower["T"] @ values), (1,))
-            return value / norm
+        def combine(own, lower_at):
+            return {d: (own[d] - jnp.einsum("k,knm->nm", c, lower_at[d])) / norm for d in own}
 
-        return state, u / norm
+        def values(x, lower_at, wanted):
+            return combine(at_points(model, p["net"], x, wanted, method), lower_at)
+
+        return values, combine(raw, lower["quad"])
+
+    def quotient(quad):
+        """The Rayleigh quotient <ψ, Aψ>/<ψ, Bψ> from the state's values at the quadrature nodes."""
+        a, a_minus_b = _pencil_parts(problem, quad, quad_x)
+        u = quad[()][:, 0]
+        return jnp.sum(quad_w * u * a) / jnp.sum(quad_w * u * (a - a_minus_b))
 
     def energy(p, data):
-        state, u = projected(p, data)
-        a, a_minus_b = _pencil_parts(problem, state, p, quad_x, method)
-        b = a - a_minus_b
-        return jnp.sum(quad_w * u * a) / jnp.sum(quad_w * u * b)
+        return quotient(projected(p, data, equation.needed)[1])
 
-    def terms(p, data):
-        state, u = projected(p, data)
-        scale = data["scale"]
-        E = scale * p["theta"]
-        base = make_terms(problem, state, method, {symbol: E})(p, data)
-        R = energy(p, data)
-        track = (E - jax.lax.stop_gradient(R)) ** 2 / scale**2
-        return jnp.concatenate([base, jnp.stack([R / scale, track])])
+    def residual_terms(values, data, E, with_equation: bool) -> list:
+        """The equation's mean squared residual (0 unless ``with_equation``) and each penalty's,
+        for the eigenvalue ``E``."""
 
-    return terms, jax.jit(energy)
+        def point(x, v, normal=None):
+            return Point(coords, fields, x, v, normal, unknowns={symbol: E})
+
+        x, lower = data["interior"], data["lower"]
+        out = [jnp.zeros((), E.dtype)]
+        if with_equation:
+            r = jax.vmap(lambda y, v: equation.residual(point(y, v)))(x, values(x, lower["interior"], equation.needed))
+            out = list(equation_loss(jnp.reshape(r, (r.shape[0], 1)) ** 2, x, data.get("mask")))
+        for pen, entry, at in zip(problem.penalties, data["penalties"], lower["penalties"]):
+            v = values(entry["points"], at["points"], pen.needed)
+            if pen.partner is not None:
+                w = values(entry["partner"], at["partner"], pen.needed)
+                fn = lambda x, v, y, w, pen=pen: pen.residual(point(x, v), point(y, w))
+                rp = jax.vmap(fn)(entry["points"], v, entry["partner"], w)
+            else:
+                fn = lambda x, v, n, pen=pen: pen.residual(point(x, v, n))
+                rp = jax.vmap(fn)(entry["points"], v, entry["normals"]) - entry["targets"]
+            out.append(jnp.mean(jnp.reshape(rp, (rp.shape[0], -1)) ** 2))
+        return out
+
+    def make(with_equation: bool, with_energy: bool):
+        def terms(p, data):
+            values, quad = projected(p, data, equation.needed if with_energy else frozenset())
+            scale = data["scale"]
+            E = scale * p["theta"]
+            out = residual_terms(values, data, E, with_equation)
+            if not with_energy:
+                return jnp.stack(out + [jnp.zeros((), E.dtype)] * len(EXTRA_TERMS))
+            R = quotient(quad)
+            track = (E - jax.lax.stop_gradient(R)) ** 2 / scale**2
+            return jnp.stack(out + [R / scale, track])
+
+        return terms
+
+    kinds = {"all": make(True, True), "variational": make(False, True), "equation": make(True, False)}
+    return kinds, jax.jit(energy)
 
 
-def _pencil_parts(problem: Problem, state, p, x, method: str):
-    """The residual at points ``x`` with the eigenvalue set to 0 and to 1 (Aψ and (A − B)ψ, up
-    to one sign), from one derivative pass per point."""
+def _pencil_parts(problem: Problem, values: dict, x):
+    """The residual at points ``x``, given the state's ``values`` and derivatives there, with
+    the eigenvalue set to 0 and to 1 (Aψ and (A − B)ψ, up to one sign)."""
     equation = problem.equations[0]
     coords, fields = problem.domain.coords, problem.fields
 
-    def one(y):
-        values = derivatives(lambda z: state(p, z), y, equation.needed, method)
-        return tuple(equation.residual(Point(coords, fields, y, values, unknowns={problem.eigen.symbol: e}))
+    def one(y, v):
+        return tuple(equation.residual(Point(coords, fields, y, v, unknowns={problem.eigen.symbol: e}))
                      for e in (0.0, 1.0))  # fmt: skip
 
-    return jax.vmap(one)(x)
+    return jax.vmap(one)(x, values)
 
 
+@functools.partial(jax.jit, static_argnums=2)
 def orthogonal_rows(raw, quad_w, normalize: bool):
     """Gram–Schmidt in order on the states' raw values at the quadrature nodes: the matrix T
     with rows φ_n = Σ_j T[n, j] ψ_j, each orthogonal to those before it (normalised if asked),

@@ -1,0 +1,121 @@
+"""A solve from the command line as a user lives it: Ctrl-C, resume, logs without a terminal and an
+honest verdict (issue 21, items 4, 6 and 7)."""
+
+import io
+import json
+import os
+import signal
+
+import pytest
+from click.testing import CliRunner
+from conftest import POISSON_1D
+
+import neuralsolve as ns
+from neuralsolve.cli import progress as progress_module
+from neuralsolve.cli.main import main
+from neuralsolve.cli.progress import Progress
+
+SOLVER = '\n[solver]\nphases = [{method = "adam", steps = 600}]\nnetwork = {width = 16, depth = 2}\n'
+
+
+def _file(tmp_path, extra: str = "") -> str:
+    path = tmp_path / "p.toml"
+    path.write_text(POISSON_1D + '\n[exact]\nu = "sin(pi*x)"\n' + SOLVER + extra)
+    return str(path)
+
+
+def _interrupt_at(monkeypatch, step: int) -> None:
+    """Ctrl-C (a real SIGINT, to the command's own handler) as the progress record of ``step`` arrives."""
+    update = Progress.update
+
+    def interrupted(self, record):
+        update(self, record)
+        if record["step"] == step:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(Progress, "update", interrupted)
+
+
+def test_ctrl_c_keeps_the_steps_done_and_resume_continues_from_them(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    _interrupt_at(monkeypatch, 300)
+    result = CliRunner().invoke(main, ["solve", _file(tmp_path), "--out", str(out), "--checkpoint-every", "0"])
+    assert result.exit_code == 130, result.output
+    assert "Ctrl-C: stopping training after its current chunk" in result.output
+    assert "interrupted" in result.output and f"neuralsolve resume {out}" in result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["status"] == "interrupted" and metrics["steps"] == 300
+    assert metrics["phases"] == [{"phase": "adam", "steps": 300, "stop": "interrupted after 300 steps"}]
+
+    monkeypatch.undo()
+    resumed = CliRunner().invoke(main, ["resume", str(out)])
+    assert "resuming from step 300 of 600" in resumed.output
+    assert json.loads((out / "metrics.json").read_text())["steps"] == 600
+    lines = [line for line in resumed.output.splitlines() if "/600 (" in line]
+    assert lines and all(int(line.split(" step ")[1].split("/")[0]) > 300 for line in lines)  # counts on from 300
+
+
+def test_resume_without_a_checkpoint_is_refused(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "problem.toml").write_text(POISSON_1D)
+    (out / "run.json").write_text(json.dumps({"steps": None, "precision": None, "seed": None}))
+    result = CliRunner().invoke(main, ["resume", str(out)])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: ") and "no checkpoint to resume from" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (out / "metrics.json").exists()
+
+
+def test_progress_without_a_terminal_writes_plain_lines(monkeypatch):
+    stream, clock = io.StringIO(), [0.0]
+    monkeypatch.setattr(progress_module.time, "monotonic", lambda: clock[0])
+    with Progress(1000, stream=stream, every=10.0) as progress:
+        for step in range(100, 1001, 100):
+            clock[0] += 3.0  # 3 s per record: a line every 10 s, at the phase change and at the end
+            progress.update({"phase": "adam" if step <= 500 else "lbfgs", "step": step, "loss": 1.0 / step, "elapsed": clock[0]})
+    lines = stream.getvalue().splitlines()
+    steps = [int(line.split(" step ")[1].split("/")[0]) for line in lines]
+    assert steps == [100, 500, 600, 1000]  # the first, 12 s later, a change of phase, 12 s later (the last)
+    assert "lbfgs step 600/1000 (60%)  loss 1.667e-03" in lines[2] and "left" in lines[2]
+
+
+def test_a_solve_far_from_its_reference_says_so(tmp_path):
+    """600 Adam steps on a small network leave an error of a few percent: not "ok"."""
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, ["solve", _file(tmp_path), "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "disagrees: solved, but disagrees with the exact solution by" in result.output
+    assert "relative L2 error against the exact solution: u " in result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["status"] == "disagrees" and metrics["l2_relative_error"]["u"] > 1e-2
+    # the same solve with a tolerance it meets is ok
+    loose = CliRunner().invoke(main, ["solve", _file(tmp_path, '\n[reference]\ntolerance = 0.5\n'), "--out", str(tmp_path / "loose")])
+    assert loose.exit_code == 0 and "\nok: training completed\n" in loose.output, loose.output
+
+
+def test_judge_flags_eigenvalues_and_keeps_other_statuses():
+    class Fake:
+        status, message = "ok", "training completed"
+        metrics = {"l2_relative_error": {"psi[0]": 1e-6}, "eigenvalue_errors": [1e-9, 4.4],
+                   "eigenvalue_reference": "classical", "reference": "classical"}  # fmt: skip
+
+    sol = ns.dispatch.judge(Fake(), 1e-2)
+    assert sol.status == "disagrees" and "classical reference by 4.4 (relative error of eigenvalue 1" in sol.message
+    failed = Fake()
+    failed.status = "nonfinite"
+    assert ns.dispatch.judge(failed, 1e-2).status == "nonfinite"
+    with pytest.raises(ns.ProblemError, match="tolerance must be a positive"):
+        ns.Problem(ns.Interval(0, 1), "u", ["u = 0"], tolerance=0)
+
+
+def test_solve_refuses_to_replace_a_run_of_another_problem(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "problem.toml").write_text(POISSON_1D.replace("Poisson 1D", "another problem"))
+    (out / "checkpoint.npz").write_bytes(b"training state")
+    result = CliRunner().invoke(main, ["solve", _file(tmp_path), "--out", str(out)])
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
+    assert "holds a run of another problem (checkpoint.npz)" in result.output and "--force" in result.output
+    assert (out / "checkpoint.npz").read_bytes() == b"training state"
+    assert "another problem" in (out / "problem.toml").read_text()
