@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench constraints clean
+.PHONY: demo test accuracy bench constraints clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,10 @@ demo: $(STAMP)  ## solve a bundled example and say where the results are
 
 test: $(STAMP)  ## check the architecture contract (docs/architecture.md), then run the test suite
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not slow"
+
+accuracy: $(STAMP)  ## the long accuracy runs that make test leaves out (tests marked slow; several minutes)
+	$(PY) -m pytest -q -m slow
 
 bench: $(STAMP)  ## derivative micro-benchmark (others: see BENCHMARKS.md)
 	$(PY) benchmarks/derivatives.py

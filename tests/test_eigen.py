@@ -36,6 +36,7 @@ def test_infinite_well_two_states_to_issue_tolerances():
     assert sol(x).shape == (2, 2001, 1)
 
 
+@pytest.mark.slow  # the bundled file's own budget, about a minute on a 2-core CPU: run by `make accuracy`
 def test_finite_well_file_kink_features_and_spectral_reference(tmp_path):
     """The bundled finite well, solved from the command line with its own budget: the potential
     jumps at 0.25 and 0.75, and the eigenvalues still reach 1e-5 against the issue's values."""

@@ -73,6 +73,7 @@ def test_field_scale_and_sign_are_checked():
         ns.Problem(ns.Interval(0, 1), "u", "u = 0", scale={"w": 1.0})
 
 
+@pytest.mark.slow  # 75 s on a 2-core CPU: run by `make accuracy`
 def test_hypergeometric_equation_through_its_singular_point():
     """x(1-x)y'' + y' + 2y = 0 on [0, 2] with y(0) = 1: singular at x = 0 (an end) and x = 1
     (inside). The collocation points include neither exactly, but the metrics' Sobol points and
