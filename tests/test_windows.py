@@ -71,6 +71,7 @@ def test_marching_in_two_windows_solves_advection_and_logs_both_windows():
     np.testing.assert_allclose(sol(late, "u"), np.sin(late[:, 0] - late[:, 1]), atol=3e-2)
 
 
+@pytest.mark.slow  # about 35 s on a 2-core CPU: run by `make accuracy`
 def test_marching_a_wave_carries_the_rate_across_windows():
     """u_tt = u_xx on [0, π], u = 0 at the ends, u(x, 0) = sin x, u_t(x, 0) = 0: u = sin x cos t."""
     domain = ns.SpaceTime(ns.Interval(0, np.pi), (0, 3))
