@@ -108,20 +108,31 @@ def judge(sol: Solution, tolerance: float) -> Solution:
     worst = _worst_error(sol.metrics)
     if sol.status != "ok" or worst is None or worst[1] <= tolerance:
         return sol
-    against = {"exact": "the exact solution", "classical": "the classical reference"}.get(
-        sol.metrics.get("reference") or sol.metrics.get("eigenvalue_reference"), "its reference")
+    key = "reference" if sol.metrics.get("reference") else "eigenvalue_reference"
+    against = reference_name(sol.metrics, key, method=False) or "its reference"
     sol.status = "disagrees"
     sol.message = (f"solved, but disagrees with {against} by {worst[1]:.2g} (relative error of {worst[0]}; "
                    f"tolerance {tolerance:g})" + ("" if sol.message == "training completed" else f"; {sol.message}"))  # fmt: skip
     return sol
 
 
+def reference_name(metrics: dict, key: str = "reference", method: bool = True) -> str | None:
+    """What a solve's errors are measured against, in words, from its metrics (None: nothing);
+    with ``method``, a classical reference names its method."""
+    kind = metrics.get(key)
+    if kind == "exact":
+        return "the exact solution"
+    if kind == "classical":
+        named = metrics.get("reference_method") if method else None
+        return "the classical reference" + (f" ({named})" if named else "")
+    return None
+
+
 def _worst_error(metrics: dict) -> tuple[str, float] | None:
     """The largest relative error in ``metrics`` and what it is of; None without a reference. A NaN
     error counts as the worst."""
     errors = dict(metrics.get("l2_relative_error") or {})
-    symbol = "eigenvalue"
-    errors.update({f"{symbol} {k}": e for k, e in enumerate(metrics.get("eigenvalue_errors") or [])})
+    errors.update({f"eigenvalue {k}": e for k, e in enumerate(metrics.get("eigenvalue_errors") or [])})
     errors = {k: (float("inf") if e != e else e) for k, e in errors.items() if e is not None}
     if not errors:
         return None

@@ -297,9 +297,9 @@ def _accuracy_line(metrics: dict) -> str:
     errors = metrics["l2_relative_error"] or {}
     if not errors:
         return f"no reference to compare with (no exact solution, no classical reference); residual RMS {metrics['residual_rms']:.2e}"
-    against = {"exact": "the exact solution", "classical": "the classical reference"}.get(metrics["reference"], "the reference")
-    if metrics.get("reference_method"):
-        against += f" ({metrics['reference_method']})"
+    from ..dispatch import reference_name
+
+    against = reference_name(metrics) or "the reference"
     summary = ", ".join(f"{f} {e:.2e}" for f, e in errors.items())
     return f"relative L2 error against {against}: {summary}; residual RMS {metrics['residual_rms']:.2e}"
 

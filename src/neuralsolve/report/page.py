@@ -12,6 +12,7 @@ import math
 import pathlib
 from typing import NamedTuple
 
+from .. import dispatch
 from ..loss.terms import Points
 from ..problem.conditions import (Condition, Dirichlet, InitialRate, Neumann, Observations, Periodic,
                                   Robin)  # fmt: skip
@@ -206,14 +207,9 @@ def _imposed(problem, cond: Condition, number: int) -> str:
 
 
 def reference_name(metrics: dict, key: str = "reference") -> str | None:
-    """What the errors are measured against, in words (None: nothing)."""
-    kind = metrics.get(key)
-    if kind == "exact":
-        return "the exact solution"
-    if kind == "classical":
-        method = metrics.get("reference_method")
-        return "the classical reference" + (f" ({html.escape(str(method))})" if method else "")
-    return None
+    """What the errors are measured against, in words, as HTML (None: nothing)."""
+    name = dispatch.reference_name(metrics, key)
+    return None if name is None else html.escape(name)
 
 
 def accuracy(problem, metrics: dict) -> str:
