@@ -25,6 +25,8 @@ _EXPORTS = {
     "print_progress": ".dispatch", "solve": ".dispatch",
     "Adam": ".train.phases", "BFGS": ".train.phases", "LBFGS": ".train.phases", "SSBFGS": ".train.phases",
     "SSBroyden": ".train.phases", "Checkpoint": ".train.checkpoint",
+    "Unknown": ".problem.inverse", "Data": ".problem.inverse", "Hidden": ".problem.inverse",
+    "Discover": ".problem.inverse", "InverseSolution": ".methods.inverse.solution",
     "open": ".rundir", "save": ".rundir", "enable_compilation_cache": ".compile_cache",
 }  # fmt: skip
 __all__ = sorted(_EXPORTS)
@@ -51,6 +53,8 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
                                      Observations, Periodic, Robin)
     from .problem.domain import Box, Disk, Domain, Interval, Rectangle, SpaceTime  # noqa: F401
     from .problem.eigen import Eigen  # noqa: F401
+    from .problem.inverse import Data, Discover, Hidden, Unknown  # noqa: F401
+    from .methods.inverse.solution import InverseSolution  # noqa: F401
     from .problem.problem import Problem  # noqa: F401
     from .methods.eigen.solution import EigenSolution  # noqa: F401
     from .solution import Solution  # noqa: F401

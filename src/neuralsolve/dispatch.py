@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from ._errors import ProblemError
 from .loss.terms import Points
-from .methods import eigen, forward, march
+from .methods import eigen, forward, inverse, march
 from .methods.base import Family
 from .nn.mlp import MLP
 from .ops.derivatives import DEFAULT as DEFAULT_DERIVATIVES
@@ -22,7 +22,7 @@ from .train.checkpoint import Checkpoint
 from .train.weighting import Causal
 
 # asked in this order; the forward family takes whatever the others leave
-FAMILIES: tuple[Family, ...] = (eigen.FAMILY, march.FAMILY, forward.FAMILY)
+FAMILIES: tuple[Family, ...] = (eigen.FAMILY, inverse.FAMILY, march.FAMILY, forward.FAMILY)
 
 
 def family_for(problem: Problem, given: dict) -> Family:
@@ -110,6 +110,8 @@ def judge(sol: Solution, tolerance: float) -> Solution:
         return sol
     key = "reference" if sol.metrics.get("reference") else "eigenvalue_reference"
     against = reference_name(sol.metrics, key, method=False) or "its reference"
+    if worst[0].startswith("unknown "):
+        against = "the true value ([exact]) of " + worst[0].removeprefix("unknown ")
     sol.status = "disagrees"
     sol.message = (f"solved, but disagrees with {against} by {worst[1]:.2g} (relative error of {worst[0]}; "
                    f"tolerance {tolerance:g})" + ("" if sol.message == "training completed" else f"; {sol.message}"))  # fmt: skip
@@ -133,6 +135,7 @@ def _worst_error(metrics: dict) -> tuple[str, float] | None:
     error counts as the worst."""
     errors = dict(metrics.get("l2_relative_error") or {})
     errors.update({f"eigenvalue {k}": e for k, e in enumerate(metrics.get("eigenvalue_errors") or [])})
+    errors.update({f"unknown {k}": e for k, e in (metrics.get("unknown_errors") or {}).items()})
     errors = {k: (float("inf") if e != e else e) for k, e in errors.items() if e is not None}
     if not errors:
         return None

@@ -78,7 +78,8 @@ def make_terms(problem: Problem, model: Callable, method: str = DEFAULT, unknown
     """Return ``terms(params, data) -> (k,) mean squared residuals``.
 
     ``model(params, x)`` gives all field values at one point ``x``; ``unknowns`` gives scalar
-    unknowns (an eigenvalue) by name; ``causal`` (a :class:`~neuralsolve.train.weighting.Causal`)
+    unknowns (an eigenvalue) by name, or is a function ``unknowns(x, values)`` of the point and
+    the field values and derivatives there (hidden terms are); ``causal`` (a :class:`~neuralsolve.train.weighting.Causal`)
     weights the equation terms by time slice.
     """
     coords, fields = problem.domain.coords, problem.fields
@@ -86,7 +87,7 @@ def make_terms(problem: Problem, model: Callable, method: str = DEFAULT, unknown
 
     def penalty(pen, params, entry):
         def point(x, values, normal=None):
-            return Point(coords, fields, x, values, normal, unknowns=unknowns)
+            return Point(coords, fields, x, values, normal, unknowns=at_point(unknowns, x, values))
 
         values = at_points(model, params, entry["points"], pen.needed, method)
         if pen.partner is not None:
@@ -140,13 +141,19 @@ def check_causal(problem: Problem) -> None:
 def residuals(problem: Problem, model: Callable, params, x: jax.Array, method: str = DEFAULT,
               unknowns: dict | None = None) -> jax.Array:  # fmt: skip
     """Equation residuals (n, n_equations) at interior points ``x`` (with scalar ``unknowns``,
-    such as an eigenvalue, by name)."""
+    such as an eigenvalue, by name, or a function of the point; see :func:`make_terms`)."""
     coords, fields = problem.domain.coords, problem.fields
     needed = frozenset().union(*(e.needed for e in problem.equations))
     values = at_points(model, params, x, needed, method)
 
     def one(y, at_y):
-        p = Point(coords, fields, y, at_y, unknowns=unknowns)
+        p = Point(coords, fields, y, at_y, unknowns=at_point(unknowns, y, at_y))
         return jnp.stack([e.residual(p) for e in problem.equations])
 
     return jax.vmap(one)(x, values)
+
+
+def at_point(unknowns, x, values) -> dict | None:
+    """The scalar unknowns at one point: ``unknowns`` itself, or its value there when it is a
+    function of the point and the field values (see :func:`make_terms`)."""
+    return unknowns(x, values) if callable(unknowns) else unknowns

@@ -96,12 +96,15 @@ def exact_values(problem: Problem) -> Callable:
 
 
 def evaluate_metrics(problem: Problem, model: Callable, params, seed: int, method: str, dtype,
-                     reference: Callable | None = None) -> dict:  # fmt: skip
-    """Residual RMS on fresh points and, given a reference (exact or classical), errors against it."""
+                     reference: Callable | None = None, unknowns=None) -> dict:  # fmt: skip
+    """Residual RMS on fresh points and, given a reference (exact or classical), errors against it.
+    ``unknowns(params) -> unknowns`` gives the residual's scalar unknowns (see
+    :func:`~neuralsolve.loss.terms.make_terms`) from the parameters."""
     x = jnp.asarray(fresh_points(problem, seed), dtype)
     # compiled, not run op by op: one compilation costs a tenth of dispatching Taylor mode's many
     # small operations one at a time (5.3 s -> 0.55 s on Burgers, 4096 points)
-    r = np.asarray(jax.jit(lambda p, y: residuals(problem, model, p, y, method))(params, x))
+    given = (lambda p: None) if unknowns is None else unknowns
+    r = np.asarray(jax.jit(lambda p, y: residuals(problem, model, p, y, method, given(p)))(params, x))
     metrics = {
         "residual_rms": float(np.sqrt(np.mean(r**2))),
         "residual_rms_per_equation": [float(v) for v in np.sqrt(np.mean(r**2, axis=0))],

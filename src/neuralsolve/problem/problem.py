@@ -16,6 +16,7 @@ from .conditions import (Condition, Dirichlet, HardValue, InitialRate, Neumann, 
                          Penalty, Periodic, Robin)  # fmt: skip
 from .domain import TIME, Domain
 from .eigen import STATE_INDEX, Eigen, jumps, pencil
+from .inverse import Discover, Inverse, check_data, check_hidden, check_unknowns
 from .parse import Namespace, parse_equation, parse_expression, split_equation
 
 
@@ -66,6 +67,11 @@ class Problem:
         tolerance: the largest relative error against the reference (exact or classical) that
             still counts as agreement (default :data:`TOLERANCE`); a solve beyond it has status
             ``"disagrees"``.
+        unknowns: constants of the equations to estimate from ``data``, by name: an
+            :class:`Unknown` (or its initial value) each. ``exact`` may give their true values.
+        data: measurements (:class:`Data`, or a list of them) the solution must fit.
+        hidden: terms of the equations learned as networks, by name: a :class:`Hidden` each.
+        discover: a :class:`Discover` turns each hidden term into a formula after training.
 
     Raises:
         ProblemError: for any name, condition or derivative that does not fit the domain and fields.
@@ -75,7 +81,8 @@ class Problem:
                  parameters: dict | None = None, functions: dict | None = None,
                  exact: dict | None = None, name: str = "problem", solver: dict | None = None,
                  reference: str = "auto", eigen: Eigen | None = None, scale: dict | None = None,
-                 sign: dict | None = None, tolerance: float | None = None):  # fmt: skip
+                 sign: dict | None = None, tolerance: float | None = None, unknowns: dict | None = None,
+                 data=None, hidden: dict | None = None, discover: Discover | None = None):  # fmt: skip
         if not isinstance(domain, Domain):
             raise ProblemError(f"domain must be a neuralsolve Domain, got {type(domain).__name__}")
         self.domain, self.name = domain, name
@@ -85,7 +92,8 @@ class Problem:
         self.arguments = {"fields": fields, "equations": equations, "conditions": list(conditions),
                           "parameters": parameters, "functions": functions, "exact": exact, "name": name,
                           "reference": reference, "eigen": eigen, "scale": scale, "sign": sign,
-                          "tolerance": tolerance}  # fmt: skip
+                          "tolerance": tolerance, "unknowns": unknowns, "data": data, "hidden": hidden,
+                          "discover": discover}  # fmt: skip
         self.solver = dict(solver or {})
         if reference not in ("auto", "none"):
             raise ProblemError(f"reference must be 'auto' or 'none', got {reference!r}")
@@ -99,6 +107,8 @@ class Problem:
         if eigen is not None and not isinstance(eigen, Eigen):
             raise ProblemError(f"eigen must be an Eigen(symbol=..., states=...), got {type(eigen).__name__}")
         self.eigen = eigen
+        self.inverse = Inverse(unknowns=check_unknowns(unknowns or {}),
+                               hidden=check_hidden(hidden or {}, (*self.fields, *domain.coords)))  # fmt: skip
         self._ns = Namespace(domain.coords, self.fields, self.parameters, unknowns=self.unknowns)
         for fname, text in (functions or {}).items():
             expr = parse_expression(text, self._ns, f"function {fname!r}")
@@ -110,6 +120,7 @@ class Problem:
         if not equations:
             raise ProblemError("a problem needs at least one equation")
         self.equations = [self._equation(e, i) for i, e in enumerate(equations)]
+        self._check_inverse(data, discover)
         self.hard: list[HardValue] = []
         self.penalties: list[Penalty] = []
         self.periodic: list[int] = []  # axes made exactly periodic by the network's inputs
@@ -117,19 +128,48 @@ class Problem:
             self._add_condition(cond, f"condition {i + 1}")
         self._check_periodic_faces()
         exact = dict(exact or {})
+        self.inverse.exact = {k: constant_value(exact.pop(k), self.parameters, f"exact solution for {k!r}")
+                              for k in list(exact) if k in self.inverse.unknowns}  # fmt: skip
         self.exact_eigenvalue = None
         if eigen is not None and eigen.symbol in exact:
             self.exact_eigenvalue = self._value(exact.pop(eigen.symbol), f"exact solution for {eigen.symbol!r}", coords=False)
         self.exact = {f: self._value(v, f"exact solution for {f!r}") for f, v in exact.items()}
         unknown = set(self.exact) - set(self.fields)
         if unknown:
-            raise ProblemError(f"exact solution given for unknown field(s) {sorted(unknown)} (fields: {', '.join(self.fields)})")
+            raise ProblemError(f"exact solution given for unknown field(s) {sorted(unknown)} (fields: {', '.join(self.fields)}"
+                               + (f"; unknowns: {', '.join(self.inverse.unknowns)})" if self.inverse.unknowns else ")"))
         self.pencil, self.jumps = self._check_eigen() if eigen is not None else (None, {})
 
     @property
     def unknowns(self) -> tuple[str, ...]:
-        """Scalar unknowns the equations may use: the eigenvalue symbol, if any."""
-        return (self.eigen.symbol,) if self.eigen is not None else ()
+        """Names the equations may use that are neither coordinates, fields nor parameters: the
+        eigenvalue symbol, unknown constants and hidden terms."""
+        eigen = (self.eigen.symbol,) if self.eigen is not None else ()
+        return (*eigen, *self.inverse.unknowns, *self.inverse.hidden)
+
+    def _check_inverse(self, data, discover) -> None:
+        """Data against the domain; every unknown and hidden term used by an equation; discovery
+        only of hidden terms."""
+        inv = self.inverse
+        if data is not None:
+            inv.data = check_data(data, self.domain.coords, self.fields, self.domain)
+        if inv and self.eigen is not None:
+            raise ProblemError("an eigenproblem cannot have unknowns, data or hidden terms")
+        used = set()
+        for e in self.equations:
+            used |= {str(s) for s in e.expr.free_symbols} if e.expr is not None else set(self.unknowns)
+        for kind, names in (("unknown", inv.unknowns), ("hidden term", inv.hidden)):
+            for name in names:
+                if name not in used:
+                    raise ProblemError(f"{kind} {name!r} is used by no equation; an equation must contain it")
+        if inv.unknowns and not inv.data:
+            raise ProblemError(f"unknowns ({', '.join(inv.unknowns)}) need data to be estimated from; give data")
+        if discover is not None:
+            if not isinstance(discover, Discover):
+                raise ProblemError(f"discover must be a Discover(...), got {type(discover).__name__}")
+            if not inv.hidden:
+                raise ProblemError("discover turns hidden terms into formulas, but the problem has no hidden terms")
+            inv.discover = discover
 
     def _scales(self, scale: dict, sign: dict) -> tuple[list, list[str | None]]:
         for what, table in (("scale", scale), ("sign", sign)):

@@ -1,0 +1,227 @@
+"""What an inverse solve trains: the fields' network, the unknown constants and the hidden terms'
+networks, as one pytree of parameters, and the loss terms over it (equations, conditions, data).
+
+Every part is trained by every optimiser phase, quasi-Newton ones included: the constants are
+leaves of the same pytree as the network's weights, not variables kept aside.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ...loss.terms import make_terms, sample_data, term_names
+from ...nn.mlp import MLP
+from ...nn.model import split
+from ...nn.trial import make_trial
+from ...problem.problem import Problem
+
+# A field's data term is its mean squared misfit relative to the spread of its measurements, made
+# smaller by 1 + (noise / (NOISE_SCALE * spread))^2 when the noise is known: noisy data then pulls
+# less against the equations, which cannot fit the noise (docs/inverse-problems.md).
+NOISE_SCALE = 0.05
+
+
+class FieldModel:
+    """``model(params, x)`` of the fields alone, over the whole parameter pytree (``params["net"]``
+    is the network's part), with the fields' Taylor mode passed through."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def __call__(self, params, x):
+        return self.model(params["net"], x)
+
+    def taylor(self, params, xs, wanted):
+        return self.model.taylor(params["net"], xs, wanted)
+
+
+class Learned:
+    """The unknowns of a problem and how they sit in the parameter pytree.
+
+    ``params = {"net": field network, "theta": {name: raw value}, "hidden": {name: network}}``;
+    a positive unknown's raw value is its logarithm, a signed one's is the value divided by its
+    initial magnitude (see :meth:`~neuralsolve.problem.inverse.Unknown.scale`).
+    """
+
+    def __init__(self, problem: Problem, network: MLP, dtype, seed: int):
+        self.problem, self.dtype = problem, dtype
+        inv = problem.inverse
+        model, net = build_fields(problem, network, dtype, seed)
+        self.model = FieldModel(model)
+        self.names = tuple(inv.unknowns)
+        theta = {k: jnp.asarray(np.log(u.initial) if u.positive else u.initial / u.scale(), dtype)
+                 for k, u in inv.unknowns.items()}  # fmt: skip
+        hidden, self.hidden = {}, {}
+        for i, (name, h) in enumerate(inv.hidden.items()):
+            lo, hi = input_box(problem, h.inputs)
+            key = jax.random.PRNGKey(seed + 7919 * (i + 1))
+            net_h = MLP(width=h.width, depth=h.depth).build(len(h.inputs), 1, lo, hi, dtype, key)
+            import equinox as eqx
+
+            arrays, static = eqx.partition(net_h, eqx.is_inexact_array)
+            hidden[name], self.hidden[name] = arrays, (static, self._reader(h.inputs))
+        self.params = {"net": net, "theta": theta, "hidden": hidden}
+
+    def _reader(self, inputs) -> Callable:
+        """``read(x, values) -> inputs`` of a hidden term at one point (values: derivatives by
+        direction, each (fields,))."""
+        coords, fields = self.problem.domain.coords, self.problem.fields
+
+        def read(x, values):
+            return jnp.stack([values[()][fields.index(n)] if n in fields else x[coords.index(n)] for n in inputs])
+
+        return read
+
+    def constants(self, params) -> dict:
+        """The unknown constants' values from the parameters."""
+        out = {}
+        for name, u in self.problem.inverse.unknowns.items():
+            raw = params["theta"][name]
+            out[name] = jnp.exp(raw) if u.positive else raw * u.scale()
+        return out
+
+    def hidden_value(self, params, name: str, inputs: jax.Array) -> jax.Array:
+        """Hidden term ``name`` at one point's ``inputs``."""
+        import equinox as eqx
+
+        static, _ = self.hidden[name]
+        return eqx.combine(params["hidden"][name], static)(inputs)[0]
+
+    def unknowns(self, params) -> Callable | dict:
+        """The residual's scalar unknowns from the parameters: the constants, and the hidden terms
+        as functions of the point (see :func:`~neuralsolve.loss.terms.make_terms`)."""
+        constants = self.constants(params)
+        if not self.hidden:
+            return constants
+
+        def at(x, values):
+            return {**constants, **{k: self.hidden_value(params, k, read(x, values))
+                                    for k, (_, read) in self.hidden.items()}}  # fmt: skip
+
+        return at
+
+    def terms(self, method: str, causal=None) -> Callable:
+        """``terms(params, data) -> (k,)``: the equations' and conditions' mean squared residuals,
+        then each measured field's data misfit (see :func:`data_terms`)."""
+        problem, model = self.problem, self.model
+
+        def terms(params, data):
+            physics = make_terms(problem, model, method, unknowns=self.unknowns(params), causal=causal)
+            return jnp.concatenate([physics(params, data), data_misfits(model, params, data["observed"])])
+
+        return terms
+
+
+def build_fields(problem: Problem, network: MLP, dtype, seed: int):
+    """The fields' model and initial network, as for a forward solve, except that a measured
+    field without a ``scale`` of its own is scaled by its measurements' root mean square: the
+    network then works with values near 1 whatever the field's units."""
+    domain = problem.domain
+    lo, hi = domain.bounds()
+    net = network.build(domain.dim, len(problem.fields), lo, hi, dtype, jax.random.PRNGKey(seed), (), problem.periodic)
+    given = problem.arguments.get("scale") or {}
+    scales = [s if f in given else data_scale(problem, j) for j, (f, s) in enumerate(zip(problem.fields, problem.scale))]
+    trial = make_trial(problem.hard, domain.segments(), domain.coords, len(problem.fields), scales, problem.sign)
+    return split(net, trial)
+
+
+def data_scale(problem: Problem, field: int) -> float:
+    """The root mean square of a field's measurements (1 if it is never measured or all zero)."""
+    seen = np.concatenate([d.values[:, field] for d in problem.inverse.data] or [np.array([])])
+    seen = seen[np.isfinite(seen)]
+    return float(np.sqrt(np.mean(seen**2))) if seen.size and np.any(seen) else 1.0
+
+
+def input_box(problem: Problem, inputs) -> tuple[list[float], list[float]]:
+    """Bounds that scale a hidden term's inputs: a coordinate's from the domain, a field's from its
+    measurements (widened by a quarter of their range each way; [-1, 1] if never measured)."""
+    coords, fields = problem.domain.coords, problem.fields
+    lo_d, hi_d = problem.domain.bounds()
+    lo, hi = [], []
+    for n in inputs:
+        if n in coords:
+            lo.append(float(lo_d[coords.index(n)]))
+            hi.append(float(hi_d[coords.index(n)]))
+            continue
+        seen = np.concatenate([d.values[:, fields.index(n)] for d in problem.inverse.data] or [np.array([])])
+        seen = seen[np.isfinite(seen)]
+        a, b = (float(seen.min()), float(seen.max())) if seen.size else (-1.0, 1.0)
+        pad = 0.25 * (b - a) if b > a else 1.0
+        lo.append(a - pad)
+        hi.append(b + pad)
+    return lo, hi
+
+
+def measured(problem: Problem) -> list[tuple[int, int]]:
+    """``(data set, field)`` of every field measured in some row of a data set, in term order."""
+    return [(i, j) for i, d in enumerate(problem.inverse.data) for j in range(len(problem.fields))
+            if np.isfinite(d.values[:, j]).any()]  # fmt: skip
+
+
+def data_term_names(problem: Problem) -> list[str]:
+    """Names of the data terms, after the equations' and conditions' (:func:`term_names`)."""
+    many = len(problem.inverse.data) > 1
+    return [f"data{f' {i + 1}' if many else ''}: {problem.fields[j]}" for i, j in measured(problem)]
+
+
+def all_term_names(problem: Problem) -> list[str]:
+    """Every loss term's name, in the order of :meth:`Learned.terms`."""
+    return term_names(problem) + data_term_names(problem)
+
+
+def data_weights(problem: Problem) -> list[float]:
+    """Each data term's weight: the data set's ``weight`` if given, else 1 / (spread² (1 +
+    (noise / (NOISE_SCALE spread))²)), the spread being the measurements' standard deviation
+    (their magnitude if they are all alike)."""
+    out = []
+    for i, j in measured(problem):
+        d = problem.inverse.data[i]
+        if d.weight is not None:
+            out.append(d.weight)
+            continue
+        seen = d.values[:, j][np.isfinite(d.values[:, j])]
+        spread = float(np.std(seen)) or float(np.max(np.abs(seen))) or 1.0
+        noise = d.noise[j]
+        factor = 1.0 if not np.isfinite(noise) else 1.0 + (noise / (NOISE_SCALE * spread)) ** 2
+        out.append(1.0 / (spread**2 * factor))
+    return out
+
+
+def observed_data(problem: Problem) -> list[dict]:
+    """The data sets as arrays for the loss: points, values (0 where not measured) and a 0/1 mask,
+    one column per measured field of the set (in :func:`measured` order)."""
+    out = []
+    for i, d in enumerate(problem.inverse.data):
+        cols = [j for k, j in measured(problem) if k == i]
+        values = d.values[:, cols]
+        mask = np.isfinite(values)
+        out.append({"points": d.points, "values": np.where(mask, values, 0.0), "mask": mask.astype(float),
+                    "columns": np.asarray(cols)})  # fmt: skip
+    return out
+
+
+def data_misfits(model, params, observed: list[dict]) -> jax.Array:
+    """Mean squared misfit of each measured field of each data set, over the rows measuring it."""
+    out = []
+    for d in observed:
+        u = jax.vmap(model, in_axes=(None, 0))(params, d["points"])[:, d["columns"]]
+        r = (u - d["values"]) * d["mask"]
+        out.append(jnp.sum(r**2, axis=0) / jnp.maximum(jnp.sum(d["mask"], axis=0), 1))
+    return jnp.concatenate(out) if out else jnp.zeros((0,))
+
+
+def sampler_for(problem: Problem, settings: dict, dtype) -> Callable:
+    """``sampler(draw)``: collocation points (fresh per draw) and the data sets (always the same)."""
+    points, seed = settings["points"], settings["seed"]
+    observed = observed_data(problem)
+
+    def sampler(draw):
+        data = {**sample_data(problem, points, seed + 1000003 * draw), "observed": observed}
+        cast = lambda a: jnp.asarray(a, dtype) if np.issubdtype(np.asarray(a).dtype, np.floating) else jnp.asarray(a)
+        return jax.tree_util.tree_map(cast, data)
+
+    return sampler

@@ -1,0 +1,250 @@
+"""Training an inverse problem: the network, the unknown constants and the hidden terms at once,
+then what the answer is worth: standard errors, the data misfit, agreement with a classical
+solution of the equations with the estimated constants, and discovered formulas, verified."""
+
+from __future__ import annotations
+
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ...pinn.measure import METRICS, evaluate_metrics, exact_values, has_exact, reference_for
+from ...pinn.settings import dtype_of
+from ...problem.problem import Problem
+from ...train.fit import FitResult, Schedule, carry_template, fit
+from ...train.phases import LBFGS, Adam
+from .model import Learned, all_term_names, data_misfits, data_weights, measured, observed_data, sampler_for
+from .solution import InverseSolution
+from .uncertainty import standard_errors
+from .variants import with_constants, with_formulas
+
+DATA_FIT_STEPS = 1000  # Adam steps fitting the network to the data before the equations join
+
+METRIC_KEYS = METRICS + ("unknowns", "unknowns_stderr", "unknowns_stderr_method", "unknown_errors",
+                         "data_misfit_rms", "discovered", "discovered_regression", "discovered_misfit_rms",
+                         "hidden_formula_misfit", "verification")  # fmt: skip
+
+
+def solve_inverse(problem: Problem, settings: dict, *, derivatives: str, callback, log_every: int, checkpoint,
+                  resume: bool) -> InverseSolution:  # fmt: skip
+    """Train on ``problem`` (see :func:`neuralsolve.solve`), then measure and discover."""
+    clock = [time.perf_counter()]
+    with jax.enable_x64(settings["precision"] == "float64"):
+        dtype = dtype_of(settings)
+        learned = Learned(problem, settings["network"], dtype, settings["seed"])
+        fresh = not (resume and checkpoint is not None and checkpoint.exists())
+        start, sizes = _start(problem, learned, settings, derivatives) if fresh else (learned.params, None)
+        result = _train(problem, learned, start, settings, derivatives, callback, log_every, checkpoint, resume, sizes=sizes)
+        clock.append(time.perf_counter())
+        metrics, reference = measure(problem, learned, result.params, settings, derivatives)
+        clock.append(time.perf_counter())
+    sol = _solution(problem, learned, result, metrics, settings, reference)
+    sol.spans = [(part, a, b) for part, a, b in zip(("training", "metrics"), clock, clock[1:])]
+    sol.spans += [("steps", *c) for c in result.chunks]
+    return sol
+
+
+def _start(problem: Problem, learned: Learned, settings: dict, derivatives: str):
+    """Where joint training starts: the network fitted to the data alone first (the equations,
+    with constants still at their initial guesses, would otherwise pull it towards a solution
+    that ignores the data), then constants that enter the equations linearly set by least squares
+    of the residual of that network (:func:`linear_constants`)."""
+    mask = [0.0] * len(problem.equations) + [1.0] * (len(all_term_names(problem)) - len(problem.equations))
+    result = _train(problem, learned, learned.params, {**settings, "causal": None, "time_limit": None}, derivatives,
+                    None, 10**9, None, False, phases=(Adam(DATA_FIT_STEPS),), masks=[mask])  # fmt: skip
+    params = result.params
+    if learned.names and not problem.inverse.hidden:
+        params = {**params, "theta": linear_constants(problem, learned, params, settings, derivatives)}
+    return params, equation_sizes(problem, learned, params, settings, derivatives)
+
+
+def equation_sizes(problem: Problem, learned: Learned, params, settings: dict, derivatives: str) -> list[float]:
+    """Each equation's size: the root mean square, over the collocation points, of its largest
+    additive term for the fields fitted to the data. An equation's residual divided by its size is
+    a relative error, which the data terms (relative to the data's spread) can be weighed against
+    whatever the units."""
+    from ...loss.terms import at_point, sample_data
+    from ...ops.derivatives import at_points
+    from ...ops.point import Point
+    from ...problem.compile import compile_expression
+
+    x = jnp.asarray(sample_data(problem, settings["points"], settings["seed"])["interior"], learned.dtype)
+    coords, fields, unknowns = problem.domain.coords, problem.fields, learned.unknowns(params)
+    sizes = []
+    for e in problem.equations:
+        if e.expr is None:
+            sizes.append(1.0)
+            continue
+        values = at_points(learned.model, params, x, e.needed, derivatives)
+        rms = []
+        for term in e.expr.as_ordered_terms():
+            fn = compile_expression(term, coords, e.label)
+            at = jax.vmap(lambda y, v: fn(Point(coords, fields, y, v, unknowns=at_point(unknowns, y, v))) + 0 * y[0])
+            rms.append(float(jnp.sqrt(jnp.mean(at(x, values) ** 2))))
+        size = max(rms) if rms and np.isfinite(max(rms)) else 0.0
+        sizes.append(size if size > 0 else 1.0)
+    return sizes
+
+
+def linear_constants(problem: Problem, learned: Learned, params, settings: dict, derivatives: str) -> dict:
+    """The constants' raw values that minimise the equations' squared residual at the collocation
+    points for the current fields, where the residual is linear in the constants (else, or where a
+    positive constant would come out <= 0, the current values are kept)."""
+    from ...loss.terms import residuals, sample_data
+
+    names = learned.names
+    x = jnp.asarray(sample_data(problem, settings["points"], settings["seed"])["interior"], learned.dtype)
+
+    def r(values):
+        return residuals(problem, learned.model, params, x, derivatives, dict(zip(names, values))).ravel()
+
+    current = jnp.asarray([learned.constants(params)[k] for k in names])
+    b = r(jnp.zeros_like(current))
+    A = jax.jacfwd(r)(jnp.zeros_like(current))
+    if not jnp.allclose(r(current), b + A @ current, rtol=1e-8, atol=1e-10 * float(jnp.max(jnp.abs(b)) + 1)):
+        return params["theta"]  # not linear in the constants
+    found = np.linalg.lstsq(np.asarray(A), -np.asarray(b), rcond=None)[0]
+    theta = dict(params["theta"])
+    for k, v in zip(names, found):
+        u = problem.inverse.unknowns[k]
+        if np.isfinite(v) and (not u.positive or v > 0):
+            theta[k] = jnp.asarray(np.log(v) if u.positive else v / u.scale(), learned.dtype)
+    return theta
+
+
+def _train(problem, learned, params, settings, derivatives, callback, log_every, checkpoint, resume,
+           phases=None, masks=None, sizes=None) -> FitResult:  # fmt: skip
+    terms = learned.terms(derivatives, causal=settings["causal"])
+    fixed = learned.terms(derivatives) if settings["causal"] is not None else None
+    n_eq = len(problem.equations)
+    sizes = sizes or [1.0] * n_eq
+    weights = jnp.asarray([1 / s**2 for s in sizes] + [p.weight for p in problem.penalties] + data_weights(problem),
+                          learned.dtype)  # fmt: skip
+    reference = [1.0] * n_eq + [0.0] * (len(weights) - n_eq)
+    schedule = Schedule(log_every, settings["weighting"], settings["redraw"])
+    return fit(terms, params, sampler_for(problem, settings, learned.dtype), phases or settings["phases"],
+               weights=weights, masks=masks, schedule=schedule, callback=callback, checkpoint=checkpoint, resume=resume,
+               fixed_terms=fixed, reference=reference, time_limit=settings["time_limit"])  # fmt: skip
+
+
+def measure(problem: Problem, learned: Learned, params, settings: dict, derivatives: str) -> tuple[dict, object]:
+    """The metrics of an inverse solve (see docs/inverse-problems.md for each key) and the
+    reference its fields were compared with (None if none)."""
+    constants = {k: float(v) for k, v in learned.constants(params).items()}
+    known = lambda c: with_constants(problem, c)
+    reference = None
+    if not problem.inverse.hidden:  # a hidden network has no classical counterpart
+        reference = exact_values(problem) if has_exact(problem) else reference_for(known(constants))
+    metrics = evaluate_metrics(problem, learned.model, params, settings["seed"], derivatives, learned.dtype,
+                               reference, unknowns=learned.unknowns)  # fmt: skip
+    metrics["unknowns"] = constants
+    metrics["unknowns_stderr"], metrics["unknowns_stderr_method"] = standard_errors(
+        problem, learned, params, known, settings, derivatives)  # fmt: skip
+    exact = problem.inverse.exact
+    metrics["unknown_errors"] = {k: abs(constants[k] - v) / abs(v) if v else abs(constants[k])
+                                 for k, v in exact.items()}  # fmt: skip
+    metrics["data_misfit_rms"] = misfit_rms(problem, learned, params)
+    if problem.inverse.discover is not None:
+        metrics.update(discover_and_verify(problem, learned, params, settings, derivatives, constants))
+    return metrics, reference
+
+
+def misfit_rms(problem: Problem, learned: Learned, params) -> dict[str, float]:
+    """Root-mean-square misfit to the data of each measured field (over every data set), in the
+    field's units."""
+    squares = np.asarray(data_misfits(learned.model, params, _as_arrays(problem, learned.dtype)))
+    counts = [np.isfinite(problem.inverse.data[i].values[:, j]).sum() for i, j in measured(problem)]
+    total, n = {}, {}
+    for (i, j), s, c in zip(measured(problem), squares, counts):
+        f = problem.fields[j]
+        total[f], n[f] = total.get(f, 0.0) + s * c, n.get(f, 0) + c
+    return {f: float(np.sqrt(total[f] / n[f])) for f in total}
+
+
+def _as_arrays(problem: Problem, dtype) -> list[dict]:
+    cast = lambda a: jnp.asarray(a, dtype) if np.issubdtype(np.asarray(a).dtype, np.floating) else jnp.asarray(a)
+    return jax.tree_util.tree_map(cast, observed_data(problem))
+
+
+def discover_and_verify(problem: Problem, learned: Learned, params, settings: dict, derivatives: str,
+                        constants: dict) -> dict:  # fmt: skip
+    """Each hidden term as a formula (sparse regression of the network's values where the solution
+    goes), then the verification: the problem re-solved with the formulas in place of the networks,
+    their coefficients fitted again, and both models' data misfits."""
+    from ...discover import candidate_terms, regress
+    from ...discover.sparse import evaluate_terms
+
+    spec = problem.inverse.discover
+    inputs_at, values_at = _hidden_samples(problem, learned, params, settings)
+    formulas, out = {}, {"discovered_regression": {}, "hidden_formula_misfit": {}}
+    for name, h in problem.inverse.hidden.items():
+        terms = candidate_terms(h.inputs, spec)
+        features = evaluate_terms(terms, h.inputs, inputs_at[name])
+        formulas[name] = regress(terms, features, values_at[name], spec, seed=settings["seed"])
+        out["discovered_regression"][name] = formulas[name].text()
+        out["hidden_formula_misfit"][name] = formulas[name].misfit
+    out["discovered"] = dict(out["discovered_regression"])
+    verified = with_formulas(problem, formulas, constants) if spec.refit else None
+    if verified is None:
+        out["verification"] = "not run" if not spec.refit else "not available for equations given as Python functions"
+        return out
+    refit = Learned(verified, settings["network"], learned.dtype, settings["seed"])
+    start = {**refit.params, "net": params["net"]}
+    result = _train(verified, refit, start, {**settings, "causal": None, "time_limit": None}, derivatives, None, 10**9,
+                    None, False, phases=(LBFGS(spec.refit, plateau=500),))  # fmt: skip
+    fitted = {k: float(v) for k, v in refit.constants(result.params).items()}
+    from .variants import coefficient_names
+
+    for name, formula in formulas.items():
+        names = coefficient_names(problem, name, len(formula.terms))
+        refitted = type(formula)(formula.terms, tuple(fitted[n] for n in names), formula.misfit)
+        out["discovered"][name] = refitted.text()
+    out["discovered_misfit_rms"] = misfit_rms(verified, refit, result.params)
+    out["verification"] = f"re-solved with the formulas in place of the networks: {result.phases[-1]['stop']}"
+    return out
+
+
+def _hidden_samples(problem: Problem, learned: Learned, params, settings: dict) -> tuple[dict, dict]:
+    """Each hidden term's inputs and values where the solution goes: at the collocation points
+    and the measurement points."""
+    from ...loss.terms import sample_data
+    from ...ops.derivatives import at_points
+
+    x = sample_data(problem, settings["points"], settings["seed"])["interior"]
+    x = np.concatenate([x] + [d.points for d in problem.inverse.data])
+    xs = jnp.asarray(x, learned.dtype)
+    values = at_points(learned.model, params, xs, [()], "taylor")
+    inputs, outputs = {}, {}
+    for name, (_, read) in learned.hidden.items():
+        ins = jax.vmap(lambda y, v: read(y, v))(xs, values)
+        inputs[name] = np.asarray(ins)
+        outputs[name] = np.asarray(jax.vmap(lambda i: learned.hidden_value(params, name, i))(ins))
+    return inputs, outputs
+
+
+def _solution(problem, learned: Learned, result: FitResult, metrics: dict, settings: dict,
+              reference=None) -> InverseSolution:  # fmt: skip
+    return InverseSolution(learned.model, result.params, problem.fields, problem.domain.coords, settings["precision"],
+                           fit=result, metrics=metrics, term_names=all_term_names(problem), reference=reference)  # fmt: skip
+
+
+def reopen(problem: Problem, settings: dict, checkpoint, saved: dict) -> InverseSolution | None:
+    """A saved inverse solve: its parameters from ``checkpoint`` and the metrics it wrote (measured
+    again if it wrote none)."""
+    from ..base import saved_outcome
+
+    if not checkpoint.exists():
+        return None
+    with jax.enable_x64(settings["precision"] == "float64"):
+        learned = Learned(problem, settings["network"], dtype_of(settings), settings["seed"])
+        n_terms = len(all_term_names(problem))
+        state = checkpoint.load(lambda k: carry_template(settings["phases"][k], learned.params, n_terms))
+        params = state.carry[3]
+        if saved:  # the solve's own figures (a classical reference is not recomputed)
+            metrics, reference = {k: saved.get(k) for k in METRIC_KEYS}, exact_values(problem) if has_exact(problem) else None
+        else:
+            metrics, reference = measure(problem, learned, params, settings, "taylor")
+    fit_result = FitResult(params, state.history, state.phases, *saved_outcome(saved))
+    return _solution(problem, learned, fit_result, metrics, settings, reference)

@@ -1,0 +1,280 @@
+"""What an inverse problem adds to a problem: unknown constants, measured data, hidden terms and
+the request to turn hidden terms into formulas.
+
+These are plain values; :class:`~neuralsolve.problem.problem.Problem` checks them against its
+domain, fields and equations (with :func:`check_data` and :func:`check_hidden`) before anything
+compiles, and the inverse method family (``neuralsolve.methods.inverse``) learns them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._errors import ProblemError
+
+MAX_DEGREE = 6  # a polynomial library's degree: beyond it the candidate terms are too many and too alike
+MAX_TERMS = 200  # candidate terms in one library
+
+
+def _number(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ProblemError(f"{what} must be a finite number, got {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A constant of the equations to estimate from data.
+
+    Args:
+        initial: where training starts (default 1).
+        positive: the constant is trained as its logarithm, so it stays positive and a value of
+            any scale (1e-3 or 1e3) moves as easily as one near 1.
+    """
+
+    initial: float = 1.0
+    positive: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "initial", _number(self.initial, "unknown: initial"))
+        if not isinstance(self.positive, bool):
+            raise ProblemError(f"unknown: positive must be true or false, got {self.positive!r}")
+        if self.positive and not self.initial > 0:
+            raise ProblemError(f"unknown: a positive unknown needs a positive initial value, got {self.initial:g}")
+
+    def scale(self) -> float:
+        """The size of a signed unknown's steps: its initial magnitude (1 for an initial 0), so
+        that an optimiser moves a constant of 1e3 as readily as one of 1."""
+        return abs(self.initial) or 1.0
+
+
+@dataclass(frozen=True)
+class Data:
+    """Measurements: columns named by coordinates and fields, one row per measurement.
+
+    Args:
+        columns: name -> values; every coordinate of the domain is a column, fields are columns
+            too, and NaN in a field's column means "not measured there".
+        noise: the noise standard deviation, if known: one number for every field, or per field.
+        weight: the data term's weight (default: chosen from the data's spread and the noise; see
+            docs/inverse-problems.md).
+        name: where the data came from, for messages and reports.
+    """
+
+    columns: Mapping[str, Sequence[float]]
+    noise: float | Mapping[str, float] | None = None
+    weight: float | None = None
+    name: str = "data"
+
+    @classmethod
+    def at(cls, points, values: Mapping[str, Sequence[float]], coords: Sequence[str], **kw) -> Data:
+        """Data from ``points`` (n, d) in the order of ``coords`` and field values by name."""
+        points = np.asarray(points, float).reshape(len(points), -1)
+        if points.shape[1] != len(coords):
+            raise ProblemError(f"data: points have {points.shape[1]} coordinates, expected {len(coords)} ({', '.join(coords)})")
+        return cls({**{c: points[:, i] for i, c in enumerate(coords)}, **values}, **kw)
+
+
+@dataclass(frozen=True)
+class Observed:
+    """Data checked against a problem: ``points`` (n, d), ``values`` (n, fields) with NaN where a
+    field was not measured, the noise per field (NaN: not known) and the weight (None: default)."""
+
+    points: np.ndarray
+    values: np.ndarray
+    noise: np.ndarray
+    weight: float | None
+    name: str
+
+
+@dataclass(frozen=True)
+class Hidden:
+    """A term of the equations nobody can write down, learned as a small network of ``inputs``
+    (fields and coordinates), e.g. ``Hidden(["x", "y"])`` for ``F`` in ``diff(x, t) = 1.3*x + F``."""
+
+    inputs: tuple[str, ...]
+    width: int = 16
+    depth: int = 2
+
+    def __post_init__(self):
+        inputs = (self.inputs,) if isinstance(self.inputs, str) else tuple(self.inputs)
+        if not inputs or not all(isinstance(i, str) for i in inputs):
+            raise ProblemError(f"hidden: inputs must be a non-empty list of names, got {self.inputs!r}")
+        object.__setattr__(self, "inputs", inputs)
+        for name in ("width", "depth"):
+            n = getattr(self, name)
+            if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 256:
+                raise ProblemError(f"hidden: {name} must be a whole number from 1 to 256, got {n!r}")
+
+
+@dataclass(frozen=True)
+class Discover:
+    """Turn every hidden term into a formula by sparse regression over candidate terms.
+
+    Args:
+        terms: ``"polynomial"`` (monomials of the hidden term's inputs up to ``degree``) or a list
+            of expressions in the inputs (``["sin(x)", "x*y"]``).
+        degree: the polynomial library's degree.
+        threshold: coefficients smaller than this fraction of the largest one, on standardised
+            terms, are dropped (PySINDy's STLSQ threshold).
+        refit: steps of the verification solve, in which the formula replaces the network and
+            its coefficients are fitted again (0: no verification).
+    """
+
+    terms: str | tuple[str, ...] = "polynomial"
+    degree: int = 3
+    threshold: float = 0.05
+    refit: int = 3000
+    ensemble: int = 20
+
+    def __post_init__(self):
+        if isinstance(self.terms, str):
+            if self.terms != "polynomial":
+                raise ProblemError(f"discover: terms must be 'polynomial' or a list of expressions, got {self.terms!r}")
+        else:
+            terms = tuple(self.terms)
+            if not terms or not all(isinstance(t, str) and t.strip() for t in terms):
+                raise ProblemError("discover: terms must be 'polynomial' or a non-empty list of expressions")
+            if len(terms) > MAX_TERMS:
+                raise ProblemError(f"discover: {len(terms)} candidate terms; the limit is {MAX_TERMS}")
+            object.__setattr__(self, "terms", terms)
+        for name, low, high in (("degree", 1, MAX_DEGREE), ("refit", 0, 10**6), ("ensemble", 0, 1000)):
+            n = getattr(self, name)
+            if isinstance(n, bool) or not isinstance(n, int) or not low <= n <= high:
+                raise ProblemError(f"discover: {name} must be a whole number from {low} to {high}, got {n!r}")
+        t = _number(self.threshold, "discover: threshold")
+        if not 0 <= t < 1:
+            raise ProblemError(f"discover: threshold must be at least 0 and below 1, got {t:g}")
+
+
+@dataclass
+class Inverse:
+    """The inverse parts of one problem, checked: unknown constants, data sets, hidden terms,
+    discovery (None: none asked) and the true values of unknowns (for error metrics)."""
+
+    unknowns: dict[str, Unknown] = field(default_factory=dict)
+    data: list[Observed] = field(default_factory=list)
+    hidden: dict[str, Hidden] = field(default_factory=dict)
+    discover: Discover | None = None
+    exact: dict[str, float] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.unknowns or self.data or self.hidden)
+
+
+def check_unknowns(unknowns) -> dict[str, Unknown]:
+    """Unknowns by name: an :class:`Unknown` or a number (the initial value) each."""
+    if not isinstance(unknowns, Mapping):
+        raise ProblemError(f"unknowns must map names to Unknown(...), got {type(unknowns).__name__}")
+    out = {}
+    for name, u in unknowns.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ProblemError(f"unknown name {name!r} is not a valid name")
+        if not isinstance(u, Unknown):
+            try:
+                u = Unknown(initial=u)
+            except ProblemError as err:
+                raise ProblemError(f"unknown {name!r}: {str(err).removeprefix('unknown: ')}") from None
+        out[name] = u
+    return out
+
+
+def check_hidden(hidden, names: Sequence[str]) -> dict[str, Hidden]:
+    """Hidden terms by name, each input one of ``names`` (the fields and coordinates)."""
+    if not isinstance(hidden, Mapping):
+        raise ProblemError(f"hidden must map names to Hidden(inputs=[...]), got {type(hidden).__name__}")
+    out = {}
+    for name, h in hidden.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ProblemError(f"hidden term name {name!r} is not a valid name")
+        h = h if isinstance(h, Hidden) else Hidden(h)
+        for i in h.inputs:
+            if i not in names:
+                raise ProblemError(f"hidden term {name!r}: input {i!r} is neither a field nor a coordinate "
+                                   f"(fields and coordinates: {', '.join(names)})")  # fmt: skip
+        if len(set(h.inputs)) != len(h.inputs):
+            raise ProblemError(f"hidden term {name!r}: an input is named twice in {list(h.inputs)}")
+        out[name] = h
+    return out
+
+
+def check_data(data, coords: Sequence[str], fields: Sequence[str], domain) -> list[Observed]:
+    """Data sets checked against the domain: every coordinate given, every other column a field,
+    finite numbers (NaN only as an unmeasured field value), every point inside the domain."""
+    items = [data] if isinstance(data, Data) else list(data)
+    return [_observed(d, f"data {i}", coords, fields, domain) for i, d in enumerate(items, 1)]
+
+
+def _observed(d: Data, what: str, coords, fields, domain) -> Observed:
+    if not isinstance(d, Data):
+        raise ProblemError(f"{what}: expected Data(...), got {type(d).__name__}")
+    what = f"{what} ({d.name})" if d.name != "data" else what
+    columns = {k: np.asarray(v, float).ravel() for k, v in d.columns.items()}
+    for name in columns:
+        if name not in coords and name not in fields:
+            raise ProblemError(f"{what}: column {name!r} is neither a coordinate nor a field "
+                               f"(coordinates: {', '.join(coords)}; fields: {', '.join(fields)})")  # fmt: skip
+    missing = [c for c in coords if c not in columns]
+    if missing:
+        raise ProblemError(f"{what}: no column for the coordinate(s) {', '.join(missing)}")
+    measured = [f for f in fields if f in columns]
+    if not measured:
+        raise ProblemError(f"{what}: no column of a field (fields: {', '.join(fields)})")
+    lengths = {len(v) for v in columns.values()}
+    if len(lengths) != 1 or 0 in lengths:
+        raise ProblemError(f"{what}: the columns must be non-empty and of one length, got lengths {sorted(lengths)}")
+    points = np.stack([columns[c] for c in coords], axis=1)
+    values = np.stack([columns.get(f, np.full(len(points), np.nan)) for f in fields], axis=1)
+    _finite(points, values, what, coords, fields)
+    outside = ~domain.contains(points)
+    if outside.any():
+        row = int(np.argmax(outside))
+        raise ProblemError(f"{what}: row {row + 1}: the point {points[row].tolist()} lies outside the domain")
+    return Observed(points, values, _noise(d.noise, fields, measured, what), _weight(d.weight, what), d.name)
+
+
+def _finite(points, values, what, coords, fields) -> None:
+    bad = ~np.isfinite(points)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise ProblemError(f"{what}: row {row + 1}: coordinate {coords[col]!r} is {points[row, col]} (missing or not finite)")
+    bad = np.isinf(values)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise ProblemError(f"{what}: row {row + 1}: field {fields[col]!r} is {values[row, col]}; values must be "
+                           "finite (leave the cell empty where a field was not measured)")  # fmt: skip
+    if np.isnan(values).all():
+        raise ProblemError(f"{what}: every field value is empty")
+
+
+def _noise(noise, fields, measured, what) -> np.ndarray:
+    if noise is None:
+        return np.full(len(fields), np.nan)
+    if isinstance(noise, Mapping):
+        for f in noise:
+            if f not in measured:
+                raise ProblemError(f"{what}: noise given for {f!r}, which is not a measured field ({', '.join(measured)})")
+        values = [noise.get(f, np.nan) for f in fields]
+    else:
+        values = [noise] * len(fields)
+    out = []
+    for f, v in zip(fields, values):
+        if not (isinstance(v, float) and math.isnan(v)):
+            v = _number(v, f"{what}: noise")
+            if v < 0:
+                raise ProblemError(f"{what}: noise must be a standard deviation >= 0, got {v:g}")
+        out.append(v)
+    return np.asarray(out, float)
+
+
+def _weight(weight, what) -> float | None:
+    if weight is None:
+        return None
+    w = _number(weight, f"{what}: weight")
+    if not w > 0:
+        raise ProblemError(f"{what}: weight must be positive, got {w:g}")
+    return w
