@@ -270,6 +270,7 @@ def _finish(out_dir: pathlib.Path, problem, family, sol, kwargs: dict, profile, 
     import json
 
     from .. import rundir
+    from ..report.inverse import summary_lines
     from ..report.outputs import metrics_record, render_report, write_data
     from .profile import table
 
@@ -287,6 +288,8 @@ def _finish(out_dir: pathlib.Path, problem, family, sol, kwargs: dict, profile, 
         errs = metrics.get("eigenvalue_errors") or [None] * len(metrics["eigenvalues"])
         click.echo("eigenvalues: " + ", ".join(f"{v:.10g}" + (f" (rel. error {e:.1e})" if e is not None else "")
                                                for v, e in zip(metrics["eigenvalues"], errs)))  # fmt: skip
+    for line in summary_lines(problem, metrics):  # an inverse solve's estimates and formulas
+        click.echo(line)
     click.echo(f"results in {out_dir}/ ({', '.join(p.name for p in files)})")
     if show_profile:
         click.echo(table(metrics["profile"]))
@@ -313,9 +316,10 @@ def examples(name: str | None, dest: str, force: bool) -> None:
     files = _bundled_examples()
     if name is None:
         width = min(shutil.get_terminal_size((100, 24)).columns, 100)
+        column = max(20, *(len(stem) + 1 for stem in files))
         for stem, path in files.items():
-            lines = _wrap(_first_comment(path.read_text()), width - 21) or [""]
-            click.echo("\n".join([f"{stem:<20} {lines[0]}"] + [" " * 21 + line for line in lines[1:]]))
+            lines = _wrap(_first_comment(path.read_text()), width - column - 1) or [""]
+            click.echo("\n".join([f"{stem:<{column}} {lines[0]}"] + [" " * (column + 1) + line for line in lines[1:]]))
         return
     from .._errors import ProblemError
 
@@ -333,11 +337,21 @@ def examples(name: str | None, dest: str, force: bool) -> None:
             return
         raise ProblemError(f"{target} exists and differs from the example: copying would lose its contents; "
                            f"use --force to replace it, or --to another place")  # fmt: skip
+    from ..spec.load import data_files_in
+
+    # the data files it reads travel with it, beside it (checked first: nothing is half copied)
+    copies = [(target, text)] + [(target.parent / n, (files[stem].parent / n).read_bytes())
+                                 for n in data_files_in(text.decode())]  # fmt: skip
+    for path, content in copies[1:]:
+        if path.exists() and not force and not (path.is_file() and path.read_bytes() == content):
+            raise ProblemError(f"{path} exists and differs from the example's data file; use --force to replace it, "
+                               "or --to another folder")  # fmt: skip
     try:
-        target.write_bytes(text)
+        for path, content in copies:
+            path.write_bytes(content)
     except OSError as err:  # a folder of that name, no permission, a full disk
-        raise ProblemError(f"--to {dest}: cannot write {target}: {err.strerror or err}") from None
-    click.echo(f"copied to {target}")
+        raise ProblemError(f"--to {dest}: cannot write {path}: {err.strerror or err}") from None
+    click.echo(f"copied to {target}" + "".join(f" (with {p.name})" for p, _ in copies[1:]))
 
 
 def _bundled_examples() -> dict:

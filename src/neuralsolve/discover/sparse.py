@@ -9,15 +9,16 @@ depend on the units of the inputs.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
+
+import warnings
 
 import numpy as np
 import sympy as sp
 
 from .._errors import ProblemError
 from ..problem.compile import compile_expression
-from ..problem.inverse import MAX_TERMS, Discover
+from ..problem.inverse import Discover, candidate_terms
 from ..problem.parse import Namespace, parse_expression
 
 
@@ -37,31 +38,6 @@ class Formula:
             c = float(f"{c:.{digits}g}")
             parts.append(f"{c!r}" if term == "1" else f"{c!r}*{term}")
         return " + ".join(parts).replace("+ -", "- ") if parts else "0"
-
-
-def candidate_terms(inputs: tuple[str, ...], spec: Discover) -> list[str]:
-    """The library: every monomial of ``inputs`` up to ``spec.degree`` (``"1"`` first), or the
-    expressions ``spec.terms`` checked against the inputs' names."""
-    if spec.terms == "polynomial":
-        terms = ["1"]
-        for d in range(1, spec.degree + 1):
-            terms += ["*".join(c) for c in itertools.combinations_with_replacement(inputs, d)]
-        if len(terms) > MAX_TERMS:
-            raise ProblemError(f"discover: a degree-{spec.degree} polynomial of {len(inputs)} inputs has {len(terms)} "
-                               f"terms; the limit is {MAX_TERMS} (lower degree)")  # fmt: skip
-        return [_power_form(t) for t in terms]
-    ns = Namespace(tuple(inputs))
-    for t in spec.terms:
-        parse_expression(t, ns, f"discover: term {t!r}")
-    return list(spec.terms)
-
-
-def _power_form(monomial: str) -> str:
-    """``"x*x*y"`` -> ``"x**2*y"``."""
-    if monomial == "1":
-        return monomial
-    names = monomial.split("*")
-    return "*".join(n if names.count(n) == 1 else f"{n}**{names.count(n)}" for n in dict.fromkeys(names))
 
 
 def evaluate_terms(terms: list[str], inputs: tuple[str, ...], values: np.ndarray) -> np.ndarray:
@@ -88,36 +64,40 @@ def evaluate_terms(terms: list[str], inputs: tuple[str, ...], values: np.ndarray
 def regress(terms: list[str], features: np.ndarray, target: np.ndarray, spec: Discover, seed: int = 0) -> Formula:
     """STLSQ of ``target`` (n,) on ``features`` (n, k), bagged over ``spec.ensemble`` resamples
     (none if 0), on standardised columns; coefficients in the original units."""
-    import pysindy as ps
-
     col = np.sqrt(np.mean(features**2, axis=0))
     col[col == 0] = 1.0
     scale = float(np.sqrt(np.mean(target**2))) or 1.0
-    X, y = features / col, (target / scale)[:, None]
-    stlsq = ps.STLSQ(threshold=spec.threshold, alpha=1e-6)
-    if spec.ensemble:
-        # PySINDy's bagging draws rows with NumPy's global generator: seeded here and restored,
-        # so a run is repeatable and the caller's random state is left as it was
-        state = np.random.get_state()
-        np.random.seed(seed)
-        try:
-            opt = ps.EnsembleOptimizer(opt=stlsq, bagging=True, n_models=spec.ensemble)
-            opt.fit(X, y)
-            coef = np.median(np.asarray(opt.coef_list)[:, 0, :], axis=0)
-        finally:
-            np.random.set_state(state)
-        # a term most resamples dropped is dropped; the kept ones are refitted together
-        keep = np.abs(coef) >= spec.threshold
-        coef = np.zeros(len(terms))
-        if keep.any():
-            coef[keep] = np.linalg.lstsq(X[:, keep], y[:, 0], rcond=None)[0]
-    else:
-        stlsq.fit(X, y)
-        coef = np.asarray(stlsq.coef_)[0]
-    coef = coef * scale / col
+    with warnings.catch_warnings():  # "sparsity parameter is too big": a fit that keeps nothing says so itself
+        warnings.simplefilter("ignore", UserWarning)
+        coef = _standardised_fit(features / col, target / scale, spec, seed) * scale / col
     kept = [i for i in range(len(terms)) if coef[i] != 0]
     misfit = float(np.linalg.norm(features @ coef - target) / max(np.linalg.norm(target), 1e-300))
     return Formula(tuple(terms[i] for i in kept), tuple(float(coef[i]) for i in kept), misfit)
+
+
+def _standardised_fit(X: np.ndarray, y: np.ndarray, spec: Discover, seed: int) -> np.ndarray:
+    import pysindy as ps
+
+    stlsq = ps.STLSQ(threshold=spec.threshold, alpha=1e-6)
+    if not spec.ensemble:
+        stlsq.fit(X, y[:, None])
+        return np.asarray(stlsq.coef_)[0]
+    # PySINDy's bagging draws rows with NumPy's global generator: seeded here and restored, so a
+    # run is repeatable and the caller's random state is left as it was
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        opt = ps.EnsembleOptimizer(opt=stlsq, bagging=True, n_models=spec.ensemble)
+        opt.fit(X, y[:, None])
+        median = np.median(np.asarray(opt.coef_list)[:, 0, :], axis=0)
+    finally:
+        np.random.set_state(state)
+    # a term most resamples dropped is dropped; the kept ones are refitted together
+    keep = np.abs(median) >= spec.threshold
+    coef = np.zeros(X.shape[1])
+    if keep.any():
+        coef[keep] = np.linalg.lstsq(X[:, keep], y, rcond=None)[0]
+    return coef
 
 
 def as_sympy(formula: Formula, inputs: tuple[str, ...]) -> sp.Expr:

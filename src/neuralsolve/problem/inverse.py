@@ -8,6 +8,7 @@ compiles, and the inverse method family (``neuralsolve.methods.inverse``) learns
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._errors import ProblemError
+from .parse import Namespace, parse_expression
 
 MAX_DEGREE = 6  # a polynomial library's degree: beyond it the candidate terms are too many and too alike
 MAX_TERMS = 200  # candidate terms in one library
@@ -128,7 +130,7 @@ class Discover:
     terms: str | tuple[str, ...] = "polynomial"
     degree: int = 3
     threshold: float = 0.05
-    refit: int = 3000
+    refit: int = 1000
     ensemble: int = 20
 
     def __post_init__(self):
@@ -278,3 +280,28 @@ def _weight(weight, what) -> float | None:
     if not w > 0:
         raise ProblemError(f"{what}: weight must be positive, got {w:g}")
     return w
+
+
+def candidate_terms(inputs: tuple[str, ...], spec: Discover) -> list[str]:
+    """The library: every monomial of ``inputs`` up to ``spec.degree`` (``"1"`` first), or the
+    expressions ``spec.terms`` checked against the inputs' names."""
+    if spec.terms == "polynomial":
+        terms = ["1"]
+        for d in range(1, spec.degree + 1):
+            terms += ["*".join(c) for c in itertools.combinations_with_replacement(inputs, d)]
+        if len(terms) > MAX_TERMS:
+            raise ProblemError(f"discover: a degree-{spec.degree} polynomial of {len(inputs)} inputs has {len(terms)} "
+                               f"terms; the limit is {MAX_TERMS} (lower degree)")  # fmt: skip
+        return [_power_form(t) for t in terms]
+    ns = Namespace(tuple(inputs))
+    for t in spec.terms:
+        parse_expression(t, ns, f"discover: term {t!r}")
+    return list(spec.terms)
+
+
+def _power_form(monomial: str) -> str:
+    """``"x*x*y"`` -> ``"x**2*y"``."""
+    if monomial == "1":
+        return monomial
+    names = monomial.split("*")
+    return "*".join(n if names.count(n) == 1 else f"{n}**{names.count(n)}" for n in dict.fromkeys(names))

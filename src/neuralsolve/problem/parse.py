@@ -103,7 +103,8 @@ def parse_equation(text: str, ns: Namespace, what: str) -> sp.Expr:
     lhs, rhs = split_equation(text, what)
     sides = [parse_expression(side, ns, what) for side in (lhs, rhs)]
     for side, part in zip((lhs, rhs), sides):
-        if isinstance(part, sp.logic.boolalg.Boolean):  # x > 0, a == b: conditions, not quantities
+        # x > 0, a == b: conditions, not quantities (a lone symbol is a Boolean to SymPy too, but a quantity here)
+        if isinstance(part, sp.logic.boolalg.Boolean) and not isinstance(part, sp.Symbol):
             raise ProblemError(f"{what}: {_short(side.strip())} is a condition, not a quantity: an equation "
                                "sets two quantities equal (use Piecewise((value, condition), ...) for a switch)")  # fmt: skip
     return sides[0] - sides[1]

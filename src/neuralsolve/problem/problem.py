@@ -16,7 +16,7 @@ from .conditions import (Condition, Dirichlet, HardValue, InitialRate, Neumann, 
                          Penalty, Periodic, Robin)  # fmt: skip
 from .domain import TIME, Domain
 from .eigen import STATE_INDEX, Eigen, jumps, pencil
-from .inverse import Discover, Inverse, check_data, check_hidden, check_unknowns
+from .inverse import Discover, Inverse, candidate_terms, check_data, check_hidden, check_unknowns
 from .parse import Namespace, parse_equation, parse_expression, split_equation
 
 
@@ -109,6 +109,9 @@ class Problem:
         self.eigen = eigen
         self.inverse = Inverse(unknowns=check_unknowns(unknowns or {}),
                                hidden=check_hidden(hidden or {}, (*self.fields, *domain.coords)))  # fmt: skip
+        both = set(self.inverse.unknowns) & set(self.inverse.hidden)
+        if both:
+            raise ProblemError(f"the name {sorted(both)[0]!r} is used twice (as unknown and as hidden term)")
         self._ns = Namespace(domain.coords, self.fields, self.parameters, unknowns=self.unknowns)
         for fname, text in (functions or {}).items():
             expr = parse_expression(text, self._ns, f"function {fname!r}")
@@ -168,7 +171,9 @@ class Problem:
             if not isinstance(discover, Discover):
                 raise ProblemError(f"discover must be a Discover(...), got {type(discover).__name__}")
             if not inv.hidden:
-                raise ProblemError("discover turns hidden terms into formulas, but the problem has no hidden terms")
+                raise ProblemError("discover: it turns hidden terms into formulas, but the problem has no hidden terms")
+            for h in inv.hidden.values():
+                candidate_terms(h.inputs, discover)  # the library: its size, its names
             inv.discover = discover
 
     def _scales(self, scale: dict, sign: dict) -> tuple[list, list[str | None]]:

@@ -22,8 +22,8 @@ def classical_method(problem: Problem) -> str | None:
     it does not support, second order in time) or fail; the solve then reports the residual only.
     """
     coords = problem.domain.coords
-    if any(eq.expr is None for eq in problem.equations):
-        return None
+    if any(eq.expr is None for eq in problem.equations) or problem.inverse.hidden:
+        return None  # a hidden term is a network: no classical method solves an equation with one
     if len(coords) == 1 and problem.periodic:
         return None  # periodic ODEs: no classical method here
     if coords == (TIME,) and _all_at_start(problem):

@@ -63,6 +63,10 @@ def write_data(out: pathlib.Path, problem: Problem, sol: Solution, metrics: dict
     if reference is not None:
         reference[..., ~inside, :] = np.nan
         arrays["reference"] = reference
+    if problem.inverse:  # what only the trained networks can tell the report
+        from .inverse import saved_arrays
+
+        arrays.update(saved_arrays(problem, sol, points, values))
     np.savez(out / "solution.npz", **arrays)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (out / "history.json").write_text(json.dumps({"terms": sol.term_names, "records": sol.history}))
@@ -92,9 +96,14 @@ def render_report(out: pathlib.Path, problem: Problem, family: Family) -> list[p
     figures.append(Figure(history_plot, "Training loss against the optimiser step: the total (black) and each term of "
                                         "the loss, at each progress record. A dotted vertical line marks where an "
                                         "optimiser phase starts, labelled with its method."))  # fmt: skip
+    estimates, estimate_plots = "", []
+    if problem.inverse:
+        from .inverse_page import section
+
+        estimates, estimate_plots = section(out, problem, metrics, data)
     report = out / "report.html"
-    report.write_text(page(problem, metrics, figures))
-    return [*(f.path for f in figures), report]
+    report.write_text(page(problem, metrics, figures, estimates))
+    return [*estimate_plots, *(f.path for f in figures), report]
 
 
 def _caption(problem: Problem, title: str, shape, with_reference: bool, against: str | None, n: int) -> str:

@@ -45,11 +45,14 @@ class Figure(NamedTuple):
     caption: str
 
 
-def page(problem, metrics: dict, figures: list[Figure]) -> str:
-    """The whole report.html."""
+def page(problem, metrics: dict, figures: list[Figure], estimates: str = "") -> str:
+    """The whole report.html; ``estimates``: an inverse solve's results (HTML, its plots inlined),
+    shown before the accuracy as they are what such a solve is for."""
     title = html.escape(str(metrics.get("problem") or problem.name))
-    body = [f"<h1>{title}</h1>", status(metrics), "<h2>Problem</h2>", problem_section(problem),
-            "<h2>Accuracy</h2>", accuracy(problem, metrics)]  # fmt: skip
+    body = [f"<h1>{title}</h1>", status(metrics), "<h2>Problem</h2>", problem_section(problem)]
+    if estimates:
+        body += ["<h2>Estimates and data</h2>", estimates]
+    body += ["<h2>Accuracy</h2>", accuracy(problem, metrics)]
     solution = [f for f in figures if f.path.stem != "loss_history"]
     if solution:
         body += ["<h2>Solution</h2>", *map(figure, solution)]
@@ -125,9 +128,14 @@ def problem_section(problem) -> str:
     if functions:
         items.append(("Helper functions", "".join(mathml.assignment(k, v, ns, problem.domain.coords)
                                                   for k, v in functions.items())))  # fmt: skip
-    exact = {k: v for k, v in (args.get("exact") or {}).items() if isinstance(v, (str, int, float))}
+    exact = {k: v for k, v in (args.get("exact") or {}).items()
+             if isinstance(v, (str, int, float)) and k not in problem.inverse.unknowns}  # those are listed with the unknowns
     if exact:
         items.append(("Exact solution", "".join(mathml.assignment(k, v, ns) for k, v in exact.items())))
+    if problem.inverse:
+        from .inverse import problem_items
+
+        items += problem_items(problem)
     spectrum = args.get("eigen")
     if spectrum is not None:
         items.append(("Eigenproblem", f"the lowest {spectrum.states} state(s) and their eigenvalues "

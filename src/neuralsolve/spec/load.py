@@ -23,11 +23,12 @@ from ..problem.eigen import Eigen
 from ..problem.compile import constant_value
 from ..problem.problem import Problem
 from .errors import SpecError, line_of
+from .inverse import InverseReader
 from .solver import SolverReader
 from .schema import MAX_POINTS, Rule, choice, kind_of, positive, whole
 
 TOP = {"name", "fields", "equations", "domain", "parameters", "functions", "conditions", "observations", "exact",
-       "reference", "solver", "eigen", "scale", "sign"}  # fmt: skip
+       "reference", "solver", "eigen", "scale", "sign", "unknowns", "data", "hidden", "discover"}  # fmt: skip
 EIGEN_KEYS = {"symbol", "states", "normalize"}
 CONDITION_KEYS = {"on", "set", "periodic", "impose", "weight", "points"}
 OBSERVATION_KEYS = {"field", "file", "points", "values", "weight"}
@@ -62,10 +63,17 @@ def load(path) -> Problem:
 
 
 def data_files(path) -> list[str]:
-    """The data files a valid problem file reads (``[[observations]]`` ``file``), as written in it:
-    paths relative to the file's folder, so that a copy of the file can take them along."""
-    data = tomllib.loads(pathlib.Path(path).read_text())
-    items = data.get("observations", [])
+    """The data files a valid problem file reads (``file`` of ``[[observations]]`` and of ``[data]``
+    or ``[[data]]``), as written in it: paths relative to the file's folder, so that a copy of the
+    file can take them along."""
+    return data_files_in(pathlib.Path(path).read_text())
+
+
+def data_files_in(text: str) -> list[str]:
+    """:func:`data_files` of a problem file's ``text``."""
+    data = tomllib.loads(text)
+    sets = data.get("data", [])
+    items = data.get("observations", []) + ([sets] if isinstance(sets, dict) else sets)
     return [item["file"] for item in items if isinstance(item, dict) and isinstance(item.get("file"), str)]
 
 
@@ -76,12 +84,13 @@ def solver_settings(table: dict, source: str = "settings") -> dict:
     return reader.solver(reader.table({"solver": table}, "solver", SOLVER_KEYS))
 
 
-class _Reader(SolverReader):
+class _Reader(SolverReader, InverseReader):
     def __init__(self, path: pathlib.Path, text: str):
         self.path, self.text = path, text
         self.dim = 1  # the domain's dimension, once read: sizes of networks and point sets depend on it
         self.coords: tuple[str, ...] = ()
         self.n_conditions = 0  # [[conditions]] come first in the Problem's list, then [[observations]]
+        self.data_keys: list[str] = []  # "data" or "data[1]", ...: the data sets' keys in order
 
     def fail(self, key: str, cause: str):
         raise SpecError(self.path, key, cause, line_of(self.text, key))
@@ -153,9 +162,10 @@ class _Reader(SolverReader):
             self.fail("solver.causal", f"causal weighting needs a time coordinate '{TIME}'; this problem's coordinates "
                                        f"are {', '.join(domain.coords)}")  # fmt: skip
         eigen = self.eigen(data) if "eigen" in data else None
+        unknowns = self.unknowns(data)
         for k in exact:  # a misspelled field is named here, with its line, rather than by the Problem
-            if k not in fields and (eigen is None or k != eigen.symbol):
-                allowed = fields + ([eigen.symbol] if eigen is not None else [])
+            if k not in fields and (eigen is None or k != eigen.symbol) and k not in unknowns:
+                allowed = fields + ([eigen.symbol] if eigen is not None else []) + list(unknowns)
                 self.fail(f"exact.{k}", f"unknown field {k!r}; expected one of {', '.join(allowed)}")
         scale = self.table(data, "scale")
         for k, v in scale.items():
@@ -164,10 +174,13 @@ class _Reader(SolverReader):
         sign = self.table(data, "sign")
         for k, v in sign.items():
             self.check(choice("positive", "negative"), v, f"sign.{k}")
+        inverse = {"unknowns": unknowns, "data": self.data_sets(data) or None, "hidden": self.hidden(data),
+                   "discover": self.discover(data)}  # fmt: skip
+        self.check_names(inverse, fields, domain.coords, parameters, functions)
         try:
             problem = Problem(domain, fields, equations, conditions, parameters=parameters, functions=functions,
                               exact=exact, name=name, solver=solver, reference=reference.get("solver", "auto"),
-                              eigen=eigen, scale=scale, sign=sign, tolerance=tolerance)  # fmt: skip
+                              eigen=eigen, scale=scale, sign=sign, tolerance=tolerance, **inverse)  # fmt: skip
         except ProblemError as err:
             self.fail(*self.locate(str(err)))
         self.check_solver(problem)
@@ -401,7 +414,7 @@ class _Reader(SolverReader):
         match = re.match(r"(scale|sign|eigen): (.*)", message, re.S)
         if match:
             return match.group(1), match.group(2)
-        return "problem", message
+        return self.locate_inverse(message)
 
 def _num(x: float) -> str:
     """A number as short as it can be written and still read back exactly."""

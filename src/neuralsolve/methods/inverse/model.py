@@ -47,8 +47,8 @@ class Learned:
     initial magnitude (see :meth:`~neuralsolve.problem.inverse.Unknown.scale`).
     """
 
-    def __init__(self, problem: Problem, network: MLP, dtype, seed: int):
-        self.problem, self.dtype = problem, dtype
+    def __init__(self, problem: Problem, network: MLP, dtype, seed: int, floor: bool = True):
+        self.problem, self.dtype, self.floor = problem, dtype, floor
         inv = problem.inverse
         model, net = build_fields(problem, network, dtype, seed)
         self.model = FieldModel(model)
@@ -65,6 +65,8 @@ class Learned:
             arrays, static = eqx.partition(net_h, eqx.is_inexact_array)
             hidden[name], self.hidden[name] = arrays, (static, self._reader(h.inputs))
         self.params = {"net": net, "theta": theta, "hidden": hidden}
+        self._terms: dict = {}
+        self.sizes: list[float] | None = None  # each equation's size, its weight's scale (train.equation_sizes)
 
     def _reader(self, inputs) -> Callable:
         """``read(x, values) -> inputs`` of a hidden term at one point (values: derivatives by
@@ -76,12 +78,15 @@ class Learned:
 
         return read
 
-    def constants(self, params) -> dict:
-        """The unknown constants' values from the parameters."""
+    def constants(self, params, support: dict | None = None) -> dict:
+        """The unknown constants' values from the parameters; ``support`` (name -> 0 or 1, in the
+        data) holds some at 0 (a formula's terms left out, see ``train.discover_and_verify``)."""
         out = {}
         for name, u in self.problem.inverse.unknowns.items():
             raw = params["theta"][name]
             out[name] = jnp.exp(raw) if u.positive else raw * u.scale()
+            if support is not None and name in support:
+                out[name] = out[name] * support[name]
         return out
 
     def hidden_value(self, params, name: str, inputs: jax.Array) -> jax.Array:
@@ -91,10 +96,10 @@ class Learned:
         static, _ = self.hidden[name]
         return eqx.combine(params["hidden"][name], static)(inputs)[0]
 
-    def unknowns(self, params) -> Callable | dict:
+    def unknowns(self, params, support: dict | None = None) -> Callable | dict:
         """The residual's scalar unknowns from the parameters: the constants, and the hidden terms
         as functions of the point (see :func:`~neuralsolve.loss.terms.make_terms`)."""
-        constants = self.constants(params)
+        constants = self.constants(params, support)
         if not self.hidden:
             return constants
 
@@ -106,12 +111,19 @@ class Learned:
 
     def terms(self, method: str, causal=None) -> Callable:
         """``terms(params, data) -> (k,)``: the equations' and conditions' mean squared residuals,
-        then each measured field's data misfit (see :func:`data_terms`)."""
+        then each measured field's data misfit (see :func:`data_misfits`). The same function for
+        the same arguments, so that fits sharing a phase share its compiled steps."""
+        key = (method, causal)
+        if key not in self._terms:
+            self._terms[key] = self._make_terms(method, causal)
+        return self._terms[key]
+
+    def _make_terms(self, method: str, causal) -> Callable:
         problem, model = self.problem, self.model
 
         def terms(params, data):
-            physics = make_terms(problem, model, method, unknowns=self.unknowns(params), causal=causal)
-            return jnp.concatenate([physics(params, data), data_misfits(model, params, data["observed"])])
+            physics = make_terms(problem, model, method, unknowns=self.unknowns(params, data.get("support")), causal=causal)
+            return jnp.concatenate([physics(params, data), data_misfits(model, params, data["observed"], floor=self.floor)])
 
         return terms
 
@@ -199,29 +211,53 @@ def observed_data(problem: Problem) -> list[dict]:
         cols = [j for k, j in measured(problem) if k == i]
         values = d.values[:, cols]
         mask = np.isfinite(values)
+        floor = np.where(np.isfinite(d.noise[cols]), d.noise[cols], 0.0) ** 2
         out.append({"points": d.points, "values": np.where(mask, values, 0.0), "mask": mask.astype(float),
-                    "columns": np.asarray(cols)})  # fmt: skip
+                    "columns": np.asarray(cols), "floor": floor})  # fmt: skip
     return out
 
 
-def data_misfits(model, params, observed: list[dict]) -> jax.Array:
-    """Mean squared misfit of each measured field of each data set, over the rows measuring it."""
+def data_misfits(model, params, observed: list[dict], floor: bool = False) -> jax.Array:
+    """Mean squared misfit of each measured field of each data set, over the rows measuring it;
+    with ``floor``, less the known noise variance and never below 0 (the discrepancy principle: a
+    fit closer to the data than the noise is fitting the noise, so the data stop pulling there
+    and the equations alone shape the solution)."""
     out = []
     for d in observed:
         u = jax.vmap(model, in_axes=(None, 0))(params, d["points"])[:, d["columns"]]
         r = (u - d["values"]) * d["mask"]
-        out.append(jnp.sum(r**2, axis=0) / jnp.maximum(jnp.sum(d["mask"], axis=0), 1))
+        mse = jnp.sum(r**2, axis=0) / jnp.maximum(jnp.sum(d["mask"], axis=0), 1)
+        out.append(jnp.maximum(mse - d["floor"], 0.0) if floor else mse)
     return jnp.concatenate(out) if out else jnp.zeros((0,))
 
 
-def sampler_for(problem: Problem, settings: dict, dtype) -> Callable:
-    """``sampler(draw)``: collocation points (fresh per draw) and the data sets (always the same)."""
+def sampler_for(problem: Problem, settings: dict, dtype, support: dict | None = None) -> Callable:
+    """``sampler(draw)``: collocation points (fresh per draw), the data sets (always the same) and
+    the ``support`` of the constants (see :meth:`Learned.constants`), if given."""
     points, seed = settings["points"], settings["seed"]
     observed = observed_data(problem)
+    extra = {} if support is None else {"support": {k: np.asarray(float(v)) for k, v in support.items()}}
 
     def sampler(draw):
-        data = {**sample_data(problem, points, seed + 1000003 * draw), "observed": observed}
+        data = {**sample_data(problem, points, seed + 1000003 * draw), "observed": observed, **extra}
         cast = lambda a: jnp.asarray(a, dtype) if np.issubdtype(np.asarray(a).dtype, np.floating) else jnp.asarray(a)
         return jax.tree_util.tree_map(cast, data)
 
     return sampler
+
+
+def misfit_rms(problem: Problem, learned: Learned, params) -> dict[str, float]:
+    """Root-mean-square misfit to the data of each measured field (over every data set), in the
+    field's units."""
+    squares = np.asarray(data_misfits(learned.model, params, _as_arrays(problem, learned.dtype)))
+    counts = [np.isfinite(problem.inverse.data[i].values[:, j]).sum() for i, j in measured(problem)]
+    total, n = {}, {}
+    for (i, j), s, c in zip(measured(problem), squares, counts):
+        f = problem.fields[j]
+        total[f], n[f] = total.get(f, 0.0) + s * c, n.get(f, 0) + c
+    return {f: float(np.sqrt(total[f] / n[f])) for f in total}
+
+
+def _as_arrays(problem: Problem, dtype) -> list[dict]:
+    cast = lambda a: jnp.asarray(a, dtype) if np.issubdtype(np.asarray(a).dtype, np.floating) else jnp.asarray(a)
+    return jax.tree_util.tree_map(cast, observed_data(problem))

@@ -5,6 +5,7 @@ solution of the equations with the estimated constants, and discovered formulas,
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -14,15 +15,15 @@ from ...pinn.measure import METRICS, evaluate_metrics, exact_values, has_exact, 
 from ...pinn.settings import dtype_of
 from ...problem.problem import Problem
 from ...train.fit import FitResult, Schedule, carry_template, fit
-from ...train.phases import LBFGS, Adam
-from .model import Learned, all_term_names, data_misfits, data_weights, measured, observed_data, sampler_for
+from ...train.phases import Adam
+from .model import Learned, all_term_names, data_weights, misfit_rms, sampler_for
 from .solution import InverseSolution
 from .uncertainty import standard_errors
-from .variants import with_constants, with_formulas
+from .variants import with_constants
 
-DATA_FIT_STEPS = 1000  # Adam steps fitting the network to the data before the equations join
+DATA_FIT_STEPS = 1000  # Adam steps fitting the network to the data first, unless the first phase is Adam
 
-METRIC_KEYS = METRICS + ("unknowns", "unknowns_stderr", "unknowns_stderr_method", "unknown_errors",
+METRIC_KEYS = METRICS + ("unknowns", "unknowns_stderr", "unknowns_stderr_method", "unknown_errors", "unknown_deviations",
                          "data_misfit_rms", "discovered", "discovered_regression", "discovered_misfit_rms",
                          "hidden_formula_misfit", "verification")  # fmt: skip
 
@@ -34,9 +35,9 @@ def solve_inverse(problem: Problem, settings: dict, *, derivatives: str, callbac
     with jax.enable_x64(settings["precision"] == "float64"):
         dtype = dtype_of(settings)
         learned = Learned(problem, settings["network"], dtype, settings["seed"])
-        fresh = not (resume and checkpoint is not None and checkpoint.exists())
-        start, sizes = _start(problem, learned, settings, derivatives) if fresh else (learned.params, None)
-        result = _train(problem, learned, start, settings, derivatives, callback, log_every, checkpoint, resume, sizes=sizes)
+        # run on resume too (it is deterministic): the equations' weights depend on it
+        start, learned.sizes = _start(problem, learned, settings, derivatives)
+        result = _train(problem, learned, start, settings, derivatives, callback, log_every, checkpoint, resume)
         clock.append(time.perf_counter())
         metrics, reference = measure(problem, learned, result.params, settings, derivatives)
         clock.append(time.perf_counter())
@@ -47,13 +48,17 @@ def solve_inverse(problem: Problem, settings: dict, *, derivatives: str, callbac
 
 
 def _start(problem: Problem, learned: Learned, settings: dict, derivatives: str):
-    """Where joint training starts: the network fitted to the data alone first (the equations,
+    """Where joint training starts: the network fitted to the data alone first, by the first phase
+    when it is Adam (else by :data:`DATA_FIT_STEPS` Adam steps) (the equations,
     with constants still at their initial guesses, would otherwise pull it towards a solution
     that ignores the data), then constants that enter the equations linearly set by least squares
     of the residual of that network (:func:`linear_constants`)."""
     mask = [0.0] * len(problem.equations) + [1.0] * (len(all_term_names(problem)) - len(problem.equations))
-    result = _train(problem, learned, learned.params, {**settings, "causal": None, "time_limit": None}, derivatives,
-                    None, 10**9, None, False, phases=(Adam(DATA_FIT_STEPS),), masks=[mask])  # fmt: skip
+    first = settings["phases"][0]
+    # the first phase itself when it is Adam (its compiled steps then serve both fits)
+    phase = first if isinstance(first, Adam) else Adam(DATA_FIT_STEPS)
+    result = _train(problem, learned, learned.params, {**settings, "time_limit": None}, derivatives,
+                    None, 10**9, None, False, phases=(phase,), masks=[mask])  # fmt: skip
     params = result.params
     if learned.names and not problem.inverse.hidden:
         params = {**params, "theta": linear_constants(problem, learned, params, settings, derivatives)}
@@ -71,19 +76,22 @@ def equation_sizes(problem: Problem, learned: Learned, params, settings: dict, d
     from ...problem.compile import compile_expression
 
     x = jnp.asarray(sample_data(problem, settings["points"], settings["seed"])["interior"], learned.dtype)
-    coords, fields, unknowns = problem.domain.coords, problem.fields, learned.unknowns(params)
+    coords, fields = problem.domain.coords, problem.fields
     sizes = []
     for e in problem.equations:
         if e.expr is None:
             sizes.append(1.0)
             continue
-        values = at_points(learned.model, params, x, e.needed, derivatives)
-        rms = []
-        for term in e.expr.as_ordered_terms():
-            fn = compile_expression(term, coords, e.label)
-            at = jax.vmap(lambda y, v: fn(Point(coords, fields, y, v, unknowns=at_point(unknowns, y, v))) + 0 * y[0])
-            rms.append(float(jnp.sqrt(jnp.mean(at(x, values) ** 2))))
-        size = max(rms) if rms and np.isfinite(max(rms)) else 0.0
+        fns = [compile_expression(term, coords, e.label) for term in e.expr.as_ordered_terms()]
+
+        @jax.jit
+        def term_rms(params, x, e=e, fns=fns):
+            values, unknowns = at_points(learned.model, params, x, e.needed, derivatives), learned.unknowns(params)
+            at = lambda fn, y, v: fn(Point(coords, fields, y, v, unknowns=at_point(unknowns, y, v))) + 0 * y[0]
+            return jnp.stack([jnp.sqrt(jnp.mean(jax.vmap(partial(at, fn))(x, values) ** 2)) for fn in fns])
+
+        rms = np.asarray(term_rms(params, x))
+        size = float(rms.max()) if rms.size and np.isfinite(rms.max()) else 0.0
         sizes.append(size if size > 0 else 1.0)
     return sizes
 
@@ -97,12 +105,13 @@ def linear_constants(problem: Problem, learned: Learned, params, settings: dict,
     names = learned.names
     x = jnp.asarray(sample_data(problem, settings["points"], settings["seed"])["interior"], learned.dtype)
 
+    @jax.jit
     def r(values):
         return residuals(problem, learned.model, params, x, derivatives, dict(zip(names, values))).ravel()
 
     current = jnp.asarray([learned.constants(params)[k] for k in names])
     b = r(jnp.zeros_like(current))
-    A = jax.jacfwd(r)(jnp.zeros_like(current))
+    A = jax.jit(jax.jacfwd(r))(jnp.zeros_like(current))
     if not jnp.allclose(r(current), b + A @ current, rtol=1e-8, atol=1e-10 * float(jnp.max(jnp.abs(b)) + 1)):
         return params["theta"]  # not linear in the constants
     found = np.linalg.lstsq(np.asarray(A), -np.asarray(b), rcond=None)[0]
@@ -114,17 +123,25 @@ def linear_constants(problem: Problem, learned: Learned, params, settings: dict,
     return theta
 
 
+def train(problem: Problem, learned: Learned, params, settings: dict, phases, support: dict | None = None) -> FitResult:
+    """A quiet fit of ``learned`` from ``params`` through ``phases`` (no progress, no checkpoint),
+    with some constants held at 0 by ``support`` (see :meth:`Learned.constants`); the equations
+    weighted by ``learned.sizes``."""
+    return _train(problem, learned, params, {**settings, "causal": None, "time_limit": None}, "taylor", None, 10**9,
+                  None, False, phases=phases, support=support)  # fmt: skip
+
+
 def _train(problem, learned, params, settings, derivatives, callback, log_every, checkpoint, resume,
-           phases=None, masks=None, sizes=None) -> FitResult:  # fmt: skip
+           phases=None, masks=None, support=None) -> FitResult:  # fmt: skip
     terms = learned.terms(derivatives, causal=settings["causal"])
     fixed = learned.terms(derivatives) if settings["causal"] is not None else None
     n_eq = len(problem.equations)
-    sizes = sizes or [1.0] * n_eq
+    sizes = learned.sizes or [1.0] * n_eq
     weights = jnp.asarray([1 / s**2 for s in sizes] + [p.weight for p in problem.penalties] + data_weights(problem),
                           learned.dtype)  # fmt: skip
     reference = [1.0] * n_eq + [0.0] * (len(weights) - n_eq)
     schedule = Schedule(log_every, settings["weighting"], settings["redraw"])
-    return fit(terms, params, sampler_for(problem, settings, learned.dtype), phases or settings["phases"],
+    return fit(terms, params, sampler_for(problem, settings, learned.dtype, support), phases or settings["phases"],
                weights=weights, masks=masks, schedule=schedule, callback=callback, checkpoint=checkpoint, resume=resume,
                fixed_terms=fixed, reference=reference, time_limit=settings["time_limit"])  # fmt: skip
 
@@ -140,88 +157,20 @@ def measure(problem: Problem, learned: Learned, params, settings: dict, derivati
     metrics = evaluate_metrics(problem, learned.model, params, settings["seed"], derivatives, learned.dtype,
                                reference, unknowns=learned.unknowns)  # fmt: skip
     metrics["unknowns"] = constants
-    metrics["unknowns_stderr"], metrics["unknowns_stderr_method"] = standard_errors(
+    metrics["unknowns_stderr"], noise, metrics["unknowns_stderr_method"] = standard_errors(
         problem, learned, params, known, settings, derivatives)  # fmt: skip
     exact = problem.inverse.exact
     metrics["unknown_errors"] = {k: abs(constants[k] - v) / abs(v) if v else abs(constants[k])
                                  for k, v in exact.items()}  # fmt: skip
+    # in standard errors of the noise alone: how far off the data themselves allow (the verdict)
+    metrics["unknown_deviations"] = {k: abs(constants[k] - v) / noise[k] for k, v in exact.items()
+                                     if noise.get(k) and np.isfinite(noise[k])}  # fmt: skip
     metrics["data_misfit_rms"] = misfit_rms(problem, learned, params)
     if problem.inverse.discover is not None:
-        metrics.update(discover_and_verify(problem, learned, params, settings, derivatives, constants))
+        from .discovery import discover_and_verify
+
+        metrics.update(discover_and_verify(problem, learned, params, settings, derivatives, constants, train))
     return metrics, reference
-
-
-def misfit_rms(problem: Problem, learned: Learned, params) -> dict[str, float]:
-    """Root-mean-square misfit to the data of each measured field (over every data set), in the
-    field's units."""
-    squares = np.asarray(data_misfits(learned.model, params, _as_arrays(problem, learned.dtype)))
-    counts = [np.isfinite(problem.inverse.data[i].values[:, j]).sum() for i, j in measured(problem)]
-    total, n = {}, {}
-    for (i, j), s, c in zip(measured(problem), squares, counts):
-        f = problem.fields[j]
-        total[f], n[f] = total.get(f, 0.0) + s * c, n.get(f, 0) + c
-    return {f: float(np.sqrt(total[f] / n[f])) for f in total}
-
-
-def _as_arrays(problem: Problem, dtype) -> list[dict]:
-    cast = lambda a: jnp.asarray(a, dtype) if np.issubdtype(np.asarray(a).dtype, np.floating) else jnp.asarray(a)
-    return jax.tree_util.tree_map(cast, observed_data(problem))
-
-
-def discover_and_verify(problem: Problem, learned: Learned, params, settings: dict, derivatives: str,
-                        constants: dict) -> dict:  # fmt: skip
-    """Each hidden term as a formula (sparse regression of the network's values where the solution
-    goes), then the verification: the problem re-solved with the formulas in place of the networks,
-    their coefficients fitted again, and both models' data misfits."""
-    from ...discover import candidate_terms, regress
-    from ...discover.sparse import evaluate_terms
-
-    spec = problem.inverse.discover
-    inputs_at, values_at = _hidden_samples(problem, learned, params, settings)
-    formulas, out = {}, {"discovered_regression": {}, "hidden_formula_misfit": {}}
-    for name, h in problem.inverse.hidden.items():
-        terms = candidate_terms(h.inputs, spec)
-        features = evaluate_terms(terms, h.inputs, inputs_at[name])
-        formulas[name] = regress(terms, features, values_at[name], spec, seed=settings["seed"])
-        out["discovered_regression"][name] = formulas[name].text()
-        out["hidden_formula_misfit"][name] = formulas[name].misfit
-    out["discovered"] = dict(out["discovered_regression"])
-    verified = with_formulas(problem, formulas, constants) if spec.refit else None
-    if verified is None:
-        out["verification"] = "not run" if not spec.refit else "not available for equations given as Python functions"
-        return out
-    refit = Learned(verified, settings["network"], learned.dtype, settings["seed"])
-    start = {**refit.params, "net": params["net"]}
-    result = _train(verified, refit, start, {**settings, "causal": None, "time_limit": None}, derivatives, None, 10**9,
-                    None, False, phases=(LBFGS(spec.refit, plateau=500),))  # fmt: skip
-    fitted = {k: float(v) for k, v in refit.constants(result.params).items()}
-    from .variants import coefficient_names
-
-    for name, formula in formulas.items():
-        names = coefficient_names(problem, name, len(formula.terms))
-        refitted = type(formula)(formula.terms, tuple(fitted[n] for n in names), formula.misfit)
-        out["discovered"][name] = refitted.text()
-    out["discovered_misfit_rms"] = misfit_rms(verified, refit, result.params)
-    out["verification"] = f"re-solved with the formulas in place of the networks: {result.phases[-1]['stop']}"
-    return out
-
-
-def _hidden_samples(problem: Problem, learned: Learned, params, settings: dict) -> tuple[dict, dict]:
-    """Each hidden term's inputs and values where the solution goes: at the collocation points
-    and the measurement points."""
-    from ...loss.terms import sample_data
-    from ...ops.derivatives import at_points
-
-    x = sample_data(problem, settings["points"], settings["seed"])["interior"]
-    x = np.concatenate([x] + [d.points for d in problem.inverse.data])
-    xs = jnp.asarray(x, learned.dtype)
-    values = at_points(learned.model, params, xs, [()], "taylor")
-    inputs, outputs = {}, {}
-    for name, (_, read) in learned.hidden.items():
-        ins = jax.vmap(lambda y, v: read(y, v))(xs, values)
-        inputs[name] = np.asarray(ins)
-        outputs[name] = np.asarray(jax.vmap(lambda i: learned.hidden_value(params, name, i))(ins))
-    return inputs, outputs
 
 
 def _solution(problem, learned: Learned, result: FitResult, metrics: dict, settings: dict,

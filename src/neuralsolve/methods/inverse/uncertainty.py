@@ -35,26 +35,31 @@ from .model import Learned, data_weights, measured
 CLASSICAL, NETWORK = "classical sensitivities", "gauss-newton (network)"
 
 
-def standard_errors(problem, learned: Learned, params, known, settings: dict, method: str) -> tuple[dict, str | None]:
-    """``({name: standard error}, how)`` of the unknown constants; ``known(constants)`` is the
-    problem with those constants as parameters. ``({}, None)`` without unknown constants."""
+def standard_errors(problem, learned: Learned, params, known, settings: dict, method: str) -> tuple[dict, dict, str | None]:
+    """``({name: standard error}, {name: the noise's part of it}, how)`` of the unknown constants;
+    ``known(constants)`` is the problem with those constants as parameters. ``({}, {}, None)``
+    without unknown constants."""
     names = learned.names
     if not names:
-        return {}, None
+        return {}, {}, None
     values = {k: float(v) for k, v in learned.constants(params).items()}
     rows = _rows(problem)
     classical = _classical_jacobian(known, values, rows) if classical_method(known(values)) in (IVP, BVP) else None
     if classical is not None:
         J, predicted = classical
-        cov = _covariance(J, predicted - rows["values"], rows, len(names))
-        if cov is not None:  # the estimate's own distance from the least-squares optimum counts too
-            cov = cov + np.diag(_gauss_newton_step(J, predicted - rows["values"], rows, cov) ** 2)
+        noise = _covariance(J, predicted - rows["values"], rows, len(names))
+        # the estimate's own distance from the least-squares optimum counts too
+        cov = None if noise is None else noise + np.diag(_gauss_newton_step(J, predicted - rows["values"], rows, noise) ** 2)
         how = CLASSICAL
     else:
-        cov = _network_covariance(problem, learned, params, rows, settings, method)
+        cov = noise = _network_covariance(problem, learned, params, rows, settings, method)
         how = NETWORK
+    return _diagonal(names, cov), _diagonal(names, noise), how
+
+
+def _diagonal(names, cov) -> dict[str, float]:
     errors = np.sqrt(np.clip(np.diag(cov), 0, None)) if cov is not None else np.full(len(names), np.nan)
-    return {k: float(e) for k, e in zip(names, errors)}, how
+    return {k: float(e) for k, e in zip(names, errors)}
 
 
 def _rows(problem) -> dict:
@@ -140,9 +145,10 @@ def _network_covariance(problem, learned: Learned, params, rows: dict, settings:
     def predicted(p):
         return jax.vmap(model, in_axes=(None, 0))(unravel(p), pts)[jnp.arange(len(pts)), cols]
 
-    misfit = np.asarray(predicted(flat)) - rows["values"]
+    misfit = np.asarray(jax.jit(predicted)(flat)) - rows["values"]
     var = _variances(misfit, rows, len(learned.names))
-    J_d = np.asarray(jax.jacfwd(predicted)(flat)) if flat.size < len(pts) else np.asarray(jax.jacrev(predicted)(flat))
+    jacobian = jax.jacfwd if flat.size < len(pts) else jax.jacrev
+    J_d = np.asarray(jax.jit(jacobian(predicted))(flat))
     H = J_d.T @ (J_d / var[:, None])
     # the equations as observations, weighted relative to the data as in training
     x = jnp.asarray(sample_data(problem, settings["points"], settings["seed"])["interior"], dtype)
@@ -152,7 +158,7 @@ def _network_covariance(problem, learned: Learned, params, rows: dict, settings:
         q = unravel(p)
         return residuals(problem, model, q, y[None], method, learned.unknowns(q))[0]
 
-    J_r = np.asarray(jax.vmap(jax.jacrev(residual_at), in_axes=(None, 0))(flat, x))  # (M, equations, P)
+    J_r = np.asarray(jax.jit(jax.vmap(jax.jacrev(residual_at), in_axes=(None, 0)))(flat, x))  # (M, equations, P)
     H += c * np.einsum("mep,meq->pq", J_r, J_r) / len(x)
     H += 1e-10 * np.trace(H) / len(H) * np.eye(len(H))  # directions no observation sees
     theta = _theta_indices(params, unravel, flat)
