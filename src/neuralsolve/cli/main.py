@@ -59,7 +59,21 @@ def check(file: str) -> None:
                f"{', '.join(problem.domain.coords)}; {len(problem.equations)} equation(s), "
                f"{len(problem.hard)} exact and {len(problem.penalties)} penalty condition term(s); "
                f"exact solution for: {exact}")  # fmt: skip
+    if problem.inverse:
+        click.echo(f"learns: {_inverse_plan(problem)}")
     click.echo(f"reference: {_reference_plan(problem)}")
+
+
+def _inverse_plan(problem) -> str:
+    """What an inverse problem learns, and from what, in one line."""
+    inv = problem.inverse
+    parts = [f"{k} (start {u.initial:g}{', positive' if u.positive else ''})" for k, u in inv.unknowns.items()]
+    parts += [f"{k}({', '.join(h.inputs)}) as a network" for k, h in inv.hidden.items()]
+    rows = sum(len(d.points) for d in inv.data)
+    learned = ", ".join(parts) or "the fields"
+    found = f"; formulas from {inv.discover.terms if isinstance(inv.discover.terms, str) else 'the listed'} terms" \
+        + (f" up to degree {inv.discover.degree}" if inv.discover.terms == "polynomial" else "") if inv.discover else ""
+    return f"{learned}, from {len(inv.data)} data set(s) of {rows} row(s){found}"
 
 
 CLASSICAL = {"solve_ivp": "SciPy's solve_ivp", "solve_bvp": "SciPy's solve_bvp",
@@ -84,7 +98,8 @@ def _reference_plan(problem) -> str:
     if method is None:
         return prefix + ("none: no classical method fits this problem (docs/problem-files.md, Classical "
                          "references); only the equation residual is reported")  # fmt: skip
-    return prefix + (f"a classical solution by {CLASSICAL[method]}, computed by the solve (if that method "
+    estimated = " with the estimated constants" if problem.inverse.unknowns else ""
+    return prefix + (f"a classical solution{estimated} by {CLASSICAL[method]}, computed by the solve (if that method "
                      "cannot take these equations or conditions, only the residual is reported)")  # fmt: skip
 
 
