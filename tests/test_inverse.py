@@ -99,3 +99,14 @@ def test_a_hidden_term_is_learned_and_turned_into_its_formula():
     assert float(formula.split("*")[0]) == pytest.approx(-1, abs=0.02)
     assert sol.metrics["discovered_misfit_rms"]["u"] < 5e-3
     assert len(sol.metrics["discovery_candidates"]) >= 2  # it compared sparser and denser formulas
+
+
+def test_a_solve_built_in_python_saves_and_reopens_with_its_data(decay_solved, tmp_path):
+    """The run directory holds the problem file, its data as CSV beside it, and the estimates."""
+    run = decay_solved.save(tmp_path / "run")
+    assert (run / "data.csv").read_text().splitlines()[0] == "t,u"
+    reopened = ns.open(run)
+    assert isinstance(reopened, ns.InverseSolution)
+    assert reopened.unknowns == decay_solved.unknowns and reopened.unknowns_stderr == decay_solved.unknowns_stderr
+    assert reopened.problem.inverse.unknowns == decay_solved.problem.inverse.unknowns
+    np.testing.assert_array_equal(reopened.problem.inverse.data[0].values, decay_solved.problem.inverse.data[0].values)

@@ -98,8 +98,6 @@ def save(solution: Solution, directory, *, overwrite: bool = False) -> pathlib.P
             no problem-file form yet (naming what: a Python function as an equation, a disk, ...),
             or a ``directory`` that holds another run (unless ``overwrite``).
     """
-    from .dispatch import family_for
-    from .report.outputs import metrics_record, render_report, write_data
     from .spec.dump import solver_table
 
     directory = pathlib.Path(directory)
@@ -108,8 +106,18 @@ def save(solution: Solution, directory, *, overwrite: bool = False) -> pathlib.P
         raise ProblemError("only a solution returned by neuralsolve.solve or neuralsolve.open can be saved")
     texts = {PROBLEM: problem_text(problem),
              RUN: json.dumps({"steps": None, "precision": None, "seed": None, "solver": solver_table(resolved)})}
-    data = _data_files(problem)  # observation files a problem file names, beside it
-    _check_reads_back(texts, data, problem, resolved)  # before anything is written
+    with tempfile.TemporaryDirectory() as scratch:  # the data files of a problem built in Python, written here
+        data = _data_files(problem, pathlib.Path(scratch))  # the data files the problem file names, beside it
+        _check_reads_back(texts, data, problem, resolved)  # before anything is written
+        return _write_run(solution, directory, texts, data, overwrite)
+
+
+def _write_run(solution: Solution, directory: pathlib.Path, texts: dict, data: dict, overwrite: bool) -> pathlib.Path:
+    """:func:`save`'s writing, once everything was checked."""
+    from .dispatch import family_for
+    from .report.outputs import metrics_record, render_report, write_data
+
+    problem, resolved, checkpoint = solution.problem, solution.settings, solution.checkpoint
     if not (checkpoint.states if isinstance(checkpoint, Recorder) else _saved_files(checkpoint)):
         raise ProblemError("the solve saved no training state (it stopped before its first steps); nothing to save")
     in_place = _directory_of(checkpoint) == directory.resolve()  # a reopened run saved where it lies
@@ -138,11 +146,18 @@ def problem_text(problem: Problem) -> str:
     return problem.source if problem.source is not None else to_toml(problem_table(problem))
 
 
-def _data_files(problem: Problem) -> dict[str, pathlib.Path]:
-    """The data files a problem file reads (as written in it -> where they are)."""
+def _data_files(problem: Problem, scratch: pathlib.Path) -> dict[str, pathlib.Path]:
+    """The data files a problem file reads (as written in it -> where they are); a problem built in
+    Python has its data sets written to ``scratch`` as the files its problem file will name."""
+    from .spec.dump import data_texts
     from .spec.load import data_files
 
-    if problem.source is None or problem.source_path is None:
+    if problem.source is None:
+        texts = data_texts(problem)
+        for name, text in texts.items():
+            (scratch / name).write_text(text)
+        return {name: scratch / name for name in texts}
+    if problem.source_path is None:
         return {}
     folder = pathlib.Path(problem.source_path).parent
     return {name: folder / name for name in data_files(problem.source_path)}

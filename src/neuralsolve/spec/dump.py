@@ -81,12 +81,52 @@ def problem_table(problem) -> dict:
     table["conditions"] = [_condition(problem, c, f"condition {i + 1}")
                            for i, c in enumerate(conditions) if not isinstance(c, Observations)]  # fmt: skip
     table["observations"] = [_observations(c) for c in conditions if isinstance(c, Observations)]
+    table.update(_inverse_tables(problem))
     known = {"fields", "equations", "conditions", "parameters", "functions", "exact", "name", "reference", "eigen",
-             "scale", "sign", "tolerance"}  # fmt: skip
+             "scale", "sign", "tolerance", "unknowns", "data", "hidden", "discover"}  # fmt: skip
     unknown = [k for k, v in args.items() if k not in known and v is not None]
     if unknown:
         raise ProblemError(f"cannot save the problem argument(s) {', '.join(unknown)} to a problem file yet")
     return table
+
+
+def _inverse_tables(problem) -> dict:
+    """``[unknowns]``, ``[[data]]`` (files named by :func:`data_texts`), ``[hidden]``, ``[discover]``."""
+    inv, out = problem.inverse, {}
+    if inv.unknowns:
+        out["unknowns"] = {k: {"initial": u.initial, "positive": u.positive} for k, u in inv.unknowns.items()}
+    if inv.hidden:
+        out["hidden"] = {k: {"inputs": list(h.inputs), "width": h.width, "depth": h.depth} for k, h in inv.hidden.items()}
+    if inv.discover is not None:
+        d = inv.discover
+        terms = d.terms if isinstance(d.terms, str) else list(d.terms)
+        out["discover"] = {"terms": terms, "degree": d.degree, "threshold": d.threshold, "refit": d.refit,
+                           "ensemble": d.ensemble}  # fmt: skip
+    sets = []
+    for name, observed in zip(data_texts(problem), inv.data):
+        entry = {"file": name}
+        noise = {f: float(v) for f, v in zip(problem.fields, observed.noise) if math.isfinite(v)}
+        if noise:
+            entry["noise"] = noise
+        if observed.weight is not None:
+            entry["weight"] = observed.weight
+        sets.append(entry)
+    if sets:
+        out["data"] = sets
+    return out
+
+
+def data_texts(problem) -> dict[str, str]:
+    """Each data set of a problem built in Python as a CSV file's text, by file name
+    (``data.csv``, ``data_2.csv``, ...): coordinates and fields, empty where not measured."""
+    out = {}
+    for i, observed in enumerate(problem.inverse.data, 1):
+        header = [*problem.domain.coords, *problem.fields]
+        rows = [",".join(header)]
+        for point, values in zip(observed.points, observed.values):
+            rows.append(",".join([repr(float(v)) for v in point] + ["" if math.isnan(v) else repr(float(v)) for v in values]))
+        out["data.csv" if i == 1 else f"data_{i}.csv"] = "\n".join(rows) + "\n"
+    return out
 
 
 def to_toml(table: dict) -> str:
