@@ -81,13 +81,11 @@ def _recovered(discovered: dict) -> dict:
 
 
 def _terms(formula: str) -> dict:
-    """``"-0.9*x*y + 0.1*x"`` -> ``{"x*y": -0.9, "x": 0.1}`` (the format of ``Formula.text``)."""
-    import re
+    """``"-0.9*x*y + 0.1*x"`` -> ``{"x*y": -0.9, "x": 0.1}`` (parsed as mathematics by neuralsolve)."""
+    from neuralsolve.problem.parse import Namespace, parse_expression
 
-    out = {}
-    for sign, coef, term in re.findall(r"([+-]?)\s*([0-9.eE+-]+)(?:\*([\w*]+))?", formula.replace(" ", "")):
-        out[term or "1"] = float(sign + coef)
-    return out
+    expr = parse_expression(formula, Namespace(("x", "y")), "formula").expand()
+    return {str(term).replace(" ", ""): float(c) for term, c in expr.as_coefficients_dict().items() if c != 0}
 
 
 def pysindy_alone(t: np.ndarray, X: np.ndarray) -> dict:
