@@ -14,9 +14,9 @@ from .train import METRIC_KEYS, reopen, solve_inverse
 # Estimates need training run further than a forward solve's answer: a constant settles only once
 # the fields fit both the data and the equations (Lorenz at 1 % noise, noise seed 0: sigma 2.0 %
 # off after the forward default's L-BFGS(5000, plateau=500), stopped at 1600 steps; 0.1 % after this)
-# Not for hidden terms: there the physics cannot keep the fields from fitting the noise (a hidden
-# network fits any path), and stopping early is what keeps them smooth (Lotka-Volterra at 5 %
-# noise, seed 0: the right terms with the forward default, wrong ones after this)
+# Not for hidden terms: there the equations cannot keep the fields from fitting the noise (a hidden
+# network follows any path), so running on buys nothing (Lotka-Volterra at 5 % noise, 3 seeds:
+# the same formulas on two, a closer one on the third with the forward default; BENCHMARKS.md)
 PHASES = (Adam(1000), LBFGS(10000, plateau=2000))
 
 
