@@ -453,3 +453,69 @@ def test_adam_rate_counts_each_adam_phase_of_each_window_apart():
                {"phase": "adam", "window": 1, "step": 210, "elapsed": 70.0}, {"phase": "adam", "window": 1, "step": 310, "elapsed": 71.0}]  # fmt: skip
     assert adam_rate(records) == pytest.approx(100.0)  # 200 steps in 2 s; the L-BFGS minute is not Adam's
     assert adam_rate(records[:1]) is None
+
+
+# --- the Lorenz inverse benchmark ----------------------------------------------------------------
+
+
+def _lorenz_path(t):
+    """The Lorenz path of the issue (10, 15, 8/3 from (-8, 7, 27)), solved here with another SciPy
+    method than the benchmark's, so that the comparison checks the benchmark's data, not itself."""
+    from scipy.integrate import solve_ivp
+
+    def rhs(_, s):
+        return [10 * (s[1] - s[0]), s[0] * (15 - s[2]) - s[1], s[0] * s[1] - 8 / 3 * s[2]]
+
+    return solve_ivp(rhs, (0, 3), [-8, 7, 27], method="Radau", t_eval=t, rtol=1e-12, atol=1e-12).y.T
+
+
+def test_lorenz_inverse_is_registered_on_neuralsolve_defaults_and_run_only_when_named():
+    from neuralsolve.bench.problems import INVERSE_BENCHMARKS
+    from neuralsolve.bench.recipes import recipe_for
+
+    names = ["lorenz_inverse", "lorenz_inverse_noise0", "lorenz_inverse_noise5"]
+    assert [b.name for b in runner.select(names)] == names and list(INVERSE_BENCHMARKS) == names
+    assert [b.name for b in runner.select([])] == NAMES  # a bare `neuralsolve bench`: the forward suite
+    assert recipe_for("lorenz_inverse").solver == {}  # the issue's terms: neuralsolve's defaults
+    assert [p["method"] for p in recipe_for("lorenz_inverse").capped(5).phases] == ["adam", "lbfgs"]
+    problem = INVERSE_BENCHMARKS["lorenz_inverse"].build()
+    assert problem.fields == ("x", "y", "z") and set(problem.inverse.unknowns) == {"C1", "C2", "C3"}
+    assert all(u.initial == 1.0 and u.positive for u in problem.inverse.unknowns.values())
+    assert problem.inverse.exact == pytest.approx({"C1": 10, "C2": 15, "C3": 8 / 3})
+
+
+def test_lorenz_observations_are_the_scipy_path_at_noise_0_and_the_same_for_both_tools():
+    from neuralsolve.bench.problems import INVERSE_BENCHMARKS
+
+    bench = INVERSE_BENCHMARKS["lorenz_inverse_noise0"]
+    (data,) = bench.build().inverse.data
+    t = np.linspace(0, 3, 25)
+    np.testing.assert_allclose(data.points[:, 0], t)
+    np.testing.assert_allclose(data.values, _lorenz_path(t), rtol=1e-8, atol=1e-8)
+    given = bench.peer_data()  # what DeepXDE trains on
+    np.testing.assert_array_equal(given["observe_t"][:, 0], data.points[:, 0])
+    np.testing.assert_array_equal(given["observe_y"], data.values)
+    points, values = bench.reference()  # the path both tools' fields are measured against
+    np.testing.assert_allclose(values, _lorenz_path(points[:, 0]), rtol=1e-8, atol=1e-8)
+
+
+def test_lorenz_noise_is_a_fraction_of_each_fields_spread_and_seeded():
+    from neuralsolve.bench import lorenz
+
+    clean = lorenz.observations(0.0)
+    noisy = lorenz.observations(0.05)
+    assert all(np.array_equal(noisy[f], lorenz.observations(0.05)[f]) for f in lorenz.FIELDS)  # seed 0 each time
+    for f in lorenz.FIELDS:
+        ratio = np.std(noisy[f] - clean[f]) / (0.05 * np.std(clean[f]))
+        assert 0.6 < ratio < 1.5, (f, ratio)  # 25 draws of unit-variance noise, scaled per field
+
+
+def test_unknown_errors_are_relative_to_the_truth_for_both_rows():
+    from neuralsolve.bench.problems import INVERSE_BENCHMARKS
+    from neuralsolve.bench.record import estimates_cell
+
+    errors = INVERSE_BENCHMARKS["lorenz_inverse"].unknown_errors({"C1": 10.1, "C2": 14.7, "C3": 8 / 3})
+    assert errors == pytest.approx({"C1": 0.01, "C2": 0.02, "C3": 0.0})
+    row = {"unknowns": {"C1": 10.1, "C2": 14.7, "C3": 8 / 3}, "unknown_errors": errors}
+    assert estimates_cell(row).splitlines() == ["C1 10.1 (1.00%)", "C2 14.7 (2.00%)", "C3 2.667 (0.00%)"]
+    assert estimates_cell({}) == "—"

@@ -60,6 +60,11 @@ def test_annealing_weights_match_a_hand_computation():
     np.testing.assert_allclose(_balances(Annealing(every=1, alpha=0.5)), _after_two_updates(target), rtol=1e-12)
 
 
+# the network these solves train: one hidden layer compiles in about two thirds of the default's
+# time, and compiling is most of each solve here
+SMALL = ns.MLP(16, 1)
+
+
 def _penalty_ode():
     # trained for at most 120 steps: these tests follow the training aids, not the accuracy, so any
     # error short of nonsense counts as agreement
@@ -71,7 +76,7 @@ def _penalty_ode():
 def test_gradient_weights_move_during_adam_and_are_frozen_after(weighting):
     strategy = {"gradnorm": GradNorm, "annealing": Annealing}[weighting](every=20)
     sol = ns.solve(_penalty_ode(), weighting=strategy, phases=[ns.Adam(100), ns.LBFGS(20)], log_every=20,
-                   points=ns.Points(interior=32, boundary=4))  # fmt: skip
+                   points=ns.Points(interior=32, boundary=4), network=SMALL)  # fmt: skip
     adam = [r["balance"] for r in sol.history if r["phase"] == "adam"]
     lbfgs = [r["balance"] for r in sol.history if r["phase"] == "lbfgs"]
     assert len({tuple(b) for b in adam}) >= 4  # updated at steps 20, 40, 60, 80
@@ -183,7 +188,7 @@ def test_rar_in_a_solve_adds_the_worst_candidates_of_the_current_network(monkeyp
 
     monkeypatch.setattr(Resampler, "__call__", spy)
     sol = ns.solve(_penalty_ode(), sampling=RAR(every=20, add=4, pool=200), phases=[ns.Adam(60), ns.LBFGS(10)],
-                   points=ns.Points(interior=32, boundary=4), log_every=20)  # fmt: skip
+                   points=ns.Points(interior=32, boundary=4), log_every=20, network=SMALL)  # fmt: skip
     assert sol.status == "ok" and [c[4] for c in calls] == [1, 2]  # events at steps 20 and 40
     with jax.enable_x64(True):
         for resampler, params, before, after, event in calls:
@@ -218,7 +223,8 @@ def test_adaptive_sampling_is_repeated_exactly_on_resume(tmp_path):
     """A solve interrupted after RAD has moved the points, resumed from its checkpoint, ends
     exactly like an uninterrupted one: the adapted points travel with the checkpoint."""
     problem, phases = _penalty_ode(), [ns.Adam(40)]  # (an L-BFGS phase would add compile time only)
-    settings = {"sampling": RAD(every=10, pool=200), "phases": phases, "points": ns.Points(interior=32, boundary=4), "log_every": 10}
+    settings = {"sampling": RAD(every=10, pool=200), "phases": phases, "points": ns.Points(interior=32, boundary=4), "log_every": 10,
+                "network": SMALL}  # fmt: skip
     full = ns.solve(problem, **settings)
 
     def interrupt(record):  # at step 30: the checkpoint holds step 20 and the points drawn then

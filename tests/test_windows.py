@@ -56,10 +56,22 @@ def test_periodic_misuse_is_one_clear_error(conditions, match):
         _advection(conditions)
 
 
-def test_marching_in_two_windows_solves_advection_and_logs_both_windows():
-    problem = _advection()
-    sol = ns.solve(problem, network=ns.MLP(16, 2), points=ns.Points(interior=256), windows=2,
-                   phases=[ns.Adam(200), ns.LBFGS(400)])  # fmt: skip
+@pytest.fixture(scope="module")
+def march(tmp_path_factory):
+    """The advection marched in two windows, saved in a run directory with its checkpoints: the
+    solve that three tests read (a solve per test took most of this file's time, nearly all of it
+    compiling). Returns the solution and the run directory."""
+    from neuralsolve import rundir
+
+    file = tmp_path_factory.mktemp("march") / "p.toml"
+    file.write_text(ADVECTION_FILE.replace("WINDOWS", "2") + MARCH_SOLVER)
+    run = rundir.create(file.parent / "run", file)
+    problem, kwargs = rundir.settings(run)
+    return ns.solve(problem, **kwargs, checkpoint=ns.Checkpoint(run)), run
+
+
+def test_marching_in_two_windows_solves_advection_and_logs_both_windows(march):
+    sol, _ = march
     assert sol.status == "ok" and sol.message.startswith("2 time windows solved")
     assert sol.metrics["l2_relative_error"]["u"] < 1e-2
     assert [p["window"] for p in sol.phases] == [0, 0, 1, 1]
@@ -84,12 +96,13 @@ def test_marching_a_wave_carries_the_rate_across_windows():
     assert sum("t = 2" in name for name in sol.term_names) == 2  # value and rate continuity at t = 2
 
 
-def test_a_marching_run_resumes_from_its_windows_checkpoints(tmp_path):
-    settings = {"network": ns.MLP(8, 2), "points": ns.Points(interior=64), "windows": 2,
-                "phases": [ns.Adam(30), ns.LBFGS(30)]}  # fmt: skip
-    first = ns.solve(_advection(), checkpoint=ns.Checkpoint(tmp_path), **settings)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.window0.npz", "checkpoint.window1.npz"]
-    again = ns.solve(_advection(), checkpoint=ns.Checkpoint(tmp_path), resume=True, **settings)
+def test_a_marching_run_resumes_from_its_windows_checkpoints(march):
+    from neuralsolve import rundir
+
+    first, run = march
+    assert sorted(p.name for p in run.glob("checkpoint*")) == ["checkpoint.window0.npz", "checkpoint.window1.npz"]
+    problem, kwargs = rundir.settings(run)
+    again = ns.solve(problem, **kwargs, checkpoint=ns.Checkpoint(run), resume=True)
     assert again.steps == first.steps and len(again.history) == len(first.history)
     x = np.array([[1.0, 0.5], [2.0, 1.5]])
     np.testing.assert_array_equal(again(x), first(x))
@@ -127,6 +140,13 @@ set = "u = sin(x)"
 [solver]
 windows = WINDOWS
 """
+MARCH_SOLVER = """network = {width = 16, depth = 2}
+points = {interior = 256}
+phases = [{method = "adam", steps = 200}, {method = "lbfgs", steps = 400}]
+
+[exact]
+u = "sin(x - t)"
+"""
 
 
 def test_windows_in_a_problem_file(tmp_path):
@@ -142,16 +162,10 @@ def test_windows_in_a_problem_file(tmp_path):
         load(bad)
 
 
-def test_a_saved_march_reopens_to_the_same_solution(tmp_path):
-    from neuralsolve import rundir
-
-    file = tmp_path / "p.toml"
-    file.write_text(ADVECTION_FILE.replace("WINDOWS", "2") + 'network = {width = 8, depth = 1}\npoints = {interior = 64}\n'
-                    'phases = [{method = "adam", steps = 20}]\n')  # fmt: skip
-    run = rundir.create(tmp_path / "run", file)
-    problem, kwargs = rundir.settings(run)
-    sol = ns.solve(problem, **kwargs, checkpoint=ns.Checkpoint(run))
+def test_a_saved_march_reopens_to_the_same_solution(march):
+    sol, run = march
     reopened = ns.open(run)
     x = np.array([[1.0, 0.5], [2.0, 1.5], [3.0, 2.0]])
     np.testing.assert_array_equal(reopened(x), sol(x))
-    assert reopened.steps == sol.steps == 40 and [p["window"] for p in reopened.phases] == [0, 1]
+    assert reopened.steps == sol.steps == 2 * (200 + 400)  # each window ran its whole budget
+    assert [p["window"] for p in reopened.phases] == [0, 0, 1, 1]

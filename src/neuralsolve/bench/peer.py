@@ -2,8 +2,9 @@
 
 DeepXDE and PyTorch live in a separate environment (``pip install 'neuralsolve[bench]'`` there) so
 that neuralsolve's own never carries them. The peer script (``peers/deepxde_peer.py``) gets the
-reference points and values as an ``.npz`` and returns its figures as JSON; it never imports
-neuralsolve.
+reference points and values as an ``.npz`` (for an inverse benchmark, with the observations it
+trains on) and returns its figures as JSON (with its estimates of the unknown constants); it never
+imports neuralsolve.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def run_deepxde(bench: Benchmark, python: str, steps: int | None, seed: int = 0,
     points, values = bench.reference()
     with tempfile.TemporaryDirectory(prefix="neuralsolve-peer-") as tmp:
         ref, out = pathlib.Path(tmp) / "reference.npz", pathlib.Path(tmp) / "result.json"
-        np.savez(ref, points=points, values=values)
+        np.savez(ref, points=points, values=values, **(bench.peer_data() if bench.peer_data else {}))
         cmd = [python, str(SCRIPT), bench.name, "--reference", str(ref), "--out", str(out), "--seed", str(seed)]
         if steps is not None:
             cmd += ["--steps", str(steps)]
@@ -97,10 +98,13 @@ def run_deepxde(bench: Benchmark, python: str, steps: int | None, seed: int = 0,
     steps_taken = {"adam": result["adam_steps"]}
     if result["lbfgs_steps"] is not None:
         steps_taken["lbfgs"] = result["lbfgs_steps"]
-    return {"problem": bench.name, "tool": result["tool"], "l2_relative_error": result["l2_relative_error"],
-            "wall_s": result["wall_s"], "adam_steps_per_s": result["adam_steps_per_s"], "steps": steps_taken,
-            "status": "ok", "note": "; ".join(result["settings"]["notes"]), "precision": result["precision"],
-            "peer_time": peer_time(mode, budget_s, result), "peer": result}  # fmt: skip
+    row = {"problem": bench.name, "tool": result["tool"], "l2_relative_error": result["l2_relative_error"],
+           "wall_s": result["wall_s"], "adam_steps_per_s": result["adam_steps_per_s"], "steps": steps_taken,
+           "status": "ok", "note": "; ".join(result["settings"]["notes"]), "precision": result["precision"],
+           "peer_time": peer_time(mode, budget_s, result), "peer": result}  # fmt: skip
+    if bench.truth is not None:  # judged by the same function as neuralsolve's estimates
+        row.update(unknowns=result["unknowns"], unknown_errors=bench.unknown_errors(result["unknowns"]))
+    return row
 
 
 def mode_name(mode: str | float) -> str:

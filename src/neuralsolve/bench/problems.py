@@ -17,6 +17,7 @@ import numpy as np
 from ..problem.conditions import Dirichlet, Initial, InitialRate, Periodic
 from ..problem.domain import Interval, Rectangle, SpaceTime
 from ..problem.problem import Problem
+from . import lorenz
 
 
 @dataclass(frozen=True)
@@ -24,13 +25,23 @@ class Benchmark:
     """A benchmark problem: how to build it, and its reference values on fixed points.
 
     ``reference()`` returns ``(points, values)``: points (n, d) in the problem's coordinate order
-    (space first, ``t`` last) and the reference solution (n,) there.
+    (space first, ``t`` last) and the reference solution there: (n,) for the one field ``u``, or
+    (n, fields) for every field in the problem's order.
+
+    An inverse benchmark also has ``truth``, the unknown constants' true values, and
+    ``peer_data()``, the arrays its peer needs besides the reference (the observations).
     """
 
     name: str
     build: Callable[[], Problem]
     reference: Callable[[], tuple[np.ndarray, np.ndarray]]
     source: str  # where the problem statement and the reference come from
+    truth: dict[str, float] | None = None
+    peer_data: Callable[[], dict[str, np.ndarray]] | None = None
+
+    def unknown_errors(self, estimates: dict[str, float]) -> dict[str, float]:
+        """Each estimated constant's relative error against ``truth`` (both tools' rows use this)."""
+        return {name: abs(estimates[name] - true) / abs(true) for name, true in (self.truth or {}).items()}
 
 
 def data_file(name: str):
@@ -169,3 +180,20 @@ BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (
               f"{_DEEPXDE}diffusion_reaction.py; exact, 256 x 101 grid"),
 )}  # fmt: skip
 """Every benchmark problem by name, in the order the table lists them."""
+
+
+def _lorenz(noise: float, name: str) -> Benchmark:
+    """The Lorenz inverse case at one noise level (a fraction of each field's spread)."""
+    source = (f"DeepXDE example examples/pinn_inverse/Lorenz_inverse.py; {lorenz.N_OBSERVATIONS} observations "
+              f"from SciPy's solve_ivp (rtol = atol = 1e-12), noise {noise:.0%} of each field's spread, seed 0; "
+              f"target: constants within {lorenz.target(noise):.0%}")  # fmt: skip
+    return Benchmark(name, lambda: lorenz.problem(noise), lorenz.reference, source, truth=dict(lorenz.TRUTH),
+                     peer_data=lambda: lorenz.peer_arrays(noise))  # fmt: skip
+
+
+INVERSE_BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (
+    _lorenz(0.01, "lorenz_inverse"),
+    _lorenz(0.0, "lorenz_inverse_noise0"),
+    _lorenz(0.05, "lorenz_inverse_noise5"),
+)}  # fmt: skip
+"""Inverse benchmarks (unknown constants from data): run when named, not by a bare ``neuralsolve bench``."""

@@ -15,20 +15,32 @@ import subprocess
 
 def table(rows: list[dict]):
     """A rich Table: problem, tool, relative L2 error, wall time, Adam steps/s, steps per phase, the
-    peer's time budget (with ``--peer``), status."""
+    peer's time budget (with ``--peer``), the estimated constants (inverse benchmarks), status."""
     from rich.table import Table
 
     timed = any("peer_time" in r or "time_limit" in r for r in rows)
+    inverse = any("unknown_errors" in r for r in rows)
     out = Table(title="neuralsolve bench")
     columns = [("problem", "left"), ("tool", "left"), ("rel. L2", "right"), ("wall", "right"),
                ("Adam steps/s", "right"), ("steps", "left")] + ([("time budget", "left")] if timed else [])  # fmt: skip
+    columns += [("estimates (rel. error)", "left")] if inverse else []
     for name, justify in columns + [("status", "left")]:
         out.add_column(name, justify=justify)
     for r in rows:
         cells = [r["problem"], r["tool"], _number(r["l2_relative_error"], "{:.2e}"), _number(r["wall_s"], "{:.1f} s"),
                  _number(r["adam_steps_per_s"], "{:.0f}"), steps_cell(r)]  # fmt: skip
-        out.add_row(*cells, *([budget_cell(r)] if timed else []), _status(r))
+        cells += [budget_cell(r)] if timed else []
+        cells += [estimates_cell(r)] if inverse else []
+        out.add_row(*cells, _status(r))
     return out
+
+
+def estimates_cell(row: dict) -> str:
+    """Each estimated constant with its relative error, "C1 10.09 (0.92%)", one per line ("—" without)."""
+    errors = row.get("unknown_errors")
+    if not errors:
+        return "—"
+    return "\n".join(f"{name} {row['unknowns'][name]:.4g} ({error:.2%})" for name, error in errors.items())
 
 
 def steps_cell(row: dict) -> str:

@@ -15,8 +15,8 @@ import numpy as np
 
 from .._errors import ProblemError
 from . import peer as peers
-from .problems import BENCHMARKS, Benchmark
-from .recipes import RECIPES, Recipe
+from .problems import BENCHMARKS, INVERSE_BENCHMARKS, Benchmark
+from .recipes import Recipe, recipe_for
 
 PEER_LIMIT = "peer"  # --time-limit peer: neuralsolve's whole wall time at most the peer's
 # Under --time-limit peer the training limit is the peer's wall time less an allowance: the wall time
@@ -27,16 +27,18 @@ MARGIN_FRACTION, MARGIN_S = 0.05, 1.0
 
 
 def select(names: Iterable[str]) -> list[Benchmark]:
-    """The benchmarks named (all of them when none is), or ProblemError naming the unknown ones."""
+    """The benchmarks named (every forward one when none is: inverse ones run only when named),
+    or ProblemError naming the unknown ones."""
+    known = {**BENCHMARKS, **INVERSE_BENCHMARKS}
     names = list(names) or list(BENCHMARKS)
-    unknown = [n for n in names if n not in BENCHMARKS]
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise ProblemError(f"unknown benchmark(s) {', '.join(map(repr, unknown))}; available: {', '.join(BENCHMARKS)}")
-    return [BENCHMARKS[n] for n in dict.fromkeys(names)]  # in the order given, once each
+        raise ProblemError(f"unknown benchmark(s) {', '.join(map(repr, unknown))}; available: {', '.join(known)}")
+    return [known[n] for n in dict.fromkeys(names)]  # in the order given, once each
 
 
 def relative_l2(predicted: np.ndarray, reference: np.ndarray) -> float:
-    """‖predicted − reference‖ / ‖reference‖ over the reference points."""
+    """‖predicted − reference‖ / ‖reference‖ over the reference points (every field together)."""
     return float(np.linalg.norm(predicted - reference) / np.linalg.norm(reference))
 
 
@@ -78,10 +80,14 @@ def run_neuralsolve(bench: Benchmark, recipe: Recipe, callback: Callable | None 
     steps = {}
     for phase in sol.phases:
         steps[phase["phase"]] = steps.get(phase["phase"], 0) + phase["steps"]
-    row = {"problem": bench.name, "tool": "neuralsolve", "l2_relative_error": relative_l2(sol(points, "u"), values),
+    predicted = sol(points) if values.ndim == 2 else sol(points, "u")  # every field, or the one u
+    row = {"problem": bench.name, "tool": "neuralsolve", "l2_relative_error": relative_l2(predicted, values),
            "wall_s": wall, "train_s": sol.history[-1]["elapsed"] if sol.history else 0.0,
            "adam_steps_per_s": adam_rate(records), "steps": steps, "status": sol.status, "note": sol.message,
            "precision": recipe.precision, "recipe": recipe.record()}  # fmt: skip
+    if bench.truth is not None:
+        row.update(unknowns=sol.unknowns, unknown_errors=bench.unknown_errors(sol.unknowns),
+                   unknowns_stderr=sol.unknowns_stderr)  # fmt: skip
     if recipe.solver.get("time_limit") is not None:
         row["time_limit"] = {"limit_s": recipe.solver["time_limit"], "cut_short": stopped_by_time(sol.phases)}
     return row
@@ -143,7 +149,7 @@ def run_bench(chosen: list[Benchmark], *, steps: int | None = None, time_limit: 
     problem, or "peer" to run the peer first and give neuralsolve at most the peer's wall time."""
     rows = []
     for b in chosen:
-        recipe = RECIPES[b.name].capped(steps)
+        recipe = recipe_for(b.name).capped(steps)
         if time_limit == PEER_LIMIT:
             rows += _peer_first(b, recipe, steps, peer, python, peer_mode, echo)
             continue

@@ -3,17 +3,21 @@
     python deepxde_peer.py PROBLEM --reference REF.npz --out RESULT.json [--steps N] [--seed S]
                            [--time-budget SECONDS]
 
-REF.npz holds ``points`` (n, 2) and ``values`` (n,): the reference solution that neuralsolve is
-measured against. The trained network is evaluated on those points and RESULT.json gets its
-relative L2 error, the wall time (everything after the imports) and Adam's steps per second.
+REF.npz holds ``points`` (n, d) and ``values`` (n,) or (n, fields): the reference solution that
+neuralsolve is measured against. The trained network is evaluated on those points and RESULT.json
+gets its relative L2 error, the wall time (everything after the imports) and Adam's steps per second.
+For an inverse problem REF.npz also holds the observations to train on (``observe_t``,
+``observe_y``, as DeepXDE's example reads them from its ``Lorenz.npz``), and RESULT.json gets the
+estimated constants (``unknowns``).
 ``--steps N`` caps every optimiser phase (Adam iterations and L-BFGS's ``maxiter``) for smoke tests.
 ``--time-budget SECONDS`` stops training (Adam, then L-BFGS) once it has run that long; the network
 is evaluated as it was when it stopped (see ``TimeBudget`` and ``time_cap``).
 
 It runs in its own interpreter (DeepXDE with the PyTorch backend, ``pip install 'neuralsolve[bench]'``)
 and never imports neuralsolve. The settings below are those of DeepXDE's example scripts
-(``examples/pinn_forward/*.py`` in the DeepXDE repository); where the example cannot run unchanged
-on the PyTorch backend, or there is no example, the docstring of the setup says what differs.
+(``examples/pinn_forward/*.py`` and ``examples/pinn_inverse/*.py`` in the DeepXDE repository);
+where the example cannot run unchanged on the PyTorch backend, or there is no example, the
+docstring of the setup says what differs.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 os.environ.setdefault("DDE_BACKEND", "pytorch")
 QUIET = 10**9  # display_every: no test-set evaluations inside the timed training
@@ -82,6 +86,16 @@ class Plan:
     loss_weights: str | None = None  # "initial": 5 / initial losses, as wave_1d.py
     resample_every: int | None = None
     notes: list = field(default_factory=list)
+    variables: dict = field(default_factory=dict)  # inverse: the unknown constants (dde.Variable) by name
+
+    def record(self) -> dict:
+        """The settings as JSON-ready data (the variables by name: tensors are not JSON)."""
+        return {**asdict(replace(self, variables={})), "variables": list(self.variables)}
+
+    def compile_args(self) -> dict:
+        """What every ``model.compile`` of this plan gets besides the optimiser: the constants to train."""
+        variables = list(self.variables.values())
+        return {"external_trainable_variables": variables} if variables else {}
 
 
 def fnn(dde, hidden, activation="tanh", init="Glorot uniform"):
@@ -247,8 +261,36 @@ def diffusion_reaction(dde, torch, np):
     return data, net, Plan("diffusion_reaction.py", adam=20000, lbfgs=False)
 
 
+def constant(value):
+    """The value function ``lambda X: value`` of a DeepXDE condition, for each value of a loop."""
+    return lambda _: value
+
+
+def lorenz_inverse(dde, torch, np, observe_t, observe_y):
+    """examples/pinn_inverse/Lorenz_inverse.py as in DeepXDE 1.15.0 (20000 Adam steps, then L-BFGS;
+    later versions run 60000 Adam steps and no L-BFGS), on neuralsolve's observations."""
+    c1, c2, c3 = (dde.Variable(1.0) for _ in range(3))
+
+    def system(x, y):
+        y1, y2, y3 = y[:, 0:1], y[:, 1:2], y[:, 2:]
+        return [dde.grad.jacobian(y, x, i=0) - c1 * (y2 - y1), dde.grad.jacobian(y, x, i=1) - y1 * (c2 - y3) + y2,
+                dde.grad.jacobian(y, x, i=2) - y1 * y2 + c3 * y3]  # fmt: skip
+
+    geom = dde.geometry.TimeDomain(0, 3)
+    # one-argument value functions: DeepXDE reads a second argument as its auxiliary variables
+    start = [dde.icbc.IC(geom, constant(v), lambda _, on: on, component=i) for i, v in enumerate((-8, 7, 27))]
+    observed = [dde.icbc.PointSetBC(observe_t, observe_y[:, i : i + 1], component=i) for i in range(3)]
+    data = dde.data.PDE(geom, system, start + observed, num_domain=400, num_boundary=2, anchors=observe_t)
+    net = dde.nn.FNN([1] + [40] * 3 + [3], "tanh", "Glorot uniform")
+    plan = Plan("Lorenz_inverse.py (DeepXDE 1.15.0)", adam=20000, variables={"C1": c1, "C2": c2, "C3": c3},
+                notes=["observations made by neuralsolve (SciPy), not DeepXDE's Lorenz.npz"])  # fmt: skip
+    return data, net, plan
+
+
 SETUPS = {f.__name__: f for f in (burgers, allen_cahn, poisson_2d, helmholtz_2d, convection, wave, klein_gordon,
                                   diffusion_reaction)}  # fmt: skip
+# the inverse benchmarks: one problem at three noise levels, the observations given in REF.npz
+SETUPS.update(dict.fromkeys(("lorenz_inverse", "lorenz_inverse_noise0", "lorenz_inverse_noise5"), lorenz_inverse))
 
 
 def step_clock(dde):
@@ -345,11 +387,11 @@ def train(dde, model, plan: Plan, steps: int | None, budget: TimeBudget) -> dict
     step counts and whether the budget cut training short."""
     budget.start = time.perf_counter()  # the budget covers training only: set-up and evaluation are outside
     adam = plan.adam if steps is None else min(plan.adam, steps)
-    compile_args = {"lr": plan.learning_rate}
+    compile_args = {"lr": plan.learning_rate, **plan.compile_args()}
     if plan.decay is not None:
         compile_args["decay"] = plan.decay
     if plan.loss_weights == "initial":  # wave_1d.py: weights 5 / (each loss term at initialisation)
-        model.compile("adam", lr=plan.learning_rate)
+        model.compile("adam", lr=plan.learning_rate, **plan.compile_args())
         history, _ = model.train(iterations=0, display_every=QUIET)
         compile_args["loss_weights"] = [5 / float(v) for v in history.loss_train[0]]
     model.compile("adam", **compile_args)
@@ -363,13 +405,13 @@ def train(dde, model, plan: Plan, steps: int | None, budget: TimeBudget) -> dict
               "lbfgs_steps": None, "lbfgs_maxiter": None, "lbfgs_skipped": False,
               "cut_short": bool(cap and cap.cut)}  # fmt: skip
     if plan.lbfgs:
-        counts.update(lbfgs(dde, model, steps, budget, clock.rate()))
+        counts.update(lbfgs(dde, model, steps, budget, clock.rate(), plan.compile_args()))
         counts["cut_short"] = counts["cut_short"] or counts["lbfgs_cut"]
     counts["train_s"] = time.perf_counter() - budget.start
     return counts
 
 
-def lbfgs(dde, model, steps: int | None, budget: TimeBudget, adam_rate: float | None) -> dict:
+def lbfgs(dde, model, steps: int | None, budget: TimeBudget, adam_rate: float | None, compile_args: dict) -> dict:
     """The L-BFGS stage within what is left of ``budget``: skipped when nothing is left."""
     if steps is not None:
         cap_lbfgs(dde, steps)
@@ -379,7 +421,7 @@ def lbfgs(dde, model, steps: int | None, budget: TimeBudget, adam_rate: float | 
     cap = None
     if budget.seconds is not None:  # full mode keeps DeepXDE's own call sizes (no callback)
         cap = time_cap(dde, budget, LBFGS_COST / adam_rate if adam_rate else None)
-    model.compile("L-BFGS")
+    model.compile("L-BFGS", **compile_args)
     model.train(display_every=QUIET, callbacks=[cap] if cap else None)
     state = model.opt.state_dict()["state"]
     done = int(state[0]["n_iter"]) if state else 0  # iterations torch actually made
@@ -389,7 +431,8 @@ def lbfgs(dde, model, steps: int | None, budget: TimeBudget, adam_rate: float | 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("problem", choices=sorted(SETUPS))
-    parser.add_argument("--reference", required=True, help=".npz with points (n, 2) and values (n,)")
+    parser.add_argument("--reference", required=True, help=".npz with points (n, d), values (n,) or (n, fields) "
+                        "and, for an inverse problem, observe_t and observe_y")
     parser.add_argument("--out", required=True, help="where to write the JSON result")
     parser.add_argument("--steps", type=int, default=None, help="cap on every optimiser phase")
     parser.add_argument("--seed", type=int, default=0)
@@ -403,17 +446,19 @@ def main() -> int:
     start = time.perf_counter()
     dde.config.set_default_float("float32")  # the examples' precision
     dde.config.set_random_seed(args.seed)
-    data, net, plan = SETUPS[args.problem](dde, torch, np)
-    model = dde.Model(data, net)
-    counts = train(dde, model, plan, args.steps, TimeBudget(args.time_budget))
     with np.load(args.reference) as ref:
         points, values = ref["points"], ref["values"]
-    predicted = model.predict(points.astype(np.float32))[:, 0].astype(float)
+        observed = {k: ref[k].astype(np.float32) for k in ref.files if k not in ("points", "values")}
+    data, net, plan = SETUPS[args.problem](dde, torch, np, **observed)  # observations: inverse problems only
+    model = dde.Model(data, net)
+    counts = train(dde, model, plan, args.steps, TimeBudget(args.time_budget))
+    predicted = model.predict(points.astype(np.float32)).astype(float)
+    predicted = predicted if values.ndim == 2 else predicted[:, 0]  # every field, or the one u
     error = float(np.linalg.norm(predicted - values) / np.linalg.norm(values))
     result = {"tool": f"DeepXDE {dde.__version__}", "torch": torch.__version__, "problem": args.problem,
               "l2_relative_error": error, "wall_s": time.perf_counter() - start, **counts,
-              "time_budget_s": args.time_budget,
-              "precision": "float32", "threads": torch.get_num_threads(), "settings": asdict(plan)}  # fmt: skip
+              "time_budget_s": args.time_budget, "unknowns": {k: float(v.item()) for k, v in plan.variables.items()},
+              "precision": "float32", "threads": torch.get_num_threads(), "settings": plan.record()}  # fmt: skip
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)
     return 0
