@@ -94,6 +94,7 @@ def _poisson_error(phase) -> float:
     return sol.metrics["l2_relative_error"]["u"]
 
 
+@pytest.mark.slow  # 47 s on the 2-core CPU: an accuracy comparison, run by make accuracy (suite budget)
 def test_self_scaled_phases_beat_lbfgs_on_a_poisson_pinn():
     # measured (seed 1, 600 steps after Adam 200): L-BFGS 1.9e-7, SSBFGS 5.1e-9, SSBroyden 2.7e-8; after
     # 300 steps the order depended on rounding (SSBFGS 3.8e-6 against L-BFGS 2.7e-6), docs/optimizers.md
