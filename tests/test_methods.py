@@ -223,8 +223,8 @@ def test_adaptive_sampling_is_repeated_exactly_on_resume(tmp_path):
     """A solve interrupted after RAD has moved the points, resumed from its checkpoint, ends
     exactly like an uninterrupted one: the adapted points travel with the checkpoint."""
     problem, phases = _penalty_ode(), [ns.Adam(40)]  # (an L-BFGS phase would add compile time only)
-    settings = {"sampling": RAD(every=10, pool=200), "phases": phases, "points": ns.Points(interior=32, boundary=4), "log_every": 10,
-                "network": SMALL}  # fmt: skip
+    settings = {"sampling": RAD(every=10, pool=200), "phases": phases, "points": ns.Points(interior=32, boundary=4),
+                "log_every": 10, "network": SMALL}  # fmt: skip
     full = ns.solve(problem, **settings)
 
     def interrupt(record):  # at step 30: the checkpoint holds step 20 and the points drawn then

@@ -43,7 +43,7 @@ def test_lbfgs_runs_its_budget_or_says_why_it_stopped(ode_run):
     assert lbfgs["stop"].startswith("converged:") or lbfgs["steps"] == 1000
     assert lbfgs["steps"] > 100
     assert sol.metrics["l2_relative_error"]["u"] < 1e-6
-    short = ns.solve(_ode(), phases=[ns.LBFGS(30)])
+    short = ns.solve(_ode(), network=ns.MLP(32, 1), phases=[ns.LBFGS(30)])
     assert short.phases == [{"phase": "lbfgs", "steps": 30, "stop": "step budget reached"}]
 
 
