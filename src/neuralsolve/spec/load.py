@@ -357,11 +357,7 @@ class _Reader(SolverReader, InverseReader):
         domain's coordinates and ``field`` are read, other columns are ignored."""
         if not isinstance(name, str) or not name.strip():
             self.fail(key, f"expected the path of a CSV file, got {kind_of(name)}")
-        relative = pathlib.PurePosixPath(name.replace("\\", "/"))
-        if relative.is_absolute() or ".." in relative.parts or pathlib.PureWindowsPath(name).drive:
-            # a file from someone else reads only files beside it, and a run directory can copy them
-            self.fail(key, f"expected a path inside the problem file's folder, such as 'data.csv', got {name!r}")
-        path = self.path.parent / relative
+        path = self.path.parent / self.relative_file(name, key)
         try:
             with open(path, newline="") as handle:
                 rows = list(csv.reader(handle))
