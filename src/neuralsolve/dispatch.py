@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from ._errors import ProblemError
 from .loss.terms import Points
-from .methods import eigen, forward, inverse, march
+from .methods import eigen, forward, inverse, march, neural_ode
 from .methods.base import Family
 from .nn.mlp import MLP
 from .ops.derivatives import DEFAULT as DEFAULT_DERIVATIVES
@@ -22,7 +22,7 @@ from .train.checkpoint import Checkpoint
 from .train.weighting import Causal
 
 # asked in this order; the forward family takes whatever the others leave
-FAMILIES: tuple[Family, ...] = (eigen.FAMILY, inverse.FAMILY, march.FAMILY, forward.FAMILY)
+FAMILIES: tuple[Family, ...] = (neural_ode.FAMILY, eigen.FAMILY, inverse.FAMILY, march.FAMILY, forward.FAMILY)
 
 
 def family_for(problem: Problem, given: dict) -> Family:
@@ -42,7 +42,8 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
           precision: str | None = None, seed: int | None = None, weighting=None, causal: Causal | None = None,
           sampling=None, redraw: int | None = None, derivatives: str = DEFAULT_DERIVATIVES, callback: Callable | None = None,
           log_every: int = 100, checkpoint: Checkpoint | None = None, resume: bool = False,
-          time_limit: float | None = None, windows: int | None = None) -> Solution:  # fmt: skip
+          time_limit: float | None = None, windows: int | None = None, method: str | None = None,
+          ode=None) -> Solution:  # fmt: skip
     """Solve ``problem`` with a physics-informed network.
 
     Settings left out (None) come from ``problem.solver`` (a problem file's ``[solver]`` table),
@@ -79,6 +80,10 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
         windows: solve an evolution problem in this many equal time windows, one after another,
             each starting from the previous one's solution (time marching; default 1: the whole
             span at once). For strong advection, waves and long spans; see docs/training-methods.md.
+        method: ``"pinn"`` (default: a physics-informed network of the coordinates) or
+            ``"neural-ode"`` (problems in t alone, learned from trajectories: the equations are
+            solved by diffrax and the unknowns fitted through the solver; docs/neural-odes.md).
+        ode: the neural ODE's :class:`ODE` settings (integrator, tolerances, batches, regulariser).
 
     Returns:
         A :class:`Solution`; check its ``status`` (a NaN loss stops training but still returns the
@@ -88,7 +93,7 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
         raise ProblemError(f"solve needs a Problem, got {type(problem).__name__}")
     given = {"network": network, "points": points, "phases": phases, "precision": precision, "seed": seed,
              "weighting": weighting, "causal": causal, "sampling": sampling, "redraw": redraw,
-             "time_limit": time_limit, "windows": windows}  # fmt: skip
+             "time_limit": time_limit, "windows": windows, "method": method, "ode": ode}  # fmt: skip
     family, settings = prepare(problem, {k: v for k, v in given.items() if v is not None})
     if derivatives not in DERIVATIVE_METHODS:
         raise ProblemError(f"derivatives must be one of {', '.join(DERIVATIVE_METHODS)}, got {derivatives!r}")

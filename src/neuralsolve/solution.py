@@ -80,6 +80,11 @@ class Solution:
             dtype = jnp.float64 if self.precision == "float64" else jnp.float32
             return np.array(self._batched(self._params, jnp.asarray(points, dtype)))  # a writable copy
 
+    def report_arrays(self) -> dict[str, np.ndarray] | None:
+        """Arrays this kind of solution saves in solution.npz for its report beyond the fields on
+        the grid (None: nothing of its own)."""
+        return None
+
     def remember(self, problem, settings: dict, checkpoint: Checkpoint | None) -> None:
         """Keep what :meth:`save` needs: the problem, the resolved settings and where the training
         state was saved (a :class:`Checkpoint`, or a :class:`Recorder` that kept it in memory)."""

@@ -18,7 +18,7 @@ import jax
 from .._errors import ProblemError
 from .features import Features, FourierFeatures, GaussianFeatures
 
-ACTIVATIONS = ("tanh", "sin", "gelu")
+ACTIVATIONS = ("tanh", "sin", "gelu", "softplus")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 from ..ops.derivatives import derivatives
 from ..ops.taylor import mlp_streams
 
-ACTIVATIONS = {"tanh": jnp.tanh, "sin": jnp.sin, "gelu": jax.nn.gelu}
+ACTIVATIONS = {"tanh": jnp.tanh, "sin": jnp.sin, "gelu": jax.nn.gelu, "softplus": jax.nn.softplus}
 
 
 class ScaledMLP(eqx.Module):

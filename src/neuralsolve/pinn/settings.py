@@ -23,6 +23,11 @@ PRECISIONS = ("float32", "float64")
 def resolve_settings(problem: Problem, given: dict) -> dict:
     """``solve``'s settings: those ``given``, else the problem's ``[solver]`` table, else defaults."""
     settings = {**problem.solver, **given}
+    method = settings.get("method", "pinn")
+    if method != "pinn":
+        raise ProblemError(f"method must be 'pinn' or 'neural-ode', got {method!r}")
+    if settings.get("ode") is not None:
+        raise ProblemError("ode settings are for method = 'neural-ode'; this solve uses method = 'pinn'")
     precision = settings.get("precision", "float64")
     if precision not in PRECISIONS:
         raise ProblemError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")

@@ -20,6 +20,8 @@ from .parse import Namespace, parse_expression
 
 MAX_DEGREE = 6  # a polynomial library's degree: beyond it the candidate terms are too many and too alike
 MAX_TERMS = 200  # candidate terms in one library
+TRAJECTORY = "trajectory"  # the data column that says which trajectory (series) a row belongs to
+HIDDEN_ACTIVATIONS = ("tanh", "softplus", "gelu", "sin")  # those of neuralsolve.nn.network
 
 
 def _number(value, what: str) -> float:
@@ -84,23 +86,39 @@ class Data:
 @dataclass(frozen=True)
 class Observed:
     """Data checked against a problem: ``points`` (n, d), ``values`` (n, fields) with NaN where a
-    field was not measured, the noise per field (NaN: not known) and the weight (None: default)."""
+    field was not measured, the noise per field (NaN: not known), the weight (None: default) and
+    each row's trajectory number (all 0 without a ``trajectory`` column)."""
 
     points: np.ndarray
     values: np.ndarray
     noise: np.ndarray
     weight: float | None
     name: str
+    trajectory: np.ndarray | None = None
+
+    def trajectories(self) -> np.ndarray:
+        """The distinct trajectory numbers, in order."""
+        return np.unique(self.trajectory) if self.trajectory is not None else np.zeros(1, int)
 
 
 @dataclass(frozen=True)
 class Hidden:
     """A term of the equations nobody can write down, learned as a small network of ``inputs``
-    (fields and coordinates), e.g. ``Hidden(["x", "y"])`` for ``F`` in ``diff(x, t) = 1.3*x + F``."""
+    (fields and coordinates), e.g. ``Hidden(["x", "y"])`` for ``F`` in ``diff(x, t) = 1.3*x + F``.
+
+    Args:
+        inputs: the fields and coordinates the term depends on.
+        width, depth, activation: the network (``activation``: one of :data:`HIDDEN_ACTIVATIONS`).
+        network: hidden terms that name the same ``network`` are the outputs of one network (a
+            fully neural vector field ``diff(x, t) = F, diff(y, t) = G`` as one MLP with two
+            outputs); they must agree on inputs, width, depth and activation.
+    """
 
     inputs: tuple[str, ...]
     width: int = 16
     depth: int = 2
+    activation: str = "tanh"
+    network: str | None = None
 
     def __post_init__(self):
         inputs = (self.inputs,) if isinstance(self.inputs, str) else tuple(self.inputs)
@@ -111,6 +129,14 @@ class Hidden:
             n = getattr(self, name)
             if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 256:
                 raise ProblemError(f"hidden: {name} must be a whole number from 1 to 256, got {n!r}")
+        if self.activation not in HIDDEN_ACTIVATIONS:
+            raise ProblemError(f"hidden: activation must be one of {', '.join(HIDDEN_ACTIVATIONS)}, got {self.activation!r}")
+        if self.network is not None and (not isinstance(self.network, str) or not self.network.isidentifier()):
+            raise ProblemError(f"hidden: network must be a name, got {self.network!r}")
+
+    def shape(self) -> tuple:
+        """What members of one shared network must agree on."""
+        return self.inputs, self.width, self.depth, self.activation
 
 
 @dataclass(frozen=True)
@@ -201,7 +227,22 @@ def check_hidden(hidden, names: Sequence[str]) -> dict[str, Hidden]:
         if len(set(h.inputs)) != len(h.inputs):
             raise ProblemError(f"hidden term {name!r}: an input is named twice in {list(h.inputs)}")
         out[name] = h
+    shared: dict[str, tuple[str, Hidden]] = {}
+    for name, h in out.items():
+        first = shared.setdefault(h.network, (name, h)) if h.network is not None else None
+        if first is not None and first[1].shape() != h.shape():
+            raise ProblemError(f"hidden terms {first[0]!r} and {name!r} share the network {h.network!r} but differ in "
+                               "inputs, width, depth or activation")  # fmt: skip
     return out
+
+
+def hidden_networks(hidden: Mapping[str, Hidden]) -> dict[str, tuple[str, ...]]:
+    """The networks of the hidden terms: network name -> the terms that are its outputs, in order
+    (a term without a shared ``network`` is a network of its own, named after it)."""
+    out: dict[str, list[str]] = {}
+    for name, h in hidden.items():
+        out.setdefault(h.network or name, []).append(name)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def check_data(data, coords: Sequence[str], fields: Sequence[str], domain) -> list[Observed]:
@@ -216,6 +257,7 @@ def _observed(d: Data, what: str, coords, fields, domain) -> Observed:
         raise ProblemError(f"{what}: expected Data(...), got {type(d).__name__}")
     what = f"{what} ({d.name})" if d.name != "data" else what
     columns = {k: np.asarray(v, float).ravel() for k, v in d.columns.items()}
+    trajectory = columns.pop(TRAJECTORY) if TRAJECTORY in columns and TRAJECTORY not in fields else None
     for name in columns:
         if name not in coords and name not in fields:
             raise ProblemError(f"{what}: column {name!r} is neither a coordinate nor a field "
@@ -226,7 +268,7 @@ def _observed(d: Data, what: str, coords, fields, domain) -> Observed:
     measured = [f for f in fields if f in columns]
     if not measured:
         raise ProblemError(f"{what}: no column of a field (fields: {', '.join(fields)})")
-    lengths = {len(v) for v in columns.values()}
+    lengths = {len(v) for v in columns.values()} | ({len(trajectory)} if trajectory is not None else set())
     if len(lengths) != 1 or 0 in lengths:
         raise ProblemError(f"{what}: the columns must be non-empty and of one length, got lengths {sorted(lengths)}")
     points = np.stack([columns[c] for c in coords], axis=1)
@@ -236,7 +278,17 @@ def _observed(d: Data, what: str, coords, fields, domain) -> Observed:
     if outside.any():
         row = int(np.argmax(outside))
         raise ProblemError(f"{what}: row {row + 1}: the point {points[row].tolist()} lies outside the domain")
-    return Observed(points, values, _noise(d.noise, fields, measured, what), _weight(d.weight, what), d.name)
+    ids = _trajectory_ids(trajectory, what) if trajectory is not None else None
+    return Observed(points, values, _noise(d.noise, fields, measured, what), _weight(d.weight, what), d.name, ids)
+
+
+def _trajectory_ids(column: np.ndarray, what: str) -> np.ndarray:
+    """The ``trajectory`` column as whole numbers."""
+    whole = np.isfinite(column) & (column == np.round(column))
+    if not whole.all():
+        row = int(np.argmax(~whole))
+        raise ProblemError(f"{what}: row {row + 1}: trajectory is {column[row]}; expected a whole number naming the series")
+    return column.astype(np.int64)
 
 
 def _finite(points, values, what, coords, fields) -> None:
@@ -305,3 +357,30 @@ def _power_form(monomial: str) -> str:
         return monomial
     names = monomial.split("*")
     return "*".join(n if names.count(n) == 1 else f"{n}**{names.count(n)}" for n in dict.fromkeys(names))
+
+
+def data_scale(problem, field: int) -> float:
+    """The root mean square of a field's measurements (1 if it is never measured or all zero)."""
+    seen = np.concatenate([d.values[:, field] for d in problem.inverse.data] or [np.array([])])
+    seen = seen[np.isfinite(seen)]
+    return float(np.sqrt(np.mean(seen**2))) if seen.size and np.any(seen) else 1.0
+
+
+def input_box(problem, inputs) -> tuple[list[float], list[float]]:
+    """Bounds that scale a hidden term's inputs: a coordinate's from the domain, a field's from its
+    measurements (widened by a quarter of their range each way; [-1, 1] if never measured)."""
+    coords, fields = problem.domain.coords, problem.fields
+    lo_d, hi_d = problem.domain.bounds()
+    lo, hi = [], []
+    for n in inputs:
+        if n in coords:
+            lo.append(float(lo_d[coords.index(n)]))
+            hi.append(float(hi_d[coords.index(n)]))
+            continue
+        seen = np.concatenate([d.values[:, fields.index(n)] for d in problem.inverse.data] or [np.array([])])
+        seen = seen[np.isfinite(seen)]
+        a, b = (float(seen.min()), float(seen.max())) if seen.size else (-1.0, 1.0)
+        pad = 0.25 * (b - a) if b > a else 1.0
+        lo.append(a - pad)
+        hi.append(b + pad)
+    return lo, hi

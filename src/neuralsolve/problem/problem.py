@@ -21,7 +21,7 @@ from .parse import Namespace, parse_equation, parse_expression, split_equation
 
 
 SOLVE_SETTINGS = {"network", "points", "phases", "precision", "seed", "weighting", "causal", "sampling", "redraw",
-                  "time_limit", "windows"}
+                  "time_limit", "windows", "method", "ode"}
 SIGNS = ("positive", "negative")
 
 

@@ -37,8 +37,8 @@ def metrics_record(problem: Problem, family: Family, sol: Solution, wall_time: f
     record = {
         "problem": problem.name, "fields": list(problem.fields),
         "l2_relative_error": m.get("l2_relative_error"), "max_abs_error": m.get("max_abs_error"),
-        "residual_rms": m["residual_rms"], "residual_rms_per_equation": m["residual_rms_per_equation"],
-        "reference": m["reference"], "reference_method": m.get("reference_method"), "steps": sol.steps,
+        "residual_rms": m.get("residual_rms"), "residual_rms_per_equation": m.get("residual_rms_per_equation"),
+        "reference": m.get("reference"), "reference_method": m.get("reference_method"), "steps": sol.steps,
         "wall_time_s": round(wall_time, 3), "precision": sol.precision, "seed": seed,
         "status": sol.status, "message": sol.message, "phases": sol.phases,
     }  # fmt: skip
@@ -63,7 +63,10 @@ def write_data(out: pathlib.Path, problem: Problem, sol: Solution, metrics: dict
     if reference is not None:
         reference[..., ~inside, :] = np.nan
         arrays["reference"] = reference
-    if problem.inverse:  # what only the trained networks can tell the report
+    own = sol.report_arrays()  # what a family's solution adds itself (a neural ODE's trajectories)
+    if own is not None:
+        arrays.update(own)
+    elif problem.inverse:  # what only the trained networks can tell the report
         from .inverse import saved_arrays
 
         arrays.update(saved_arrays(problem, sol, points, values))

@@ -41,7 +41,7 @@ def solver_table(settings: dict) -> dict:
             table[key] = _named(value, WEIGHTINGS)
         elif key == "sampling":
             table[key] = _named(value, SAMPLINGS)
-        elif key == "causal":
+        elif key in ("causal", "ode"):
             table[key] = _fields(value)
         elif isinstance(value, (bool, int, float, str)):
             table[key] = value
@@ -96,7 +96,8 @@ def _inverse_tables(problem) -> dict:
     if inv.unknowns:
         out["unknowns"] = {k: {"initial": u.initial, "positive": u.positive} for k, u in inv.unknowns.items()}
     if inv.hidden:
-        out["hidden"] = {k: {"inputs": list(h.inputs), "width": h.width, "depth": h.depth} for k, h in inv.hidden.items()}
+        out["hidden"] = {k: {"inputs": list(h.inputs), "width": h.width, "depth": h.depth, "activation": h.activation,
+                             **({"network": h.network} if h.network else {})} for k, h in inv.hidden.items()}  # fmt: skip
     if inv.discover is not None:
         d = inv.discover
         terms = d.terms if isinstance(d.terms, str) else list(d.terms)
@@ -118,13 +119,16 @@ def _inverse_tables(problem) -> dict:
 
 def data_texts(problem) -> dict[str, str]:
     """Each data set of a problem built in Python as a CSV file's text, by file name
-    (``data.csv``, ``data_2.csv``, ...): coordinates and fields, empty where not measured."""
+    (``data.csv``, ``data_2.csv``, ...): coordinates and fields, empty where not measured, and the
+    trajectory number when the data have one."""
     out = {}
     for i, observed in enumerate(problem.inverse.data, 1):
-        header = [*problem.domain.coords, *problem.fields]
+        series = observed.trajectory is not None
+        header = [*problem.domain.coords, *problem.fields] + (["trajectory"] if series else [])
         rows = [",".join(header)]
-        for point, values in zip(observed.points, observed.values):
-            rows.append(",".join([repr(float(v)) for v in point] + ["" if math.isnan(v) else repr(float(v)) for v in values]))
+        for r, (point, values) in enumerate(zip(observed.points, observed.values)):
+            rows.append(",".join([repr(float(v)) for v in point] + ["" if math.isnan(v) else repr(float(v)) for v in values]
+                                 + ([str(int(observed.trajectory[r]))] if series else [])))  # fmt: skip
         out["data.csv" if i == 1 else f"data_{i}.csv"] = "\n".join(rows) + "\n"
     return out
 

@@ -8,12 +8,12 @@ import re
 
 from .._errors import ProblemError
 from ..data import read_columns
-from ..problem.inverse import MAX_DEGREE, Data, Discover, Hidden, Unknown
-from .schema import Rule, whole
+from ..problem.inverse import HIDDEN_ACTIVATIONS, MAX_DEGREE, Data, Discover, Hidden, Unknown
+from .schema import Rule, choice, whole
 
 UNKNOWN_KEYS = {"initial", "positive"}
 DATA_KEYS = {"file", "noise", "weight"}
-HIDDEN_KEYS = {"inputs", "width", "depth"}
+HIDDEN_KEYS = {"inputs", "width", "depth", "activation", "network"}
 DISCOVER_KEYS = {"terms", "degree", "threshold", "refit", "ensemble"}
 NUMBER = Rule("number")
 
@@ -99,6 +99,12 @@ class InverseReader:
             if not isinstance(inputs, list) or not inputs or not all(isinstance(i, str) for i in inputs):
                 self.fail(f"{key}.inputs", "expected a non-empty list of field and coordinate names")
             size = {k: self.check(whole(1, 256), value[k], f"{key}.{k}") for k in ("width", "depth") if k in value}
+            if "activation" in value:
+                size["activation"] = self.check(choice(*HIDDEN_ACTIVATIONS), value["activation"], f"{key}.activation")
+            if "network" in value:
+                if not isinstance(value["network"], str) or not value["network"].isidentifier():
+                    self.fail(f"{key}.network", "expected a name shared by the hidden terms that are one network's outputs")
+                size["network"] = value["network"]
             out[name] = Hidden(tuple(inputs), **size)
         return out
 

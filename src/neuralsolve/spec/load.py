@@ -33,7 +33,7 @@ EIGEN_KEYS = {"symbol", "states", "normalize"}
 CONDITION_KEYS = {"on", "set", "periodic", "impose", "weight", "points"}
 OBSERVATION_KEYS = {"field", "file", "points", "values", "weight"}
 SOLVER_KEYS = {"network", "points", "phases", "precision", "seed", "weighting", "causal", "sampling", "redraw",
-               "time_limit", "windows"}  # fmt: skip
+               "time_limit", "windows", "method", "ode"}  # fmt: skip
 SHAPES = ("box", "disk")
 DISK_KEYS = {"shape", "center", "radius", "coords"}
 WEIGHT = Rule("number", low=0)

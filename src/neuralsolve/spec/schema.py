@@ -18,6 +18,7 @@ import math
 from ..nn.features import GAUSSIAN_INITS
 from ..nn.mlp import ACTIVATIONS
 from ..sampling import METHODS as SAMPLERS
+from ..methods.neural_ode.settings import ADJOINTS, INTEGRATORS, LOSSES, METHODS, REGULARISERS
 from ..train.phases import SCHEDULES
 
 MAX_WHOLE = 2**31 - 1  # step counters and seeds live in 32-bit integers on the device
@@ -117,11 +118,16 @@ RULES = {
     "add": whole(1, MAX_POINTS), "pool": whole(1, MAX_POINTS), "k": Rule("number", low=0), "c": Rule("number", low=0),
     # input features
     "count": whole(1, 10**6), "sigma": positive(), "size": whole(1, 10**6), "init": choice(*GAUSSIAN_INITS),
+    # neural ODEs ([solver.ode])
+    "integrator": choice(*INTEGRATORS), "rtol": positive(), "atol": positive(), "max_steps": whole(1, 10**7),
+    "adjoint": choice(*ADJOINTS), "batch": whole(1, 10**6), "window": whole(2, 10**6),
+    "grow": Rule("number", above=0, high=1), "regularise": choice(*REGULARISERS),
+    "regularisation": Rule("number", low=0), "holdout": Rule("number", low=0, below=1), "loss": choice(*LOSSES),
 }  # fmt: skip
 
 # the [solver] table's own scalar keys
 SOLVER_RULES = {
-    "precision": choice("float32", "float64"), "seed": whole(0, 2**32 - 1), "redraw": whole(1),
+    "precision": choice("float32", "float64"), "seed": whole(0, 2**32 - 1), "redraw": whole(1), "method": choice(*METHODS),
     "windows": whole(1, 10**4), "time_limit": Rule("number", above=0, what="a positive, finite number of seconds"),
 }  # fmt: skip
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from .._errors import ProblemError
 from ..loss.terms import Points
+from ..methods.neural_ode.settings import ODE
 from ..nn.features import KINDS as FEATURE_KINDS
 from ..nn.features import FeatureError
 from ..nn.mlp import MLP
@@ -38,6 +39,8 @@ class SolverReader:
             settings["causal"] = self.causal(table["causal"])
         if "sampling" in table:
             settings["sampling"] = self.method_table("solver.sampling", table["sampling"], SAMPLINGS)
+        if "ode" in table:
+            settings["ode"] = self.settings("solver.ode", table["ode"], ODE)
         self.check_size(settings)
         return settings
 

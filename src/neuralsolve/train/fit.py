@@ -57,6 +57,7 @@ class FitResult:
     status: str = "ok"
     message: str = "training completed"
     chunks: list = field(default_factory=list)
+    failed_at: object = None  # the parameters whose loss or gradient was not finite (status "nonfinite")
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ class Schedule:
 def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: Sequence | None = None,
         schedule: Schedule = Schedule(), callback=None, checkpoint: Checkpoint | None = None,
         resume: bool = False, fixed_terms: Callable | None = None, reference: Sequence | None = None,
-        time_limit: float | None = None) -> FitResult:  # fmt: skip
+        time_limit: float | None = None, stochastic: bool = False) -> FitResult:  # fmt: skip
     """Minimise the weighted sum of ``terms(params, data) -> (k,)`` through ``phases``.
 
     ``sampler(draw)`` returns the collocation data of draw number ``draw`` (draw 0 is used unless
@@ -106,8 +107,16 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
     chunk that would end past it, predicted from the previous chunk of the same phase (a phase's
     first chunk, which includes compilation, runs unless the limit is already reached). The phase
     then stops with "time limit reached", later phases are skipped and the status stays "ok".
+
+    ``stochastic=True``: ``terms(params, data, step)`` takes the step number within the phase too
+    (a mini-batch drawn from it, inside the compiled steps); quasi-Newton phases and progress
+    records call it with ``step=None``, which must mean the whole data.
     """
     phases = list(phases)
+    batched = terms if stochastic else None
+    if stochastic:
+        terms = _whole(terms)
+        fixed_terms = _whole(fixed_terms) if fixed_terms is not None else None
     weights = jnp.asarray(weights)
     masks = [jnp.ones_like(weights)] * len(phases) if masks is None else [jnp.asarray(m, weights.dtype) for m in masks]
     reference = np.eye(len(weights))[0] if reference is None else np.asarray(reference, float)
@@ -139,7 +148,8 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
             resuming = saved.carry is not None and saved.phase == k
             carry = saved.carry if resuming else _initial_carry(phase, result.params, balance_factors)
             step0 = sum(p["steps"] for p in result.phases)
-            runner, phase_weights = _chunk_runner(phase, phase_terms), weights * masks[k]
+            runner = _chunk_runner(phase, batched if batched is not None and adam else phase_terms, batched is not None and adam)
+            phase_weights = weights * masks[k]
             draw = _draw_index(schedule, step0 + (int(carry[0]) if adam else 0))
             if resample is None or data is None:
                 data = sampler(draw)
@@ -193,6 +203,7 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
             state = _snapshot(k, carry, data, resample, result)
             if flag == NONFINITE:
                 result.status, result.message = "nonfinite", f"{phase.name}: {_STOPS[NONFINITE]}"
+                result.failed_at = carry[1]
                 break
             if flag == TIME_LIMIT:
                 result.message = _time_message(time_limit, result.phases)
@@ -358,9 +369,15 @@ def _gradient_stats(terms: Callable) -> Callable:
 
 
 @functools.lru_cache(maxsize=64)
-def _chunk_runner(phase, terms: Callable) -> Callable:
+def _whole(terms: Callable) -> Callable:
+    """A stochastic ``terms(params, data, step)`` on the whole data: ``terms(params, data, None)``."""
+    return lambda params, data: terms(params, data, None)
+
+
+@functools.lru_cache(maxsize=64)
+def _chunk_runner(phase, terms: Callable, stochastic: bool = False) -> Callable:
     """The compiled chunk of ``phase`` steps on ``terms``; cached, so fits that share both (the
-    states of an eigenproblem) compile once."""
+    states of an eigenproblem) compile once. ``stochastic``: ``terms`` takes the step number."""
     patience = phase.patience
 
     @jax.jit
@@ -368,16 +385,18 @@ def _chunk_runner(phase, terms: Callable) -> Callable:
         stop_at = carry[0] + n
         w = weights * carry[7]
 
-        def loss(p):
-            return jnp.sum(w * terms(p, data))
+        def loss(p, step):
+            return jnp.sum(w * (terms(p, data, step) if stochastic else terms(p, data)))
 
         def cond(c):
             return (c[0] < stop_at) & (c[6] == RUNNING)
 
         def body(c):
             i, params, state, best, best_value, stall, _ = c[:7]
-            new_params, new_state, value, grad = phase.step(params, state, loss)
+            new_params, new_state, value, grad = phase.step(params, state, lambda p: loss(p, i))
             finite = jnp.isfinite(value) & _all_finite(grad)
+            # a failed step keeps the parameters that failed, for the caller to diagnose
+            new_params = jax.tree_util.tree_map(lambda a, b: jnp.where(finite, a, b), new_params, params)
             improved = finite & (value < best_value)
             best = jax.tree_util.tree_map(lambda a, b: jnp.where(improved, a, b), params, best)
             best_value = jnp.where(improved, value, best_value)

@@ -129,6 +129,33 @@ class Adam:
         return optax.apply_updates(params, updates), state, value, grad
 
 
+@dataclass(frozen=True)
+class RMSprop(Adam):
+    """RMSprop with PyTorch's defaults (``alpha = 0.99``, ``eps = 1e-8`` added outside the square
+    root), so that a recipe written for ``torch.optim.RMSprop`` runs as written; the settings and
+    learning-rate schedules are Adam's."""
+
+    name = "rmsprop"
+
+    def optimizer(self) -> optax.GradientTransformation:
+        import optax
+
+        return optax.rmsprop(self.learning_rates(), decay=0.99, eps=1e-8, eps_in_sqrt=False)
+
+
+@dataclass(frozen=True)
+class AdaBelief(Adam):
+    """AdaBelief (optax's defaults), the optimiser of diffrax's neural-ODE examples; the settings
+    and learning-rate schedules are Adam's."""
+
+    name = "adabelief"
+
+    def optimizer(self) -> optax.GradientTransformation:
+        import optax
+
+        return optax.adabelief(self.learning_rates())
+
+
 def _strong(x):
     """``x`` with the same dtype but not weakly typed (so a jit carry keeps one signature)."""
     return jnp.asarray(x, dtype=jnp.asarray(x).dtype)
@@ -273,7 +300,7 @@ class SSBroyden(_Dense):
 
 
 # problem files name phases by these keys
-PHASES = {"adam": Adam, "lbfgs": LBFGS, "bfgs": BFGS, "ssbfgs": SSBFGS, "ssbroyden": SSBroyden}
+PHASES = {"adam": Adam, "rmsprop": RMSprop, "adabelief": AdaBelief, "lbfgs": LBFGS, "bfgs": BFGS, "ssbfgs": SSBFGS, "ssbroyden": SSBroyden}
 
 
 def default_phases() -> tuple:

@@ -37,6 +37,13 @@ class Inverse(Family):
             raise ProblemError("adaptive sampling is not available for inverse problems yet")
         if settings["windows"] > 1:
             raise ProblemError("windows (time marching) is not available for inverse problems")
+        series = max(len(d.trajectories()) for d in problem.inverse.data) if problem.inverse.data else 1
+        if series > 1:
+            raise ProblemError(f"the data hold {series} trajectories (a 'trajectory' column): one network of t "
+                               "follows one trajectory; several need [solver] method = 'neural-ode'")  # fmt: skip
+        shared = next((k for k, h in problem.inverse.hidden.items() if h.network), None)
+        if shared:
+            raise ProblemError(f"hidden term {shared!r}: a shared network is for [solver] method = 'neural-ode'")
         return settings
 
     def solve(self, problem: Problem, settings: dict, **run) -> InverseSolution:

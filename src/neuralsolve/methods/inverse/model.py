@@ -17,6 +17,7 @@ from ...loss.terms import make_terms, sample_data, term_names
 from ...nn.mlp import MLP
 from ...nn.model import split
 from ...nn.trial import make_trial
+from ...problem.inverse import data_scale, input_box
 from ...problem.problem import Problem
 
 # A field's data term is its mean squared misfit relative to the spread of its measurements, made
@@ -59,7 +60,7 @@ class Learned:
         for i, (name, h) in enumerate(inv.hidden.items()):
             lo, hi = input_box(problem, h.inputs)
             key = jax.random.PRNGKey(seed + 7919 * (i + 1))
-            net_h = MLP(width=h.width, depth=h.depth).build(len(h.inputs), 1, lo, hi, dtype, key)
+            net_h = MLP(width=h.width, depth=h.depth, activation=h.activation).build(len(h.inputs), 1, lo, hi, dtype, key)
             import equinox as eqx
 
             arrays, static = eqx.partition(net_h, eqx.is_inexact_array)
@@ -139,33 +140,6 @@ def build_fields(problem: Problem, network: MLP, dtype, seed: int):
     scales = [s if f in given else data_scale(problem, j) for j, (f, s) in enumerate(zip(problem.fields, problem.scale))]
     trial = make_trial(problem.hard, domain.segments(), domain.coords, len(problem.fields), scales, problem.sign)
     return split(net, trial)
-
-
-def data_scale(problem: Problem, field: int) -> float:
-    """The root mean square of a field's measurements (1 if it is never measured or all zero)."""
-    seen = np.concatenate([d.values[:, field] for d in problem.inverse.data] or [np.array([])])
-    seen = seen[np.isfinite(seen)]
-    return float(np.sqrt(np.mean(seen**2))) if seen.size and np.any(seen) else 1.0
-
-
-def input_box(problem: Problem, inputs) -> tuple[list[float], list[float]]:
-    """Bounds that scale a hidden term's inputs: a coordinate's from the domain, a field's from its
-    measurements (widened by a quarter of their range each way; [-1, 1] if never measured)."""
-    coords, fields = problem.domain.coords, problem.fields
-    lo_d, hi_d = problem.domain.bounds()
-    lo, hi = [], []
-    for n in inputs:
-        if n in coords:
-            lo.append(float(lo_d[coords.index(n)]))
-            hi.append(float(hi_d[coords.index(n)]))
-            continue
-        seen = np.concatenate([d.values[:, fields.index(n)] for d in problem.inverse.data] or [np.array([])])
-        seen = seen[np.isfinite(seen)]
-        a, b = (float(seen.min()), float(seen.max())) if seen.size else (-1.0, 1.0)
-        pad = 0.25 * (b - a) if b > a else 1.0
-        lo.append(a - pad)
-        hi.append(b + pad)
-    return lo, hi
 
 
 def measured(problem: Problem) -> list[tuple[int, int]]:

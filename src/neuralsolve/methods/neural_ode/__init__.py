@@ -1,0 +1,56 @@
+"""Neural ODEs and universal differential equations: a vector field, wholly or partly networks,
+fitted to measured trajectories by differentiating through diffrax's solvers (see ``train``)."""
+
+from __future__ import annotations
+
+from ...problem.problem import Problem
+from ..base import Family, Panel
+from .settings import ODE, resolve
+from .solution import ODESolution
+from .system import OdeSystem
+from .train import METRIC_KEYS, check_stages, reopen, solve_neural_ode
+
+__all__ = ["ODE", "ODESolution", "FAMILY"]
+
+
+class NeuralODE(Family):
+    """Problems in t alone with ``[solver] method = "neural-ode"``."""
+
+    name = "neural-ode"
+    metric_keys = METRIC_KEYS
+
+    def accepts(self, problem: Problem, settings: dict) -> bool:
+        return settings.get("method") == "neural-ode"
+
+    def settings(self, problem: Problem, given: dict) -> dict:
+        settings = resolve(problem, given)
+        OdeSystem(problem)  # the equations as a first-order system, checked before anything compiles
+        if not problem.inverse.data:
+            from ..._errors import ProblemError
+
+            raise ProblemError("method 'neural-ode' learns from trajectories: give data ([data])")
+        check_stages(settings)
+        return settings
+
+    def rounds(self, problem: Problem, settings: dict) -> int:
+        return len(settings["ode"].stages)
+
+    def steps_saved(self, problem: Problem, settings: dict, checkpoint) -> int | None:
+        stages = settings["ode"].stages
+        if len(stages) == 1:
+            return checkpoint.steps()
+        done = [checkpoint.for_window(k).steps() for k in range(len(stages))]
+        return None if done[0] is None else sum(d or 0 for d in done)
+
+    def solve(self, problem: Problem, settings: dict, **run) -> ODESolution:
+        return solve_neural_ode(problem, settings, **run)
+
+    def reopen(self, problem: Problem, settings: dict, checkpoint, saved: dict) -> ODESolution | None:
+        return reopen(problem, settings, checkpoint, saved)
+
+    def panels(self, problem: Problem, values, reference, metrics: dict) -> list[Panel]:
+        return [Panel(f"solution_{f}.png", f"{f} (first trajectory)", values[:, i], None)
+                for i, f in enumerate(problem.fields)]  # fmt: skip
+
+
+FAMILY = NeuralODE()

@@ -1,0 +1,109 @@
+"""The solution of a neural ODE: trajectories of the learned system, and what was learned."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..._errors import ProblemError
+from ...solution import Solution
+
+
+class ODESolution(Solution):
+    """A :class:`~neuralsolve.solution.Solution` whose fields come from solving the learned ODE.
+
+    Called on points (n, 1) of time, it gives the first training trajectory (from its trained
+    initial state); :meth:`trajectory` gives any training trajectory, :meth:`predict` the
+    solution from any initial state. It also carries the estimated constants and discovered
+    formulas, as an inverse solution does.
+    """
+
+    def __init__(self, model, params, precision: str, *, fit, metrics, term_names):
+        problem = model.problem
+        super().__init__(_unusable, params, problem.fields, problem.domain.coords, precision, fit=fit, metrics=metrics,
+                         term_names=term_names)  # fmt: skip
+        self.ode_model = model
+
+    @property
+    def unknowns(self) -> dict[str, float]:
+        """The estimated constants by name."""
+        return dict(self.metrics.get("unknowns") or {})
+
+    @property
+    def unknowns_stderr(self) -> dict[str, float]:
+        """Their standard errors by name."""
+        return dict(self.metrics.get("unknowns_stderr") or {})
+
+    @property
+    def discovered(self) -> dict[str, str]:
+        """Each hidden term's formula, after verification."""
+        return dict(self.metrics.get("discovered") or {})
+
+    def _evaluate(self, points, field):
+        points = np.asarray(points, float)
+        if points.ndim != 2 or points.shape[1] != 1:
+            raise ProblemError(f"points must have shape (n, 1) with column t; got {points.shape}")
+        if field is not None and field not in self.fields:
+            raise ProblemError(f"unknown field {field!r} (fields: {', '.join(self.fields)})")
+        return self.trajectory(0, points[:, 0])
+
+    def trajectory(self, k: int, times) -> np.ndarray:
+        """Training trajectory ``k`` (in the order of the data) at ``times``: (len(times), fields)."""
+        m = self.ode_model
+        with jax.enable_x64(self.precision == "float64"):
+            y0 = np.asarray(m.initial(self._params))[k]
+        return self.predict(y0, times, m.system.t0)
+
+    def predict(self, y0, times, t0: float | None = None) -> np.ndarray:
+        """The learned system solved from the state ``y0`` (all states, in ``ode_model.system.states``
+        order) at ``t0`` (default: the domain's start), at ``times`` (any order): (len(times), fields)."""
+        m = self.ode_model
+        times = np.asarray(times, float)
+        order = np.argsort(times, kind="stable")
+        t0 = m.system.t0 if t0 is None else float(t0)
+        if times.size and times[order[0]] < t0:
+            raise ProblemError(f"times must be >= the start time {t0:g}")
+        with jax.enable_x64(self.precision == "float64"):
+            dt = m.dtype
+            ys, _, _, _ = jax.jit(m.predict)(self._params, jnp.full(1, t0, dt), jnp.asarray(times[order][None], dt),
+                                             jnp.asarray(np.asarray(y0, float)[None], dt))  # fmt: skip
+        out = np.empty((len(times), len(self.fields)))
+        out[order] = np.asarray(ys[0])[:, m.field_states]
+        return out
+
+    def report_arrays(self) -> dict[str, np.ndarray]:
+        """Every trajectory (training ones first, then held-out ones) for the report: sample times
+        ``ode_times`` (K, L), data ``ode_data`` (K, L, fields; NaN: not measured), the model at the
+        samples ``ode_model`` and on a fine grid ``ode_dense_t`` (K, 200) / ``ode_dense``, and
+        ``ode_heldout`` (K,) flags."""
+        m = self.ode_model
+        parts = [(m.train, False), (m.test, True)]
+        times, data, model, dense_t, dense, held = [], [], [], [], [], []
+        with jax.enable_x64(self.precision == "float64"):
+            for series, out in parts:
+                if not len(series):
+                    continue
+                times.append(series.times)
+                data.append(series.values)
+                model.append(m.trajectories(self._params, series))
+                start = np.full(len(series), m.system.t0) if not out else series.times[:, 0]
+                grid = np.linspace(start, series.times.max(axis=1), 200, axis=1)
+                dense_t.append(grid)
+                dense.append(m.trajectories(self._params, series, times=grid))
+                held.append(np.full(len(series), out))
+        length = max(t.shape[1] for t in times)
+        pad = lambda a, fill: np.concatenate([a, np.full((a.shape[0], length - a.shape[1], *a.shape[2:]), fill)], axis=1)
+        return {"ode_times": np.concatenate([pad(t, np.nan) for t in times]),
+                "ode_data": np.concatenate([pad(d, np.nan) for d in data]),
+                "ode_model": np.concatenate([pad(v, np.nan) for v in model]),
+                "ode_dense_t": np.concatenate(dense_t), "ode_dense": np.concatenate(dense),
+                "ode_heldout": np.concatenate(held)}  # fmt: skip
+
+    def __repr__(self) -> str:
+        found = ", ".join(f"{k}={v:.6g}" for k, v in self.unknowns.items())
+        return f"ODESolution(fields={list(self.fields)}, status={self.status!r}, steps={self.steps}, unknowns={{{found}}})"
+
+
+def _unusable(params, x):
+    raise ProblemError("a neural ODE's fields come from solving it: call the solution, not its model")

@@ -1,0 +1,195 @@
+"""A problem's equations as a first-order system ``dy/dt = f(t, y)`` for an ODE solver.
+
+Each equation is a residual in the fields and their time derivatives. A field whose highest
+derivative is of order k > 1 becomes k states (``theta``, ``theta_t``, ...) linked by
+``d(theta)/dt = theta_t``; the highest derivatives are then solved for, symbolically, from the
+equations (which must be linear in them: ``m*diff(x, t, 2) + c*diff(x, t) + k*x = 0`` is,
+``diff(x, t)**2 = x`` is not). Unknown constants and hidden terms stay symbols, filled in at every
+evaluation from the parameters.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+from ..._errors import ProblemError
+from ...nn.mlp import MLP
+from ...ops.point import value_at
+from ...problem.compile import compile_expression
+from ...problem.conditions import Dirichlet, InitialRate
+from ...problem.domain import TIME
+from ...problem.inverse import hidden_networks, input_box
+from ...problem.problem import Problem
+
+
+class OdeSystem:
+    """The states, the compiled right-hand sides, the initial values the conditions fix and the
+    hidden terms' networks of ``problem``.
+
+    Attributes:
+        states: the state names: the fields, then added derivative states (``x_t``, ...).
+        t0, t1: the time span of the domain.
+        fixed: state index -> the initial value a condition gives it.
+        names: the unknown constants, in order.
+    """
+
+    def __init__(self, problem: Problem):
+        if problem.domain.coords != (TIME,):
+            raise ProblemError(f"method 'neural-ode' solves problems whose only coordinate is t; this one has "
+                               f"{', '.join(problem.domain.coords)} (use method = 'pinn')")  # fmt: skip
+        if any(e.expr is None for e in problem.equations):
+            raise ProblemError("method 'neural-ode' needs equations written as strings (a Python function cannot be "
+                               "solved for the time derivatives)")  # fmt: skip
+        if problem.eigen is not None:
+            raise ProblemError("method 'neural-ode' does not solve eigenproblems")
+        self.problem = problem
+        lo, hi = problem.domain.bounds()
+        self.t0, self.t1 = float(lo[0]), float(hi[0])
+        self.states, rates = _first_order(problem)
+        self._rates = [compile_expression(r, (TIME,), f"the rate of {s}") for s, r in zip(self.states, rates)]
+        self.rate_exprs = rates
+        self.fixed = _initial_values(problem, self.states, self.t0)
+        self.names = tuple(problem.inverse.unknowns)
+        self.networks = hidden_networks(problem.inverse.hidden)
+
+    def field_states(self) -> list[int]:
+        """The state index of each field."""
+        return [self.states.index(f) for f in self.problem.fields]
+
+    def init_hidden(self, dtype, seed: int) -> tuple[dict, dict]:
+        """The hidden networks' trainable arrays and their static parts, by network name."""
+        import equinox as eqx
+
+        arrays, statics = {}, {}
+        for i, (net, members) in enumerate(self.networks.items()):
+            h = self.problem.inverse.hidden[members[0]]
+            lo, hi = input_box(self.problem, h.inputs)
+            key = jax.random.PRNGKey(seed + 7919 * (i + 1))
+            module = MLP(width=h.width, depth=h.depth, activation=h.activation).build(
+                len(h.inputs), len(members), lo, hi, dtype, key)  # fmt: skip
+            arrays[net], statics[net] = eqx.partition(module, eqx.is_inexact_array)
+        return arrays, statics
+
+    def constants(self, theta: dict, support: dict | None = None) -> dict:
+        """The unknown constants' values from their raw parameters (a positive one is trained as
+        its logarithm, a signed one divided by its initial magnitude); ``support`` holds some at 0."""
+        out = {}
+        for name, u in self.problem.inverse.unknowns.items():
+            value = jnp.exp(theta[name]) if u.positive else theta[name] * u.scale()
+            out[name] = value * support[name] if support is not None and name in support else value
+        return out
+
+    def raw(self, name: str, value: float) -> float:
+        """The raw parameter of constant ``name`` at ``value`` (the inverse of :meth:`constants`)."""
+        u = self.problem.inverse.unknowns[name]
+        return float(np.log(value)) if u.positive else value / u.scale()
+
+    def vector_field(self, statics: dict):
+        """``f(t, y, args) -> dy/dt`` with ``args = (theta, hidden arrays, support)``."""
+        import equinox as eqx
+
+        hidden = self.problem.inverse.hidden
+        inputs = {net: hidden[members[0]].inputs for net, members in self.networks.items()}
+        states, rates, networks = self.states, self._rates, self.networks
+
+        def f(t, y, args):
+            theta, arrays, support = args
+            values = {TIME: t, **{s: y[i] for i, s in enumerate(states)}, **self.constants(theta, support)}
+            for net, members in networks.items():
+                out = eqx.combine(arrays[net], statics[net])(jnp.stack([values[n] for n in inputs[net]]))
+                values.update({m: out[k] for k, m in enumerate(members)})
+            return jnp.stack([jnp.asarray(rate(values), y.dtype) + 0 * t for rate in rates])
+
+        return f
+
+    def hidden_values(self, statics: dict, arrays: dict, points: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Each hidden term's inputs and values at ``points`` (n, 1 + states): time, then states."""
+        import equinox as eqx
+
+        names = (TIME, *self.states)
+        out = {}
+        for net, members in self.networks.items():
+            h = self.problem.inverse.hidden[members[0]]
+            x = np.stack([points[:, names.index(n)] for n in h.inputs], axis=1)
+            module = eqx.combine(arrays[net], statics[net])
+            values = np.asarray(jax.vmap(module)(jnp.asarray(x, jax.tree_util.tree_leaves(arrays[net])[0].dtype)))
+            out.update({m: (x, values[:, k]) for k, m in enumerate(members)})
+        return out
+
+
+def _first_order(problem: Problem) -> tuple[tuple[str, ...], list[sp.Expr]]:
+    """The state names and each state's rate as a SymPy expression in t, the states, the
+    unknowns and the hidden terms."""
+    t = sp.Symbol(TIME, real=True)
+    order = {f: 0 for f in problem.fields}
+    for e in problem.equations:
+        for d in e.expr.atoms(sp.Derivative):
+            name = type(d.expr).__name__
+            if d.expr.func.__name__ in order:
+                order[name] = max(order[name], sum(int(c) for _, c in d.variable_count))
+    missing = [f for f, k in order.items() if k == 0]
+    if missing:
+        raise ProblemError(f"method 'neural-ode': no equation gives the time derivative of {', '.join(missing)}; "
+                           "every field needs one (diff(x, t) = ...)")  # fmt: skip
+    taken = set(problem.fields) | set(problem.unknowns) | set(problem.parameters) | {TIME}
+    names, symbol_of, highest = [], {}, []
+    for f, k in order.items():
+        for j in range(k):
+            name = f if j == 0 else _fresh(f + "_" + "t" * j, taken)
+            taken.add(name)
+            names.append(name)
+            symbol_of[(f, j)] = sp.Symbol(name, real=True)
+        highest.append(sp.Symbol(f"__rate_{f}", real=True))
+    residuals = []
+    for e in problem.equations:
+        r = e.expr
+        for d in sorted(r.atoms(sp.Derivative), key=lambda d: -sum(int(c) for _, c in d.variable_count)):
+            f, j = type(d.expr).__name__, sum(int(c) for _, c in d.variable_count)
+            r = r.subs(d, highest[list(order).index(f)] if j == order[f] else symbol_of[(f, j)])
+        r = r.replace(lambda a: isinstance(a, AppliedUndef), lambda a: symbol_of[(type(a).__name__, 0)])
+        residuals.append(r)
+    if len(residuals) != len(highest):
+        raise ProblemError(f"method 'neural-ode' needs one equation per field: {len(residuals)} equation(s) for "
+                           f"{len(highest)} field(s)")  # fmt: skip
+    try:
+        A, b = sp.linear_eq_to_matrix(residuals, highest)
+    except (sp.polys.polyerrors.PolynomialError, ValueError, NotImplementedError):
+        raise ProblemError("method 'neural-ode': the equations must be linear in the highest time derivatives "
+                           "(so that they can be solved for them)") from None  # fmt: skip
+    if A.free_symbols & set(highest) or sp.simplify(A.det()) == 0:
+        raise ProblemError("method 'neural-ode': the equations do not determine every field's highest time "
+                           "derivative (solve them for diff(x, t) = ... and write that)")  # fmt: skip
+    solved = list(A.LUsolve(b)) if A != sp.eye(len(highest)) else list(b)
+    rates = []
+    for f, k in order.items():
+        rates += [symbol_of[(f, j + 1)] for j in range(k - 1)] + [solved[list(order).index(f)]]
+    return tuple(names), rates
+
+
+def _fresh(name: str, taken: set) -> str:
+    while name in taken:
+        name += "_"
+    return name
+
+
+def _initial_values(problem: Problem, states: tuple[str, ...], t0: float) -> dict[int, float]:
+    """The initial values the conditions fix: ``Initial(x, v)`` fixes ``x``, ``InitialRate(x, v)``
+    fixes ``x_t``. Any other condition is refused (data give the rest)."""
+    fixed = {}
+    for i, cond in enumerate(problem.arguments.get("conditions") or [], 1):
+        if isinstance(cond, Dirichlet) and cond.on == "start":
+            state = cond.field
+        elif isinstance(cond, InitialRate):
+            state = next((s for s in states if s.startswith(cond.field + "_t") and s.rstrip("_") == cond.field + "_t"), None)
+            if state is None:
+                raise ProblemError(f"condition {i}: an initial rate of {cond.field!r}, whose equation is first order")
+        else:
+            raise ProblemError(f"condition {i}: method 'neural-ode' takes initial conditions only (the data give the "
+                               "rest)")  # fmt: skip
+        value = problem._value(cond.value, f"condition {i}")
+        fixed[states.index(state)] = float(value_at(value, (TIME,), jnp.asarray([t0])))
+    return fixed
