@@ -104,7 +104,7 @@ def save(solution: Solution, directory, *, overwrite: bool = False) -> pathlib.P
     problem, resolved, checkpoint = solution.problem, solution.settings, solution.checkpoint
     if problem is None or resolved is None or checkpoint is None:
         raise ProblemError("only a solution returned by neuralsolve.solve or neuralsolve.open can be saved")
-    texts = {PROBLEM: problem_text(problem),
+    texts = {PROBLEM: problem_text(problem, resolved),
              RUN: json.dumps({"steps": None, "precision": None, "seed": None, "solver": solver_table(resolved)})}
     with tempfile.TemporaryDirectory() as scratch:  # the data files of a problem built in Python, written here
         data = _data_files(problem, pathlib.Path(scratch))  # the data files the problem file names, beside it
@@ -138,12 +138,20 @@ def _write_run(solution: Solution, directory: pathlib.Path, texts: dict, data: d
     return directory
 
 
-def problem_text(problem: Problem) -> str:
+def problem_text(problem: Problem, resolved: dict | None = None) -> str:
     """The problem file of a run: the file's own text for a problem loaded from one, else the
-    problem written as a problem file (a ProblemError names what has no problem-file form)."""
+    problem written as a problem file (a ProblemError names what has no problem-file form), with
+    the method it was solved by when that is not the default (the file must read back as the
+    same kind of problem)."""
     from .spec.dump import problem_table, to_toml
 
-    return problem.source if problem.source is not None else to_toml(problem_table(problem))
+    if problem.source is not None:
+        return problem.source
+    table = problem_table(problem)
+    method = (resolved or {}).get("method")
+    if method not in (None, "pinn"):
+        table["solver"] = {"method": method}
+    return to_toml(table)
 
 
 def _data_files(problem: Problem, scratch: pathlib.Path) -> dict[str, pathlib.Path]:

@@ -61,7 +61,15 @@ def check(file: str) -> None:
                f"exact solution for: {exact}")  # fmt: skip
     if problem.inverse:
         click.echo(f"learns: {_inverse_plan(problem)}")
-    click.echo(f"reference: {_reference_plan(problem)}")
+    from ..dispatch import prepare
+
+    _, settings = prepare(problem, {})
+    if settings.get("method") == "neural-ode":  # checked against its data, not a reference solution
+        ode = settings["ode"]
+        click.echo(f"method: neural-ode ({ode.integrator}, rtol {ode.rtol:g}, atol {ode.atol:g}, adjoint {ode.adjoint})")
+        click.echo(f"reference: {_trajectory_plan(problem, settings)}")
+    else:
+        click.echo(f"reference: {_reference_plan(problem)}")
 
 
 def _inverse_plan(problem) -> str:
@@ -74,6 +82,21 @@ def _inverse_plan(problem) -> str:
     found = f"; formulas from {inv.discover.terms if isinstance(inv.discover.terms, str) else 'the listed'} terms" \
         + (f" up to degree {inv.discover.degree}" if inv.discover.terms == "polynomial" else "") if inv.discover else ""
     return f"{learned}, from {len(inv.data)} data set(s) of {rows} row(s){found}"
+
+
+def _trajectory_plan(problem, settings: dict) -> str:
+    """What a neural ODE is measured against: its data, split as the solve will split it."""
+    from ..methods.neural_ode.series import gather, split
+
+    count, holdout = len(gather(problem)), settings["ode"].holdout
+    train, held = split(count, holdout, settings["seed"])  # a ProblemError if none would be left to train on
+    plan = f"the data, not a reference solution: the misfit to {len(train)} training trajectories"
+    if held:
+        some = f"{len(held)} held-out trajector{'y' if len(held) == 1 else 'ies'}"
+        plan += f" and the error on {some} (holdout {holdout:g}), which training does not see"
+    else:
+        plan += " (holdout = 0: none held out to test on)"
+    return plan + "; no equation residual (the equations are solved, not penalised)"
 
 
 CLASSICAL = {"solve_ivp": "SciPy's solve_ivp", "solve_bvp": "SciPy's solve_bvp",

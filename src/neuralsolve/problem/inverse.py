@@ -114,7 +114,7 @@ class Hidden:
             outputs); they must agree on inputs, width, depth and activation.
     """
 
-    inputs: tuple[str, ...]
+    inputs: tuple[str, ...]  # names of fields and coordinates, or (neural ODEs) expressions of them
     width: int = 16
     depth: int = 2
     activation: str = "tanh"
@@ -212,7 +212,8 @@ def check_unknowns(unknowns) -> dict[str, Unknown]:
 
 
 def check_hidden(hidden, names: Sequence[str]) -> dict[str, Hidden]:
-    """Hidden terms by name, each input one of ``names`` (the fields and coordinates)."""
+    """Hidden terms by name, each input one of ``names`` (the fields and coordinates) or an
+    expression of them."""
     if not isinstance(hidden, Mapping):
         raise ProblemError(f"hidden must map names to Hidden(inputs=[...]), got {type(hidden).__name__}")
     out = {}
@@ -221,9 +222,11 @@ def check_hidden(hidden, names: Sequence[str]) -> dict[str, Hidden]:
             raise ProblemError(f"hidden term name {name!r} is not a valid name")
         h = h if isinstance(h, Hidden) else Hidden(h)
         for i in h.inputs:
-            if i not in names:
+            if i.isidentifier() and i not in names:
                 raise ProblemError(f"hidden term {name!r}: input {i!r} is neither a field nor a coordinate "
                                    f"(fields and coordinates: {', '.join(names)})")  # fmt: skip
+            if not i.isidentifier():  # an expression of them, such as "y**3" (method = "neural-ode")
+                parse_expression(i, Namespace(tuple(names)), f"hidden term {name!r}: input {i!r}")
         if len(set(h.inputs)) != len(h.inputs):
             raise ProblemError(f"hidden term {name!r}: an input is named twice in {list(h.inputs)}")
         out[name] = h

@@ -10,7 +10,7 @@ import pathlib
 import numpy as np
 
 from .._errors import ProblemError
-from . import mathml
+from . import mathml, trajectories
 from .inverse import HIDDEN, PREDICTED, finite, formula_name, inputs_along
 from .page import Figure, figure, plain, sci
 
@@ -20,6 +20,11 @@ STDERR_METHODS = {
     "gauss-newton (network)": "Standard errors from a Gauss–Newton approximation over every trained parameter, the "
                               "network's included: an approximation, which depends on the weight training gave the "
                               "equations.",
+    "gauss-newton (ODE sensitivities)": "Standard errors from a Gauss–Newton approximation: the sensitivities of the "
+                                        "solved trajectories to each constant and free initial state.",
+    "gauss-newton (ODE sensitivities; hidden networks held fixed)": "Standard errors from a Gauss–Newton "
+        "approximation: the sensitivities of the solved trajectories to each constant and free initial state, the "
+        "hidden networks held fixed (so they leave out the networks' uncertainty).",
 }  # fmt: skip
 
 
@@ -31,10 +36,15 @@ def section(out: pathlib.Path, problem, metrics: dict, data) -> tuple[str, list[
     if metrics.get("unknowns"):
         figures.append(_estimates_plot(out, problem, metrics))
         parts += [estimates(problem, metrics), figure(figures[-1])]
-    parts.append(misfits(problem, metrics))
-    shown, note = data_plots(out, problem, data)
-    figures += shown
-    parts += [*map(figure, shown), note]
+    if trajectories.saved(data):  # several trajectories of a learned ODE: one curve per field would mix them
+        text, shown = trajectories.section(out, problem, metrics, data)
+        figures += shown
+        parts.append(text)
+    else:
+        parts.append(misfits(problem, metrics))
+        shown, note = data_plots(out, problem, data)
+        figures += shown
+        parts += [*map(figure, shown), note]
     if metrics.get("discovered"):
         parts.append(formulas(problem, metrics))
         shown, note = hidden_plots(out, problem, metrics, data)

@@ -16,6 +16,7 @@ from ..methods.base import Family
 from ..problem.problem import Problem
 from ..solution import Solution
 from ..spec.dump import solver_table
+from . import trajectories
 from .page import Figure, page, reference_name
 
 
@@ -78,11 +79,37 @@ def write_data(out: pathlib.Path, problem: Problem, sol: Solution, metrics: dict
 
 def render_report(out: pathlib.Path, problem: Problem, family: Family) -> list[pathlib.Path]:
     """Plots and report.html from the saved data in ``out`` (no training, no network needed)."""
-    from .plots import plot_history, plot_slices, plot_solution, time_slices
-
     data = np.load(out / "solution.npz")
     metrics = json.loads((out / "metrics.json").read_text())
     history = json.loads((out / "history.json").read_text())
+    figures = _solution_figures(out, problem, family, data, metrics)
+    odes = trajectories.saved(data)  # a learned ODE's trajectories: their own plots and measures of accuracy
+    if odes:
+        figures += trajectories.training_figures(out, history, metrics, LOSS_CAPTION)
+    else:
+        from .plots import plot_history
+
+        figures.append(Figure(plot_history(out / "loss_history.png", history["records"], history["terms"]), LOSS_CAPTION))
+    estimates, estimate_plots = "", []
+    if problem.inverse:
+        from .inverse_page import section
+
+        estimates, estimate_plots = section(out, problem, metrics, data)
+    report = out / "report.html"
+    measured = trajectories.accuracy(metrics) if odes else None  # by its data: no reference, no residual
+    report.write_text(page(problem, metrics, figures, estimates, measured=measured))
+    return [*estimate_plots, *(f.path for f in figures), report]
+
+
+LOSS_CAPTION = ("Training loss against the optimiser step: the total (black) and each term of the loss, at each "
+                "progress record. A dotted vertical line marks where an optimiser phase starts, labelled with its "
+                "method.")  # fmt: skip
+
+
+def _solution_figures(out: pathlib.Path, problem: Problem, family: Family, data, metrics: dict) -> list[Figure]:
+    """The family's solution plots on the evaluation grid (and slices in time), with captions."""
+    from .plots import plot_slices, plot_solution, time_slices
+
     points, (_, shape) = data["points"], evaluation_grid(problem)
     reference = data["reference"] if "reference" in data else None
     against = reference_name(metrics)
@@ -95,18 +122,7 @@ def render_report(out: pathlib.Path, problem: Problem, family: Family) -> list[p
         if time_slices(problem, shape):
             path = plot_slices(out / name.replace("solution_", "slices_", 1), problem, points, shape, v, r, title, label)
             figures.append(Figure(path, _slices_caption(problem, title, r is not None, against)))
-    history_plot = plot_history(out / "loss_history.png", history["records"], history["terms"])
-    figures.append(Figure(history_plot, "Training loss against the optimiser step: the total (black) and each term of "
-                                        "the loss, at each progress record. A dotted vertical line marks where an "
-                                        "optimiser phase starts, labelled with its method."))  # fmt: skip
-    estimates, estimate_plots = "", []
-    if problem.inverse:
-        from .inverse_page import section
-
-        estimates, estimate_plots = section(out, problem, metrics, data)
-    report = out / "report.html"
-    report.write_text(page(problem, metrics, figures, estimates))
-    return [*estimate_plots, *(f.path for f in figures), report]
+    return figures
 
 
 def _caption(problem: Problem, title: str, shape, with_reference: bool, against: str | None, n: int) -> str:

@@ -45,21 +45,28 @@ class Figure(NamedTuple):
     caption: str
 
 
-def page(problem, metrics: dict, figures: list[Figure], estimates: str = "") -> str:
+def page(problem, metrics: dict, figures: list[Figure], estimates: str = "", measured: str | None = None) -> str:
     """The whole report.html; ``estimates``: an inverse solve's results (HTML, its plots inlined),
-    shown before the accuracy as they are what such a solve is for."""
+    shown before the accuracy as they are what such a solve is for; ``measured``: the Accuracy
+    section's HTML where a solve is measured otherwise than against a reference and a residual
+    (a learned ODE, by its data); figures named ``*_history`` go under Training."""
     title = html.escape(str(metrics.get("problem") or problem.name))
     body = [f"<h1>{title}</h1>", status(metrics), "<h2>Problem</h2>", problem_section(problem)]
     if estimates:
         body += ["<h2>Estimates and data</h2>", estimates]
-    body += ["<h2>Accuracy</h2>", accuracy(problem, metrics)]
-    solution = [f for f in figures if f.path.stem != "loss_history"]
+    body += ["<h2>Accuracy</h2>", accuracy(problem, metrics) if measured is None else measured]
+    solution = [f for f in figures if not _training(f)]
     if solution:
         body += ["<h2>Solution</h2>", *map(figure, solution)]
     body += ["<h2>Training</h2>", settings(problem, metrics), phases(metrics)]
-    body += [figure(f) for f in figures if f.path.stem == "loss_history"]
+    body += [figure(f) for f in figures if _training(f)]
     return (f"<!doctype html>\n<html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
             f"<style>{STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")  # fmt: skip
+
+
+def _training(fig: Figure) -> bool:
+    """Whether a plot shows training (the loss history, a learned ODE's solver cost) rather than the solution."""
+    return fig.path.stem.endswith("_history")
 
 
 # --- numbers ---------------------------------------------------------------------------------------

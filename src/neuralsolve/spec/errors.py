@@ -57,6 +57,10 @@ def _line(text: str, key: str) -> int | None:
     # an index right after the first name picks one of its [[array]] tables
     index = int(parts[1][1:-1]) - 1 if len(parts) > 1 and parts[1].startswith("[") else None
     names = [p for p in parts if not p.startswith("[")]
+    if len(names) == len(parts) > 1:  # no index: the key may be a dotted table [a.b] or a key in one
+        found = _in_dotted_table(lines, names)
+        if found is not None:
+            return found
     start, end = 0, _next_header(lines, 0)
     headers = [i for i, ln in enumerate(lines)
                if re.match(rf"\s*\[\[?\s*{re.escape(names[0])}\s*\]\]?\s*(#.*)?$", ln)]  # fmt: skip
@@ -82,6 +86,21 @@ def _line(text: str, key: str) -> int | None:
         if re.match(rf"\s*{re.escape(names[0])}\s*=", lines[i]):
             return i + 1
     return None
+
+
+def _in_dotted_table(lines: list[str], names: list[str]) -> int | None:
+    """The line of the table ``[a.b]`` named by ``names``, or of the key ``names[-1]`` in the
+    table ``[a.b]`` named by the others (``[solver.ode]`` beside ``[solver]``); None if neither."""
+    header = lambda parts: next((i for i, ln in enumerate(lines)
+                                 if re.match(rf"\s*\[\s*{re.escape('.'.join(parts))}\s*\]\s*(#.*)?$", ln)), None)  # fmt: skip
+    start = header(names)
+    if start is not None:
+        return start + 1
+    start = header(names[:-1]) if len(names) > 2 else None
+    if start is None:
+        return None
+    end = _next_header(lines, start + 1)
+    return next((i + 1 for i in range(start + 1, end) if re.match(rf"\s*{re.escape(names[-1])}\s*=", lines[i])), None)
 
 
 def _next_header(lines: list[str], start: int) -> int:

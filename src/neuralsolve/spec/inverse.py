@@ -122,6 +122,9 @@ class InverseReader:
     def locate_inverse(self, message: str) -> tuple[str, str]:
         """Map a Problem error about the inverse parts to its key ("data 2: ..." -> ``data[2]``);
         anything else to ``problem``."""
+        shared = re.match(r"hidden terms '\w+' and '(\w+)' share", message)
+        if shared:
+            return f"hidden.{shared.group(1)}", message
         match = re.match(r"data (\d+)(?: \([^)]*\))?: (.*)", message, re.S)
         if match:
             sets, cause = self.data_keys, match.group(2)

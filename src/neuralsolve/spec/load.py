@@ -201,8 +201,9 @@ class _Reader(SolverReader, InverseReader):
 
         try:
             prepare(problem, {})
-        except ProblemError as err:
-            self.fail("solver", str(err))
+        except ProblemError as err:  # about a part of the problem (a condition, a data set) or the settings
+            key, cause = self.locate(str(err))
+            self.fail("solver" if key == "problem" else key, cause)
 
     def eigen(self, data: dict) -> Eigen:
         table = self.table(data, "eigen", EIGEN_KEYS)

@@ -110,7 +110,8 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
 
     ``stochastic=True``: ``terms(params, data, step)`` takes the step number within the phase too
     (a mini-batch drawn from it, inside the compiled steps); quasi-Newton phases and progress
-    records call it with ``step=None``, which must mean the whole data.
+    records call it with ``step=None``, which must mean the whole data. Mini-batch phases then
+    keep their latest finite parameters, not those of the lowest mini-batch loss.
     """
     phases = list(phases)
     batched = terms if stochastic else None
@@ -397,7 +398,8 @@ def _chunk_runner(phase, terms: Callable, stochastic: bool = False) -> Callable:
             finite = jnp.isfinite(value) & _all_finite(grad)
             # a failed step keeps the parameters that failed, for the caller to diagnose
             new_params = jax.tree_util.tree_map(lambda a, b: jnp.where(finite, a, b), new_params, params)
-            improved = finite & (value < best_value)
+            # a mini-batch's loss says nothing of the whole: the latest finite parameters are kept
+            improved = finite if stochastic else finite & (value < best_value)
             best = jax.tree_util.tree_map(lambda a, b: jnp.where(improved, a, b), params, best)
             best_value = jnp.where(improved, value, best_value)
             stall = jnp.where(improved, 0, stall + 1)

@@ -37,10 +37,14 @@ class Inverse(Family):
             raise ProblemError("adaptive sampling is not available for inverse problems yet")
         if settings["windows"] > 1:
             raise ProblemError("windows (time marching) is not available for inverse problems")
-        series = max(len(d.trajectories()) for d in problem.inverse.data) if problem.inverse.data else 1
-        if series > 1:
-            raise ProblemError(f"the data hold {series} trajectories (a 'trajectory' column): one network of t "
-                               "follows one trajectory; several need [solver] method = 'neural-ode'")  # fmt: skip
+        for i, d in enumerate(problem.inverse.data, 1):
+            if len(d.trajectories()) > 1:
+                raise ProblemError(f"data {i}: it holds {len(d.trajectories())} trajectories (a 'trajectory' column): one "
+                                   "network of t follows one trajectory; several need [solver] method = 'neural-ode'")  # fmt: skip
+        formed = next(((k, i) for k, h in problem.inverse.hidden.items() for i in h.inputs if not i.isidentifier()), None)
+        if formed:
+            raise ProblemError(f"hidden term {formed[0]!r}: an input expression ({formed[1]!r}) is for [solver] method = "
+                               "'neural-ode'; here inputs are fields and coordinates")  # fmt: skip
         shared = next((k for k, h in problem.inverse.hidden.items() if h.network), None)
         if shared:
             raise ProblemError(f"hidden term {shared!r}: a shared network is for [solver] method = 'neural-ode'")

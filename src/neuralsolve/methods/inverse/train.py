@@ -19,7 +19,7 @@ from ...train.phases import Adam
 from .model import Learned, all_term_names, data_weights, misfit_rms, sampler_for
 from .solution import InverseSolution
 from .uncertainty import standard_errors
-from .variants import with_constants
+from ...problem.variants import with_constants
 
 DATA_FIT_STEPS = 1000  # Adam steps fitting the network to the data first, unless the first phase is Adam
 

@@ -30,6 +30,12 @@ class NeuralODE(Family):
 
             raise ProblemError("method 'neural-ode' learns from trajectories: give data ([data])")
         check_stages(settings)
+        formed = next((i for h in problem.inverse.hidden.values() for i in h.inputs if not i.isidentifier()), None)
+        if problem.inverse.discover is not None and formed:
+            from ..._errors import ProblemError
+
+            raise ProblemError(f"discover: formulas are written in fields and coordinates; the hidden input {formed!r} "
+                               "is an expression (give the networks plain inputs to discover their formulas)")  # fmt: skip
         return settings
 
     def rounds(self, problem: Problem, settings: dict) -> int:
@@ -49,8 +55,7 @@ class NeuralODE(Family):
         return reopen(problem, settings, checkpoint, saved)
 
     def panels(self, problem: Problem, values, reference, metrics: dict) -> list[Panel]:
-        return [Panel(f"solution_{f}.png", f"{f} (first trajectory)", values[:, i], None)
-                for i, f in enumerate(problem.fields)]  # fmt: skip
+        return []  # the report's trajectory figures show every trajectory (report/trajectories.py)
 
 
 FAMILY = NeuralODE()

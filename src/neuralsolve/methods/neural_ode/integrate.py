@@ -61,6 +61,10 @@ class Accumulating(diffrax.AbstractAdaptiveSolver, diffrax.AbstractWrappedSolver
     def term_compatible_contr_kwargs(self):
         return self.solver.term_compatible_contr_kwargs
 
+    @property
+    def scan_kind(self):  # read by diffrax's adjoints from what passes isinstance(AbstractRungeKutta)
+        return getattr(self.solver, "scan_kind", None)
+
     def order(self, terms):
         return self.solver.order(terms)
 
@@ -153,34 +157,35 @@ def count_forward(f, ode: ODE, args, t0, ts, y0) -> tuple[int, int]:
     return box[0], steps
 
 
-def count_gradient(f, ode: ODE, args, t0, ts, y0) -> tuple[int, int]:
-    """Vector-field evaluations (forward, recomputed ones included) and vector-Jacobian products
-    of f in one gradient of a loss on one solve, counted as they happen."""
-    box = {"forward": 0, "vjp": 0}
+def count_gradient(f, ode: ODE, args, t0, ts, y0) -> dict:
+    """Vector-field evaluations in one gradient of a loss on one solve, counted as they happen:
+    ``evaluations`` (the forward pass and recomputed steps), ``vjps`` (vector-Jacobian products),
+    and the ``steps`` of the solve."""
+    box = {"evaluations": 0, "vjps": 0}
 
     def bump(key):
         jax.debug.callback(lambda: box.__setitem__(key, box[key] + 1))
 
     @jax.custom_vjp
     def counted(t, y, a):
-        bump("forward")
+        bump("evaluations")
         return f(t, y, a)
 
     def forward(t, y, a):
-        bump("forward")
+        bump("evaluations")
         return f(t, y, a), (t, y, a)
 
     def backward(saved, cotangent):
-        bump("vjp")
+        bump("vjps")
         return jax.vjp(f, *saved)[1](cotangent)
 
     counted.defvjp(forward, backward)
     integrator = Integrator(counted, ode)
 
     def loss(a, y):
-        ys, _, _, extra = integrator.solve(a, t0, ts, y)
-        return jnp.sum(ys**2) + extra
+        ys, steps, _, extra = integrator.solve(a, t0, ts, y)
+        return jnp.sum(ys**2) + extra, steps
 
-    jax.block_until_ready(jax.jit(jax.grad(loss, argnums=(0, 1)))(args, y0))
+    _, steps = jax.block_until_ready(jax.jit(jax.grad(loss, argnums=(0, 1), has_aux=True))(args, y0))
     jax.effects_barrier()
-    return box["forward"], box["vjp"]
+    return {**box, "steps": int(steps)}

@@ -23,6 +23,7 @@ from .settings import ODE
 from .system import OdeSystem
 
 TERM_NAMES = ("data", "regulariser", "nfe (recorded, not minimised)")
+DENSE = 200  # times per trajectory at which the model is reported and its hidden terms sampled
 
 
 class NeuralODEModel:
@@ -49,6 +50,7 @@ class NeuralODEModel:
         theta = {k: jnp.asarray(self.system.raw(k, u.initial), dtype) for k, u in problem.inverse.unknowns.items()}
         self.params = {"theta": theta, "hidden": arrays, "y0": jnp.asarray(y0, dtype)}
         self.f = self.system.vector_field(self.statics)
+        self._everything = None  # (params, what everything() found for them)
         self.integrator = Integrator(self.f, self.ode)
         self.nfe_start, self.nfe_step = evaluations_per_step(self.ode.integrator, self.ode.regularise)
         if self.ode.window is not None:
@@ -109,6 +111,31 @@ class NeuralODEModel:
         ys, _, _, _ = jax.jit(self.predict)(params, jnp.asarray(t0, self.dtype), jnp.asarray(ts, self.dtype),
                                             jnp.asarray(y0, self.dtype))  # fmt: skip
         return np.asarray(ys)[..., self.field_states]
+
+    def everything(self, params) -> dict:
+        """Every trajectory, training ones then held-out ones, from one batched solve (one
+        compilation for all that is measured and reported): ``times`` (K, L) and ``states`` at
+        them, ``grid`` (K, :data:`DENSE`) spanning each series and ``dense`` states there, and
+        ``heldout`` (K,) flags. Computed once per parameters."""
+        if self._everything is not None and self._everything[0] is params:
+            return self._everything[1]
+        parts = [s for s in (self.train, self.test) if len(s)]
+        length = max(s.times.shape[1] for s in parts)
+        times = np.concatenate([np.pad(s.times, ((0, 0), (0, length - s.times.shape[1])), mode="edge") for s in parts])
+        t0 = np.concatenate([np.full(len(self.train), self.system.t0)] + ([self.test.times[:, 0]] if len(self.test) else []))
+        y0 = np.concatenate([np.asarray(self.initial(params))] + ([self.starts_of(self.test, params)] if len(self.test) else []))
+        grid = np.linspace(t0, times.max(axis=1), DENSE, axis=1)
+        both = np.concatenate([times, grid], axis=1)
+        order = np.argsort(both, axis=1, kind="stable")
+        ys, _, _, _ = jax.jit(self.predict)(params, jnp.asarray(t0, self.dtype),
+                                            jnp.asarray(np.take_along_axis(both, order, 1), self.dtype),
+                                            jnp.asarray(y0, self.dtype))  # fmt: skip
+        states = np.empty(ys.shape)
+        np.put_along_axis(states, order[..., None], np.asarray(ys), axis=1)
+        out = {"times": times, "states": states[:, :length], "grid": grid, "dense": states[:, length:],
+               "heldout": np.arange(len(times)) >= len(self.train)}  # fmt: skip
+        self._everything = (params, out)
+        return out
 
     def terms(self, params, data, step=None):
         """``[data misfit, regulariser, nfe]`` on a batch drawn with ``step`` (None: every

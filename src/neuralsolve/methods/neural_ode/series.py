@@ -69,7 +69,9 @@ def gather(problem: Problem) -> Series:
     noise = np.full(fields, np.nan)
     for d in problem.inverse.data:
         noise = np.where(np.isnan(noise), d.noise, noise)
-    scales = np.asarray([data_scale(problem, j) for j in range(fields)])
+    given = problem.arguments.get("scale") or {}
+    scales = np.asarray([float(given[f]) if isinstance(given.get(f), (int, float)) else data_scale(problem, j)
+                         for j, f in enumerate(problem.fields)])  # fmt: skip
     return Series(times, values, tuple(n for _, _, n in rows), noise, scales)
 
 

@@ -78,27 +78,14 @@ class ODESolution(Solution):
         samples ``ode_model`` and on a fine grid ``ode_dense_t`` (K, 200) / ``ode_dense``, and
         ``ode_heldout`` (K,) flags."""
         m = self.ode_model
-        parts = [(m.train, False), (m.test, True)]
-        times, data, model, dense_t, dense, held = [], [], [], [], [], []
         with jax.enable_x64(self.precision == "float64"):
-            for series, out in parts:
-                if not len(series):
-                    continue
-                times.append(series.times)
-                data.append(series.values)
-                model.append(m.trajectories(self._params, series))
-                start = np.full(len(series), m.system.t0) if not out else series.times[:, 0]
-                grid = np.linspace(start, series.times.max(axis=1), 200, axis=1)
-                dense_t.append(grid)
-                dense.append(m.trajectories(self._params, series, times=grid))
-                held.append(np.full(len(series), out))
-        length = max(t.shape[1] for t in times)
-        pad = lambda a, fill: np.concatenate([a, np.full((a.shape[0], length - a.shape[1], *a.shape[2:]), fill)], axis=1)
-        return {"ode_times": np.concatenate([pad(t, np.nan) for t in times]),
-                "ode_data": np.concatenate([pad(d, np.nan) for d in data]),
-                "ode_model": np.concatenate([pad(v, np.nan) for v in model]),
-                "ode_dense_t": np.concatenate(dense_t), "ode_dense": np.concatenate(dense),
-                "ode_heldout": np.concatenate(held)}  # fmt: skip
+            solved = m.everything(self._params)
+        data = [s.values for s in (m.train, m.test) if len(s)]
+        length = solved["times"].shape[1]
+        data = np.concatenate([np.pad(d, ((0, 0), (0, length - d.shape[1]), (0, 0)), constant_values=np.nan) for d in data])
+        return {"ode_times": solved["times"], "ode_data": data, "ode_model": solved["states"][..., m.field_states],
+                "ode_dense_t": solved["grid"], "ode_dense": solved["dense"][..., m.field_states],
+                "ode_heldout": solved["heldout"]}  # fmt: skip
 
     def __repr__(self) -> str:
         found = ", ".join(f"{k}={v:.6g}" for k, v in self.unknowns.items())

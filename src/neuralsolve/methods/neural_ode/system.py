@@ -23,6 +23,7 @@ from ...problem.compile import compile_expression
 from ...problem.conditions import Dirichlet, InitialRate
 from ...problem.domain import TIME
 from ...problem.inverse import hidden_networks, input_box
+from ...problem.parse import Namespace, parse_expression
 from ...problem.problem import Problem
 
 
@@ -55,6 +56,10 @@ class OdeSystem:
         self.fixed = _initial_values(problem, self.states, self.t0)
         self.names = tuple(problem.inverse.unknowns)
         self.networks = hidden_networks(problem.inverse.hidden)
+        names = Namespace((TIME, *self.states))
+        # each network input, a name or an expression of the time and states, as a function of them
+        self._inputs = {i: compile_expression(parse_expression(i, names, f"hidden input {i!r}"), names.coords, i)
+                        for h in problem.inverse.hidden.values() for i in h.inputs}  # fmt: skip
 
     def field_states(self) -> list[int]:
         """The state index of each field."""
@@ -67,12 +72,30 @@ class OdeSystem:
         arrays, statics = {}, {}
         for i, (net, members) in enumerate(self.networks.items()):
             h = self.problem.inverse.hidden[members[0]]
-            lo, hi = input_box(self.problem, h.inputs)
+            lo, hi = self._input_box(h.inputs)
             key = jax.random.PRNGKey(seed + 7919 * (i + 1))
             module = MLP(width=h.width, depth=h.depth, activation=h.activation).build(
                 len(h.inputs), len(members), lo, hi, dtype, key)  # fmt: skip
             arrays[net], statics[net] = eqx.partition(module, eqx.is_inexact_array)
         return arrays, statics
+
+    def _input_box(self, inputs) -> tuple[list[float], list[float]]:
+        """Bounds that scale a network's inputs: as for inverse problems for names; an expression's
+        range over the measured rows (widened by a quarter each way)."""
+        lo, hi = input_box(self.problem, [i if i.isidentifier() else TIME for i in inputs])
+        for k, text in enumerate(inputs):
+            if text.isidentifier():
+                continue
+            fn, rows = self._inputs[text], []
+            for d in self.problem.inverse.data:
+                names = {TIME: d.points[:, 0], **{f: d.values[:, j] for j, f in enumerate(self.problem.fields)}}
+                rows.append(np.asarray(fn(names), float) * np.ones(len(d.points)))
+            seen = np.concatenate(rows)
+            seen = seen[np.isfinite(seen)]
+            a, b = (float(seen.min()), float(seen.max())) if seen.size else (-1.0, 1.0)
+            pad = 0.25 * (b - a) if b > a else 1.0
+            lo[k], hi[k] = a - pad, b + pad
+        return lo, hi
 
     def constants(self, theta: dict, support: dict | None = None) -> dict:
         """The unknown constants' values from their raw parameters (a positive one is trained as
@@ -93,14 +116,15 @@ class OdeSystem:
         import equinox as eqx
 
         hidden = self.problem.inverse.hidden
-        inputs = {net: hidden[members[0]].inputs for net, members in self.networks.items()}
+        inputs = {net: [self._inputs[i] for i in hidden[members[0]].inputs] for net, members in self.networks.items()}
         states, rates, networks = self.states, self._rates, self.networks
 
         def f(t, y, args):
             theta, arrays, support = args
             values = {TIME: t, **{s: y[i] for i, s in enumerate(states)}, **self.constants(theta, support)}
             for net, members in networks.items():
-                out = eqx.combine(arrays[net], statics[net])(jnp.stack([values[n] for n in inputs[net]]))
+                x = jnp.stack([jnp.asarray(read(values), y.dtype) + 0 * t for read in inputs[net]])
+                out = eqx.combine(arrays[net], statics[net])(x)
                 values.update({m: out[k] for k, m in enumerate(members)})
             return jnp.stack([jnp.asarray(rate(values), y.dtype) + 0 * t for rate in rates])
 
@@ -111,10 +135,11 @@ class OdeSystem:
         import equinox as eqx
 
         names = (TIME, *self.states)
+        columns = {n: points[:, k] for k, n in enumerate(names)}
         out = {}
         for net, members in self.networks.items():
             h = self.problem.inverse.hidden[members[0]]
-            x = np.stack([points[:, names.index(n)] for n in h.inputs], axis=1)
+            x = np.stack([np.asarray(self._inputs[n](columns), float) * np.ones(len(points)) for n in h.inputs], axis=1)
             module = eqx.combine(arrays[net], statics[net])
             values = np.asarray(jax.vmap(module)(jnp.asarray(x, jax.tree_util.tree_leaves(arrays[net])[0].dtype)))
             out.update({m: (x, values[:, k]) for k, m in enumerate(members)})
@@ -177,19 +202,32 @@ def _fresh(name: str, taken: set) -> str:
 
 
 def _initial_values(problem: Problem, states: tuple[str, ...], t0: float) -> dict[int, float]:
-    """The initial values the conditions fix: ``Initial(x, v)`` fixes ``x``, ``InitialRate(x, v)``
-    fixes ``x_t``. Any other condition is refused (data give the rest)."""
+    """The initial values the conditions fix: a value condition at the start (``Initial(x, v)``,
+    or a file's ``on = "t = 0"``, ``set = "x = v"``) fixes ``x``; ``InitialRate(x, v)`` fixes
+    ``x_t``. Any other condition is refused (the data give the rest)."""
     fixed = {}
     for i, cond in enumerate(problem.arguments.get("conditions") or [], 1):
-        if isinstance(cond, Dirichlet) and cond.on == "start":
-            state = cond.field
-        elif isinstance(cond, InitialRate):
-            state = next((s for s in states if s.startswith(cond.field + "_t") and s.rstrip("_") == cond.field + "_t"), None)
-            if state is None:
-                raise ProblemError(f"condition {i}: an initial rate of {cond.field!r}, whose equation is first order")
-        else:
-            raise ProblemError(f"condition {i}: method 'neural-ode' takes initial conditions only (the data give the "
-                               "rest)")  # fmt: skip
-        value = problem._value(cond.value, f"condition {i}")
-        fixed[states.index(state)] = float(value_at(value, (TIME,), jnp.asarray([t0])))
+        what = f"condition {i}"
+        state, value = _initial_value(problem, cond, states, t0, what)
+        if state in fixed:
+            raise ProblemError(f"{what}: the initial value of {states[state]!r} is already given")
+        fixed[state] = float(value_at(problem._value(value, what), (TIME,), jnp.asarray([t0])))
     return fixed
+
+
+def _initial_value(problem: Problem, cond, states: tuple[str, ...], t0: float, what: str) -> tuple[int, object]:
+    """(state index, value) of one initial condition."""
+    refuse = f"{what}: method 'neural-ode' takes initial conditions only (at t = {t0:g}; the data give the rest)"
+    if isinstance(cond, InitialRate):
+        rate = next((s for s in states if s.rstrip("_") == cond.field + "_t"), None)
+        if rate is None:
+            raise ProblemError(f"{what}: an initial rate of {cond.field!r}, whose equation is first order")
+        return states.index(rate), cond.value
+    if problem.region_of(cond.on, what) != (TIME, t0):
+        raise ProblemError(refuse)
+    if isinstance(cond, Dirichlet):
+        return states.index(cond.field), cond.value
+    field, value = problem._as_dirichlet(cond.equation, what) if isinstance(cond.equation, str) else (None, None)
+    if field is None:
+        raise ProblemError(f"{refuse}: write it as '<field> = <value>'")
+    return states.index(field), value

@@ -13,7 +13,7 @@ import numpy as np
 from ..._errors import ProblemError
 from ...problem.problem import Problem
 from ...train.fit import FitResult, Schedule, carry_template, fit
-from .integrate import DIVERGED, STIFF, Integrator, count_forward, count_gradient
+from .integrate import DIVERGED, STIFF, Integrator, count_gradient
 from .model import TERM_NAMES, NeuralODEModel
 from .solution import ODESolution
 
@@ -39,7 +39,7 @@ def solve_neural_ode(problem: Problem, settings: dict, *, derivatives: str, call
         clock.append(time.perf_counter())
         if result.status == "nonfinite":
             result.status, result.message = diagnose(model, result, settings)
-        metrics = measure(model, result.params, settings)
+        metrics = measure(model, result.params, settings, finished=result.status == "ok")
         clock.append(time.perf_counter())
     sol = ODESolution(model, result.params, settings["precision"], fit=result, metrics=metrics, term_names=list(TERM_NAMES))
     sol.spans = [(part, a, b) for part, a, b in zip(("training", "metrics"), clock, clock[1:])]
@@ -92,18 +92,24 @@ def diagnose(model: NeuralODEModel, result: FitResult, settings: dict) -> tuple[
     return result.status, result.message
 
 
-def measure(model: NeuralODEModel, params, settings: dict) -> dict:
-    """The metrics of a neural-ODE solve (docs/neural-odes.md lists each key)."""
+def measure(model: NeuralODEModel, params, settings: dict, finished: bool = True) -> dict:
+    """The metrics of a neural-ODE solve (docs/neural-odes.md lists each key); a solve that did not
+    finish (``finished=False``) gets no NFE counts, standard errors or formulas, which would measure
+    a vector field that fails."""
     problem, system = model.problem, model.system
     constants = {k: float(v) for k, v in system.constants(params["theta"]).items()}
     metrics = {"unknowns": constants, "trajectories": {"train": len(model.train), "heldout": len(model.test)}}
     metrics["initial_states"] = np.asarray(model.initial(params)).tolist()
-    fitted = model.trajectories(params, model.train)
-    metrics["data_misfit_rms"] = _rms(fitted, model.train.values, problem.fields)
+    solved = model.everything(params)
+    fields = solved["states"][..., model.field_states]
+    length = model.train.times.shape[1]
+    metrics["data_misfit_rms"] = _rms(fields[: len(model.train), :length], model.train.values, problem.fields)
     if len(model.test):
-        held = model.trajectories(params, model.test)
+        held = fields[len(model.train):, : model.test.times.shape[1]]
         metrics["heldout_rms"] = _rms(held, model.test.values, problem.fields)
         metrics["heldout_relative_error"] = _relative(held, model.test.values, problem.fields)
+    if not finished:
+        return metrics
     metrics["nfe"] = evaluations(model, params)
     if constants:
         se, method = standard_errors(model, params)
@@ -116,7 +122,7 @@ def measure(model: NeuralODEModel, params, settings: dict) -> dict:
     if problem.inverse.discover is not None:
         from .discovery import discover_and_verify
 
-        metrics.update(discover_and_verify(model, params, settings, constants))
+        metrics.update(discover_and_verify(model, params, settings, constants, train))
     return metrics
 
 
@@ -138,13 +144,14 @@ def _relative(pred: np.ndarray, obs: np.ndarray, fields) -> dict[str, float]:
 
 def evaluations(model: NeuralODEModel, params) -> dict:
     """Vector-field evaluations of one solve of the first training trajectory with the trained
-    model, counted as they happen: ``forward`` (a prediction) and ``backward`` (what a gradient
-    adds: recomputed steps and vector-Jacobian products)."""
+    model: ``forward`` (a prediction: the solver's evaluations per step times its steps, counted
+    on a test equation, exact for explicit solvers) and ``backward`` (what a gradient adds:
+    recomputed steps and vector-Jacobian products, counted as they happen), and the ``steps``."""
     args = model.args(params, None)
     t0, ts, y0 = model.system.t0, jnp.asarray(model.train.times[0], model.dtype), model.initial(params)[0]
-    forward, steps = count_forward(model.f, model.ode, args, t0, ts, y0)
-    in_gradient, vjps = count_gradient(model.f, model.ode, args, t0, ts, y0)
-    return {"forward": forward, "backward": in_gradient - forward + vjps, "steps": steps}
+    counted = count_gradient(model.f, model.ode, args, t0, ts, y0)
+    forward = int(round(model.nfe_start + model.nfe_step * counted["steps"]))
+    return {"forward": forward, "backward": counted["evaluations"] - forward + counted["vjps"], "steps": counted["steps"]}
 
 
 def standard_errors(model: NeuralODEModel, params) -> tuple[dict, str]:

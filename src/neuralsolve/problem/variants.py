@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 
-from ...problem.inverse import Unknown
-from ...problem.problem import Problem
+from .inverse import Unknown
+from .problem import Problem
 
 
 def with_constants(problem: Problem, constants: dict[str, float]) -> Problem:

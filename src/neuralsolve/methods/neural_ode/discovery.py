@@ -1,0 +1,77 @@
+"""Hidden terms of a neural ODE -> formulas: the same two steps as for inverse problems.
+
+1. The hidden networks are sampled along the trained trajectories, and PySINDy's STLSQ (bagged)
+   regresses them on the candidate terms (``discovered_regression``).
+2. Verification (:mod:`neuralsolve.discover.eliminate`): backward elimination with the ODE in the
+   loop: each round re-fits, through the solver, the system with the formulas in place of the
+   networks (the coefficients and initial states), and scores it by the data misfit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...discover import candidate_terms, regress
+from ...discover.eliminate import eliminate, least_squares, summary
+from ...discover.sparse import evaluate_terms
+from ...problem.variants import coefficient_names, with_formulas
+from ...train.phases import LBFGS
+from .model import NeuralODEModel
+
+
+
+def discover_and_verify(model: NeuralODEModel, params, settings: dict, constants: dict, train) -> dict:
+    """The discovery metrics (keys as for inverse problems: ``discovered``,
+    ``discovered_regression``, ``hidden_formula_misfit``, ``discovered_misfit_rms``,
+    ``discovery_candidates``, ``verification``); ``train`` is the family's fit (``train.train``)."""
+    problem = model.problem
+    spec = problem.inverse.discover
+    samples = hidden_samples(model, params)
+    library, regressed = {}, {}
+    for name, h in problem.inverse.hidden.items():
+        x, y = samples[name]
+        terms = candidate_terms(h.inputs, spec)
+        library[name] = (terms, evaluate_terms(terms, h.inputs, x))
+        regressed[name] = regress(terms, library[name][1], y, spec, seed=settings["seed"])
+    out = {"discovered_regression": {k: f.text() for k, f in regressed.items()},
+           "hidden_formula_misfit": {k: f.misfit for k, f in regressed.items()}}  # fmt: skip
+    full = {k: least_squares(t, f, samples[k][1]) for k, (t, f) in library.items()}
+    verified = with_formulas(problem, full, constants) if spec.refit else None
+    if verified is None:
+        out["discovered"] = dict(out["discovered_regression"])
+        out["verification"] = "not run"
+        return out
+    refit = NeuralODEModel(verified, settings, model.dtype)
+    names = {k: dict(zip(f.terms, coefficient_names(problem, k, len(f.terms)))) for k, f in full.items()}
+    current = [{**refit.params, "y0": params["y0"]}]
+    # L-BFGS alone, on whole series: the start (least squares on the network's values) is close
+    phases = (LBFGS(spec.refit, plateau=200),)
+
+    def solve(support):
+        result = train(refit, current[0], {**settings, "time_limit": None}, phases=phases, support=support)
+        current[0] = result.params
+        fitted = {c: float(v) for c, v in refit.system.constants(result.params["theta"], support).items()}
+        misfit = _misfits(refit, result.params)
+        return fitted, misfit, result.phases[-1]["stop"] if result.phases else "no steps"
+
+    out.update(summary(eliminate(library, names, spec.threshold, solve)))
+    return out
+
+
+def hidden_samples(model: NeuralODEModel, params) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each hidden term's inputs and values along the trained training trajectories."""
+    solved, k = model.everything(params), len(model.train)
+    points = np.concatenate([solved["grid"][:k].reshape(-1, 1), solved["dense"][:k].reshape(-1, len(model.system.states))],
+                            axis=1)  # fmt: skip
+    return model.system.hidden_values(model.statics, params["hidden"], points)
+
+
+def _misfits(model: NeuralODEModel, params) -> dict[str, tuple[float, int]]:
+    """(RMS misfit, count) of each measured field over the training trajectories."""
+    pred, obs = model.trajectories(params, model.train), model.train.values
+    out = {}
+    for j, f in enumerate(model.problem.fields):
+        seen = np.isfinite(obs[..., j])
+        if seen.any():
+            out[f] = (float(np.sqrt(np.mean((pred[..., j][seen] - obs[..., j][seen]) ** 2))), int(seen.sum()))
+    return out

@@ -1,0 +1,119 @@
+"""Neural ODEs (method = "neural-ode"): the system built from the equations, the solver's counts
+and failures, and small solves that recover a constant, keep going through save and open, and
+stop honestly when the vector field blows up. Accuracy and speed at scale: benchmarks/neural_ode.py."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import neuralsolve as ns
+from neuralsolve._errors import ProblemError
+from neuralsolve.methods.neural_ode.integrate import STIFF, Integrator, count_forward, evaluations_per_step
+from neuralsolve.methods.neural_ode.system import OdeSystem
+
+K = 0.7  # the decay rate the small solves recover
+
+
+def _decay_data(times_by_trajectory, y0s, noise=0.0, seed=0):
+    rng = np.random.default_rng(seed)
+    t, y, k = [], [], []
+    for i, (ts, y0) in enumerate(zip(times_by_trajectory, y0s)):
+        t += list(ts)
+        y += list(y0 * np.exp(-K * np.asarray(ts)) + noise * rng.normal(size=len(ts)))
+        k += [i] * len(ts)
+    return ns.Data({"t": t, "y": y, "trajectory": k})
+
+
+def _decay_problem(data, **kw):
+    return ns.Problem(ns.Interval(0, 2, "t"), "y", "diff(y, t) = -k*y", unknowns={"k": ns.Unknown(0.3, positive=True)},
+                      data=data, exact={"k": K}, **kw)  # fmt: skip
+
+
+def test_second_order_equations_become_a_first_order_system():
+    p = ns.Problem(ns.Interval(0, 1, "t"), "x", "2*diff(x, t, 2) + 0.5*diff(x, t) + 3*x = 0",
+                   data=ns.Data({"t": [0.0, 1.0], "x": [1.0, 0.5]}))  # fmt: skip
+    system = OdeSystem(p)
+    assert system.states == ("x", "x_t")
+    f = system.vector_field({})
+    rates = f(0.0, jnp.asarray([2.0, 4.0]), ({}, {}, None))
+    np.testing.assert_allclose(rates, [4.0, -(0.5 * 4.0 + 3 * 2.0) / 2])
+
+
+def test_equations_that_do_not_give_every_rate_are_refused():
+    data = ns.Data({"t": [0.0, 1.0], "x": [1.0, 0.5], "y": [0.0, 1.0]})
+    p = ns.Problem(ns.Interval(0, 1, "t"), ["x", "y"], ["diff(x, t) + diff(y, t) = x", "2*diff(x, t) + 2*diff(y, t) = y"],
+                   data=data)  # fmt: skip
+    with pytest.raises(ProblemError, match="do not determine"):
+        OdeSystem(p)
+
+
+def test_counted_evaluations_match_the_per_step_count():
+    """NFE during training is start + per_step * steps; a counted solve of another equation agrees."""
+    start, per_step = evaluations_per_step("tsit5")
+    assert per_step == 6  # Tsit5: seven stages, the first reused from the step before (FSAL)
+    with jax.enable_x64(True):
+        n, steps = count_forward(lambda t, y, a: a * jnp.cos(t) * y, ns.ODE(), 2.0, 0.0, jnp.linspace(0, 3, 4), jnp.ones(3))
+    assert n == start + per_step * steps and steps > 5
+
+
+def test_a_blow_up_is_reported_as_stiff_not_a_hang():
+    with jax.enable_x64(True):
+        integrator = Integrator(lambda t, y, a: y**2, ns.ODE(max_steps=64))
+        ys, steps, outcome, _ = jax.jit(integrator.solve)(None, 0.0, jnp.linspace(0, 2, 3), jnp.ones(1))
+    assert int(outcome) == STIFF and int(steps) == 64 and not np.isfinite(np.asarray(ys)[-1]).all()
+
+
+@pytest.fixture(scope="module")
+def decay_solve():
+    """Two trajectories with different, irregular times and initial states; a third held out."""
+    rng = np.random.default_rng(3)
+    times = [np.sort(rng.uniform(0, 2, n)) for n in (9, 6, 7)]
+    data = _decay_data(times, [1.0, 2.5, 1.7])
+    phases = [ns.Adam(150, learning_rate=0.05), ns.LBFGS(200)]
+    return ns.solve(_decay_problem(data), method="neural-ode", ode=ns.ODE(holdout=0.34), phases=phases)
+
+
+def test_a_constant_and_initial_states_are_recovered_through_the_solver(decay_solve):
+    sol = decay_solve
+    assert sol.status == "ok", sol.message
+    assert abs(sol.unknowns["k"] - K) / K < 1e-5  # clean data: only the solver's tolerance is left
+    assert sol.metrics["trajectories"] == {"train": 2, "heldout": 1}
+    assert sol.metrics["heldout_relative_error"]["y"] < 1e-4  # the held-out series, from its first sample
+    assert sol.metrics["nfe"]["forward"] > 0 and sol.metrics["nfe"]["backward"] > sol.metrics["nfe"]["forward"]
+    assert sol.history[-1]["terms"][2] > 0  # NFE recorded with the progress
+    ts = np.linspace(0, 2, 5)
+    y0 = sol.metrics["initial_states"][0][0]
+    np.testing.assert_allclose(sol(ts[:, None])[:, 0], y0 * np.exp(-K * ts), rtol=1e-4)
+
+
+def test_a_neural_ode_saves_and_reopens_with_its_estimates(decay_solve, tmp_path):
+    ns.save(decay_solve, tmp_path / "run")
+    again = ns.open(tmp_path / "run")
+    assert again.unknowns == pytest.approx(decay_solve.unknowns, rel=1e-12)
+    np.testing.assert_allclose(again([[1.0]]), decay_solve([[1.0]]), rtol=1e-10)
+
+
+def test_a_diverging_vector_field_stops_with_status_and_finite_parameters():
+    """y' = k y^2 with k started at 5 blows up at t = 0.2 < 2: the first solve fails, training
+    stops at once and says why, keeping the starting parameters."""
+    t = np.linspace(0, 2, 8)
+    data = ns.Data({"t": t, "y": 1 / (1 + 0.1 * t)})
+    p = ns.Problem(ns.Interval(0, 2, "t"), "y", "diff(y, t) = k*y**2", unknowns={"k": ns.Unknown(5.0)}, data=data)
+    sol = ns.solve(p, method="neural-ode", ode=ns.ODE(max_steps=200), phases=[ns.Adam(20)])
+    assert sol.status in ("stiff", "diverged") and "kept the last parameters" in sol.message
+    assert sol.unknowns["k"] == pytest.approx(5.0)
+
+
+def test_windows_regularisers_and_batches_train():
+    """ode_demo's recipe in small: random windows of consecutive samples, one trajectory; with the
+    error-estimate regulariser the term is positive and training still lowers the misfit."""
+    t = np.linspace(0, 2, 25)
+    data = ns.Data({"t": t, "y": 1.3 * np.exp(-K * t)})
+    ode = ns.ODE(window=5, batch=4, regularise="error", regularisation=1e-3)
+    sol = ns.solve(_decay_problem(data), method="neural-ode", ode=ode, phases=[ns.RMSprop(60, learning_rate=0.02)],
+                   log_every=20)
+    first, last = sol.history[0]["terms"], sol.history[-1]["terms"]
+    assert sol.status == "ok" and last[1] > 0 and last[0] < first[0]
