@@ -94,26 +94,6 @@ def _check(path: pathlib.Path):
     return result
 
 
-# Known bugs (see the reasons); a case passes once its bug is fixed: then drop it from this table.
-LINE_OF_SOLVER_ODE = ("spec/errors.py line_of: a key of a [solver.ode] table that follows [solver] is given "
-                      "[solver]'s line, not its own")  # fmt: skip
-CHECK_SOLVER_KEY = ("spec/load.py check_solver: every error of prepare() is put under 'solver', also one that "
-                    "names a condition or a hidden term")  # fmt: skip
-BUGS = {
-    "solver_ode_unknown_key": LINE_OF_SOLVER_ODE, "integrator_unknown": LINE_OF_SOLVER_ODE,
-    "rtol_zero": LINE_OF_SOLVER_ODE, "max_steps_zero": LINE_OF_SOLVER_ODE, "adjoint_unknown": LINE_OF_SOLVER_ODE,
-    "batch_zero": LINE_OF_SOLVER_ODE, "window_one": LINE_OF_SOLVER_ODE, "grow_zero": LINE_OF_SOLVER_ODE,
-    "grow_above_one": LINE_OF_SOLVER_ODE, "regularise_unknown": LINE_OF_SOLVER_ODE,
-    "regularisation_negative": LINE_OF_SOLVER_ODE, "holdout_one": LINE_OF_SOLVER_ODE,
-    "loss_unknown": LINE_OF_SOLVER_ODE, "backsolve_with_regulariser": LINE_OF_SOLVER_ODE,
-    "boundary_condition": CHECK_SOLVER_KEY,
-    "pinn_with_shared_network": CHECK_SOLVER_KEY,
-    "shared_network_differing_inputs": "the Problem's message 'hidden terms 'F' and 'G' share ...' is located by "
-                                       "spec/inverse.py locate_inverse as 'problem', without a line",
-    "pinn_with_trajectories": "methods/inverse/__init__.py names no data set, so the error is put under 'solver', "
-                              "which this file does not have: no line",
-}  # fmt: skip
-
 # name: (problem file, obs.csv, key, start of the key's line, cause as a regular expression)
 BAD = {
     # [solver.ode], key by key
@@ -186,8 +166,7 @@ def test_the_valid_bases_pass_check(text, tmp_path):
     assert result.exit_code == 0 and ": ok" in result.output, result.output
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=BUGS[n], strict=True)) if n in BUGS
-                                  else n for n in sorted(BAD)])  # fmt: skip
+@pytest.mark.parametrize("name", sorted(BAD))
 def test_bad_neural_ode_input_gets_one_line_with_file_line_key_and_cause(name, tmp_path):
     text, obs, key, line, cause = BAD[name]
     path = _write(tmp_path, text, obs)
@@ -199,8 +178,6 @@ def test_bad_neural_ode_input_gets_one_line_with_file_line_key_and_cause(name, t
     assert re.search(cause, message[len(prefix):]), message
 
 
-@pytest.mark.xfail(reason="methods/neural_ode/system.py _initial_values takes only Dirichlet(on='start') and "
-                          "InitialRate; a file's condition on 't = 0' is a Condition", strict=True)  # fmt: skip
 def test_an_initial_condition_in_a_file_is_taken(tmp_path):
     text = _edit(BASE, "[data]", '[[conditions]]\non = "t = 0"\nset = "x = 1"\n\n[data]')
     result = _check(_write(tmp_path, text))
@@ -244,7 +221,7 @@ API_BAD = {
                                         {"method": "neural-ode"}),
                         r"only coordinate is t; this one has z, t"),
     "pinn_with_trajectories": (lambda: prepare(_problem(hidden={"F": ns.Hidden(["x"]), "G": ns.Hidden(["y"])}), {}),
-                               r"the data hold 2 trajectories"),
+                               r"data 1: it holds 2 trajectories"),
 }  # fmt: skip
 
 

@@ -211,8 +211,20 @@ def _initial_values(problem: Problem, states: tuple[str, ...], t0: float) -> dic
         state, value = _initial_value(problem, cond, states, t0, what)
         if state in fixed:
             raise ProblemError(f"{what}: the initial value of {states[state]!r} is already given")
-        fixed[state] = float(value_at(problem._value(value, what), (TIME,), jnp.asarray([t0])))
+        fixed[state] = _at_start(problem, value, t0, what)
     return fixed
+
+
+def _at_start(problem: Problem, value, t0: float, what: str) -> float:
+    """A condition's value at t0: a number, an expression of t (evaluated by SymPy, so that
+    checking a file compiles nothing) or a function of a point."""
+    if isinstance(value, str):
+        expr = parse_expression(value, Namespace((TIME,), (), problem.parameters), what)
+        number = complex(expr.subs(sp.Symbol(TIME, real=True), t0).evalf())
+        if number.imag or not np.isfinite(number.real):
+            raise ProblemError(f"{what}: the initial value {value!r} is not a finite real number at t = {t0:g}")
+        return number.real
+    return float(value_at(problem._value(value, what), (TIME,), jnp.asarray([t0])))
 
 
 def _initial_value(problem: Problem, cond, states: tuple[str, ...], t0: float, what: str) -> tuple[int, object]:
