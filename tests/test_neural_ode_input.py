@@ -99,7 +99,7 @@ BAD = {
     # [solver.ode], key by key
     "solver_ode_unknown_key": (_ode("speed = 3"), OBS, "solver.ode.speed", "speed =",
                                r"unknown key; expected one of integrator, rtol, atol, max_steps, adjoint, batch, "
-                               r"window, grow, regularise, regularisation, holdout, loss"),
+                               r"window, grow, regularise, regularisation, holdout, loss, initial"),
     "integrator_unknown": (_ode('integrator = "rk99"'), OBS, "solver.ode.integrator", "integrator =",
                            r"expected one of 'tsit5', .*'kvaerno5'.*, got a string \('rk99'\)"),
     "rtol_zero": (_ode("rtol = 0"), OBS, "solver.ode.rtol", "rtol =",

@@ -18,7 +18,7 @@ import math
 from ..nn.features import GAUSSIAN_INITS
 from ..nn.mlp import ACTIVATIONS
 from ..sampling import METHODS as SAMPLERS
-from ..methods.neural_ode.settings import ADJOINTS, INTEGRATORS, LOSSES, METHODS, REGULARISERS
+from ..methods.neural_ode.settings import ADJOINTS, INITIALS, INTEGRATORS, LOSSES, METHODS, REGULARISERS
 from ..train.phases import SCHEDULES
 
 MAX_WHOLE = 2**31 - 1  # step counters and seeds live in 32-bit integers on the device
@@ -123,6 +123,7 @@ RULES = {
     "adjoint": choice(*ADJOINTS), "batch": whole(1, 10**6), "window": whole(2, 10**6),
     "grow": Rule("number", above=0, high=1), "regularise": choice(*REGULARISERS),
     "regularisation": Rule("number", low=0), "holdout": Rule("number", low=0, below=1), "loss": choice(*LOSSES),
+    "initial": choice(*INITIALS),
 }  # fmt: skip
 
 # the [solver] table's own scalar keys

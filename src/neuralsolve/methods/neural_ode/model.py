@@ -63,6 +63,8 @@ class NeuralODEModel:
 
     def initial(self, params) -> jax.Array:
         """The training trajectories' initial states (trajectories, states)."""
+        if self.ode.initial == "data":  # as measured, not trained
+            return jax.lax.stop_gradient(self.params["y0"] * jnp.asarray(self.state_scales, self.dtype))
         scales = jnp.asarray(self.state_scales, self.dtype)
         return jnp.where(jnp.asarray(self.fixed_mask), jnp.asarray(self.fixed_values, self.dtype), params["y0"] * scales)
 

@@ -17,6 +17,7 @@ INTEGRATORS = EXPLICIT + IMPLICIT
 ADJOINTS = ("recursive", "backsolve", "direct")
 REGULARISERS = ("none", "error", "stiffness", "local")
 LOSSES = ("mse", "l1")
+INITIALS = ("trained", "data")
 # what a neural-ODE solve reads from [solver]; the collocation network's settings do not apply
 SOLVER_KEYS = {"method", "ode", "phases", "precision", "seed", "time_limit"}
 
@@ -53,6 +54,9 @@ class ODE:
         regularisation: the regulariser's weight against the data term.
         holdout: the fraction of trajectories held out of training, for the held-out errors.
         loss: ``"mse"`` (default) or ``"l1"`` misfit of the data.
+        initial: ``"trained"`` (default: every trajectory's initial state is fitted, started
+            from its first sample) or ``"data"`` (each starts from its first sample as measured:
+            clean data, and diffrax's examples).
     """
 
     integrator: str = "tsit5"
@@ -67,10 +71,11 @@ class ODE:
     regularisation: float = 0.01
     holdout: float = 0.0
     loss: str = "mse"
+    initial: str = "trained"
 
     def __post_init__(self):
         for name, choices in (("integrator", INTEGRATORS), ("adjoint", ADJOINTS), ("regularise", REGULARISERS),
-                              ("loss", LOSSES)):  # fmt: skip
+                              ("loss", LOSSES), ("initial", INITIALS)):  # fmt: skip
             if getattr(self, name) not in choices:
                 raise ProblemError(f"ode: {name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
         _positive("rtol", self.rtol)

@@ -13,8 +13,9 @@ import numpy as np
 from ..._errors import ProblemError
 from ...problem.problem import Problem
 from ...train.fit import FitResult, Schedule, carry_template, fit
-from .integrate import DIVERGED, STIFF, Integrator, count_gradient
+from .integrate import DIVERGED, STIFF, Integrator, count_forward, count_gradient
 from .model import TERM_NAMES, NeuralODEModel
+from .settings import IMPLICIT
 from .solution import ODESolution
 
 METRIC_KEYS = ("unknowns", "unknowns_stderr", "unknowns_stderr_method", "unknown_errors", "unknown_deviations",
@@ -145,10 +146,16 @@ def _relative(pred: np.ndarray, obs: np.ndarray, fields) -> dict[str, float]:
 def evaluations(model: NeuralODEModel, params) -> dict:
     """Vector-field evaluations of one solve of the first training trajectory with the trained
     model: ``forward`` (a prediction: the solver's evaluations per step times its steps, counted
-    on a test equation, exact for explicit solvers) and ``backward`` (what a gradient adds:
-    recomputed steps and vector-Jacobian products, counted as they happen), and the ``steps``."""
+    on a test equation, exact for explicit solvers; counted on this solve for implicit ones) and
+    ``backward`` (what a gradient adds: recomputed steps and vector-Jacobian products, counted as
+    they happen; None for implicit solvers), and the ``steps``."""
     args = model.args(params, None)
     t0, ts, y0 = model.system.t0, jnp.asarray(model.train.times[0], model.dtype), model.initial(params)[0]
+    if model.ode.integrator in IMPLICIT:
+        # an implicit solver differentiates the vector field in its Newton steps, which a counting
+        # wrapper with its own gradient rule does not allow: the forward evaluations only
+        forward, steps = count_forward(model.f, model.ode, args, t0, ts, y0)
+        return {"forward": forward, "backward": None, "steps": steps}
     counted = count_gradient(model.f, model.ode, args, t0, ts, y0)
     forward = int(round(model.nfe_start + model.nfe_step * counted["steps"]))
     return {"forward": forward, "backward": counted["evaluations"] - forward + counted["vjps"], "steps": counted["steps"]}
@@ -160,7 +167,10 @@ def standard_errors(model: NeuralODEModel, params) -> tuple[dict, str]:
     states (forward-mode through the solver), and each field's noise (known, else the residuals'
     RMS with the fitted parameters' degrees of freedom taken off): cov = (JᵀWJ)⁻¹."""
     system, names = model.system, model.system.names
-    integrator = Integrator(model.f, model.ode, adjoint=diffrax.ForwardMode())
+    # forward mode (one pass per parameter) where it can: an implicit solver's root finder
+    # defines only reverse-mode derivatives, so there the Jacobian is built row by row in reverse
+    forward = model.ode.integrator not in IMPLICIT
+    integrator = Integrator(model.f, model.ode, adjoint=diffrax.ForwardMode() if forward else None)
     series = model.train
     obs = np.asarray(series.values)
     seen = np.isfinite(obs)
@@ -178,7 +188,7 @@ def standard_errors(model: NeuralODEModel, params) -> tuple[dict, str]:
     constants = system.constants(params["theta"])
     z = jnp.concatenate([jnp.stack([constants[k] for k in names]),
                          (model.initial(params) / scales)[free]])  # fmt: skip
-    J = np.asarray(jax.jit(jax.jacfwd(fitted))(z))
+    J = np.asarray(jax.jit(jax.jacfwd(fitted) if forward else jax.jacrev(fitted))(z))
     residual = np.asarray(jax.jit(fitted)(z)) - obs[seen]
     field_of = np.broadcast_to(np.arange(obs.shape[-1]), obs.shape)[seen]
     sigma = np.empty(len(residual))

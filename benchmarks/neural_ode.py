@@ -1,0 +1,220 @@
+"""Neural-ODE benchmarks (issue 14), each peer run in the same invocation on the same machine.
+
+    python benchmarks/neural_ode.py spiral [--peer torchdiffeq]   # time to torchdiffeq's error
+    python benchmarks/neural_ode.py diffrax                       # diffrax's example, side by side
+    python benchmarks/neural_ode.py regularisation                # NFE with and without regulariser
+    python benchmarks/neural_ode.py robertson [--seeds 3]         # stiff hybrid: one rate constant
+    python benchmarks/neural_ode.py ude [--seeds 2] [--noise 0.05]  # Lotka-Volterra, hidden terms
+
+Every result is one JSON line appended to benchmarks/results-neural-ode.jsonl (with the machine,
+date and commit). The torchdiffeq peer runs with the benchmark environment's Python
+(``.venv-bench``, ``NEURALSOLVE_PEER_PYTHON`` overrides); the diffrax peer with this one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import pathlib
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+import neuralsolve as ns
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent
+PEERS = ROOT / "src" / "neuralsolve" / "bench" / "peers"
+RESULTS = HERE / "results-neural-ode.jsonl"
+BENCH_PYTHON = os.environ.get("NEURALSOLVE_PEER_PYTHON", str(ROOT / ".venv-bench" / "bin" / "python"))
+
+
+def _record(case: str, result: dict) -> dict:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    row = {"case": case, "date": time.strftime("%Y-%m-%d %H:%M"), "commit": commit, "machine": platform.machine(),
+           "cpus": os.cpu_count(), "load": os.getloadavg()[0], **result}  # fmt: skip
+    with RESULTS.open("a") as f:
+        f.write(json.dumps(row) + "\n")
+    print(json.dumps(row, indent=1))
+    return row
+
+
+def _first_below(records: list[dict], target: float) -> dict | None:
+    return next((r for r in records if r["terms"][0] <= target), None)
+
+
+def _window_nfe(sol) -> dict:
+    """NFE per training iteration of a windowed solve: the mean (and max) per window solve of a
+    few batches drawn as in training."""
+    import jax
+
+    m = sol.ode_model
+    with jax.enable_x64(sol.precision == "float64"):
+        data = m.data(m.train, None, sol.settings["seed"])
+        steps = [m.terms(sol.params, data, k)[2] for k in range(5)]
+    return {"mean_per_window_solve": float(np.mean(steps))}
+
+
+def spiral(args) -> dict:
+    """torchdiffeq's ode_demo recipe on both sides: our wall time to the test error torchdiffeq
+    has after its 2000 iterations."""
+    peer = {}
+    if args.peer == "torchdiffeq":
+        with tempfile.TemporaryDirectory() as tmp:
+            out = pathlib.Path(tmp) / "peer.json"
+            cmd = [BENCH_PYTHON, str(PEERS / "torchdiffeq_spiral.py"), "--data", str(HERE / "neural_ode" / "spiral.csv"),
+                   "--iterations", "2000", "--test-every", "20", "--threads", str(args.threads), "--out", str(out)]
+            subprocess.run(cmd, check=True)
+            peer = json.loads(out.read_text())
+    ours = _spiral_ours(args.regularise, args.regularisation)
+    result = {"ours": ours}
+    if peer:
+        last = peer["test_l1"][-5:]
+        target = float(peer["final_test_l1"])
+        reached = _first_below(ours["records"], target)
+        result["torchdiffeq"] = {k: peer[k] for k in ("version", "torch", "threads", "final_test_l1", "total_train_seconds",
+                                                      "nfe_forward_per_iteration")}  # fmt: skip
+        result["torchdiffeq"]["median_last5_test_l1"] = float(np.median(last))
+        result["target_test_l1"] = target
+        result["ours_seconds_to_target"] = reached["elapsed"] if reached else None
+        result["ours_step_at_target"] = reached["step"] if reached else None
+        result["speedup"] = peer["total_train_seconds"] / reached["elapsed"] if reached else None
+    ours.pop("records")
+    return _record("spiral", result)
+
+
+def _spiral_ours(regularise: str = "none", weight: float = 0.01, seed: int = 0) -> dict:
+    problem = ns.load(HERE / "neural_ode" / "spiral.toml")
+    ode = dataclasses.replace(problem.solver["ode"], regularise=regularise, regularisation=weight)
+    began = time.perf_counter()
+    sol = ns.solve(problem, ode=ode, log_every=20, seed=seed)
+    wall = time.perf_counter() - began
+    records = [{"step": r["step"], "elapsed": r["elapsed"], "terms": r["terms"]} for r in sol.history]
+    compile_s = sol.history[0]["elapsed"] if sol.history else None
+    return {"status": sol.status, "regularise": regularise, "regularisation": weight, "seed": seed,
+            "final_test_l1": records[-1]["terms"][0], "median_last5_test_l1": float(np.median([r["terms"][0] for r in records[-5:]])),
+            "train_seconds": records[-1]["elapsed"], "first_record_seconds": compile_s, "wall_seconds": wall,
+            "nfe_prediction": sol.metrics["nfe"], "nfe_training": _window_nfe(sol), "records": records}  # fmt: skip
+
+
+def regularisation(args) -> dict:
+    """NFE of the trained spiral at prediction with and without the error-estimate regulariser,
+    and the test error (median of the last five test points) of each, over seeds."""
+    rows = []
+    for seed in range(args.seeds):
+        plain = _spiral_ours("none", 0.0, seed)
+        reg = _spiral_ours(args.regularise if args.regularise != "none" else "error", args.regularisation, seed)
+        for r in (plain, reg):
+            r.pop("records")
+        rows.append({"seed": seed, "plain": plain, "regularised": reg,
+                     "nfe_ratio": plain["nfe_prediction"]["forward"] / reg["nfe_prediction"]["forward"],
+                     "error_change": reg["median_last5_test_l1"] / plain["median_last5_test_l1"] - 1})  # fmt: skip
+    return _record("regularisation", {"runs": rows, "nfe_ratio_median": float(np.median([r["nfe_ratio"] for r in rows])),
+                                      "error_change_median": float(np.median([r["error_change"] for r in rows]))})  # fmt: skip
+
+
+def diffrax_example(args) -> dict:
+    """diffrax's neural-ODE example script and the same model as a neuralsolve problem, on the
+    example's own data: final MSE on the whole data set and training wall time."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out, data = pathlib.Path(tmp) / "peer.json", pathlib.Path(tmp) / "data.npz"
+        subprocess.run([sys.executable, str(PEERS / "diffrax_neural_ode.py"), "--out", str(out), "--save-data", str(data),
+                        "--steps-scale", str(args.steps_scale)], check=True)  # fmt: skip
+        peer, arrays = json.loads(out.read_text()), dict(np.load(data))
+    ts, ys = arrays["ts"], arrays["ys"]
+    k, n = ys.shape[:2]
+    columns = {"t": np.tile(ts, k), "y1": ys[..., 0].ravel(), "y2": ys[..., 1].ravel(), "trajectory": np.repeat(np.arange(k), n)}
+    hidden = {f: ns.Hidden(["y1", "y2"], width=64, depth=2, activation="softplus", network="f") for f in ("F1", "F2")}
+    problem = ns.Problem(ns.Interval(float(ts[0]), float(ts[-1]), "t"), ["y1", "y2"],
+                         ["diff(y1, t) = s*tanh(F1)", "diff(y2, t) = s*tanh(F2)"], unknowns={"s": ns.Unknown(1.0)},
+                         hidden=hidden, data=ns.Data(columns), scale={"y1": 1, "y2": 1})  # fmt: skip
+    steps = int(round(500 * args.steps_scale))
+    ode = ns.ODE(rtol=1e-3, atol=1e-6, batch=32, grow=0.1, initial="data")
+    began = time.perf_counter()
+    sol = ns.solve(problem, method="neural-ode", ode=ode, phases=[ns.AdaBelief(steps, learning_rate=3e-3)],
+                   precision="float32", seed=5678, log_every=steps)  # fmt: skip
+    wall = time.perf_counter() - began
+    train = sum(b - a for part, a, b in sol.spans if part == "training")
+    mse = float(np.mean([v**2 for v in sol.metrics["data_misfit_rms"].values()]))
+    ours = {"status": sol.status, "final_mse": mse, "train_seconds": train, "wall_seconds": wall,
+            "nfe_prediction": sol.metrics["nfe"], "s": sol.unknowns["s"]}  # fmt: skip
+    return _record("diffrax-example", {"ours": ours, "diffrax": peer, "time_ratio": train / peer["train_seconds"]})
+
+
+def robertson(args) -> dict:
+    """Robertson's kinetics with k1 unknown, from 30 log-spaced samples with 1 % noise, an
+    implicit solver (Kvaerno5): the rate's error and the wall time, over seeds."""
+    from scipy.integrate import solve_ivp
+
+    k1, k2, k3 = 0.04, 3e7, 1e4
+    rhs = lambda t, y: [-k1 * y[0] + k3 * y[1] * y[2], k1 * y[0] - k2 * y[1] ** 2 - k3 * y[1] * y[2], k2 * y[1] ** 2]
+    t = np.logspace(-4, 5, 30)
+    exact = solve_ivp(rhs, (0, 1e5), [1, 0, 0], method="Radau", t_eval=t, rtol=1e-12, atol=1e-16).y.T
+    rows = []
+    for seed in range(args.seeds):
+        noisy = exact * (1 + 0.01 * np.random.default_rng(seed).normal(size=exact.shape))
+        problem = ns.Problem(ns.Interval(0, 1e5, "t"), ["a", "b", "c"],
+                             ["diff(a, t) = -k1*a + 1e4*b*c", "diff(b, t) = k1*a - 3e7*b**2 - 1e4*b*c", "diff(c, t) = 3e7*b**2"],
+                             [ns.Initial("a", 1.0), ns.Initial("b", 0.0), ns.Initial("c", 0.0)],
+                             unknowns={"k1": ns.Unknown(0.01, positive=True)}, exact={"k1": k1},
+                             data=ns.Data({"t": t, "a": noisy[:, 0], "b": noisy[:, 1], "c": noisy[:, 2]}))  # fmt: skip
+        began = time.perf_counter()
+        sol = ns.solve(problem, method="neural-ode", ode=ns.ODE(integrator="kvaerno5", rtol=1e-6, atol=1e-10),
+                       phases=[ns.Adam(200, learning_rate=0.05), ns.LBFGS(200, plateau=50)], seed=seed)  # fmt: skip
+        rows.append({"seed": seed, "status": sol.status, "k1": sol.unknowns["k1"], "stderr": sol.unknowns_stderr["k1"],
+                     "relative_error": sol.metrics["unknown_errors"]["k1"], "wall_seconds": time.perf_counter() - began,
+                     "nfe": sol.metrics["nfe"]})  # fmt: skip
+    return _record("robertson", {"runs": rows})
+
+
+def ude(args) -> dict:
+    """Lotka-Volterra with the interaction terms hidden (the UDE paper's setup): the formulas
+    found from 31 samples at ``noise`` (of each state's mean), over seeds; success = exactly the
+    xy term in each."""
+    from scipy.integrate import solve_ivp
+
+    a, b, c, d = 1.3, 0.9, 0.8, 1.8
+    t = np.round(np.arange(0, 3.0001, 0.1), 10)
+    clean = solve_ivp(lambda t, y: [a * y[0] - b * y[0] * y[1], c * y[0] * y[1] - d * y[1]], (0, 3), [0.4425, 4.628],
+                      t_eval=t, rtol=1e-12, atol=1e-12).y.T  # fmt: skip
+    rows = []
+    for seed in range(args.seeds):
+        noisy = clean + args.noise * clean.mean(axis=0) * np.random.default_rng(seed).normal(size=clean.shape)
+        problem = ns.Problem(ns.Interval(0, 3, "t"), ["x", "y"], ["diff(x, t) = 1.3*x + F", "diff(y, t) = -1.8*y + G"],
+                             hidden={"F": ns.Hidden(["x", "y"], width=5, depth=3), "G": ns.Hidden(["x", "y"], width=5, depth=3)},
+                             discover=ns.Discover(degree=args.degree),
+                             data=ns.Data({"t": t, "x": noisy[:, 0], "y": noisy[:, 1]}))  # fmt: skip
+        began = time.perf_counter()
+        sol = ns.solve(problem, method="neural-ode", seed=seed,
+                       phases=[ns.Adam(1000, learning_rate=0.01), ns.LBFGS(1000, plateau=200)])  # fmt: skip
+        found = sol.discovered
+        exact = all(f.count("*") == 2 and "x*y" in f and "+" not in f and " - " not in f for f in found.values())
+        rows.append({"seed": seed, "discovered": found, "regression": sol.metrics.get("discovered_regression"),
+                     "exact_terms": exact, "wall_seconds": time.perf_counter() - began})  # fmt: skip
+    return _record("ude-lotka-volterra", {"noise": args.noise, "runs": rows, "exact": sum(r["exact_terms"] for r in rows)})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("case", choices=("spiral", "diffrax", "regularisation", "robertson", "ude"))
+    parser.add_argument("--peer", choices=("torchdiffeq", "none"), default="torchdiffeq")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
+    parser.add_argument("--regularise", default="none")
+    parser.add_argument("--regularisation", type=float, default=0.01)
+    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--noise", type=float, default=0.05)
+    parser.add_argument("--degree", type=int, default=3)
+    parser.add_argument("--steps-scale", type=float, default=1.0)
+    args = parser.parse_args()
+    {"spiral": spiral, "diffrax": diffrax_example, "regularisation": regularisation, "robertson": robertson,
+     "ude": ude}[args.case](args)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
