@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import sympy
 
 import neuralsolve as ns
 from neuralsolve._errors import ProblemError
@@ -117,3 +118,19 @@ def test_windows_regularisers_and_batches_train():
                    log_every=20)
     first, last = sol.history[0]["terms"], sol.history[-1]["terms"]
     assert sol.status == "ok" and last[1] > 0 and last[0] < first[0]
+
+
+@pytest.mark.slow  # about a minute: a hidden network trained, regressed and verified in rounds (make accuracy)
+def test_a_hidden_decay_term_is_discovered_and_verified_through_the_solver():
+    rng = np.random.default_rng(5)
+    data = _decay_data([np.sort(rng.uniform(0, 2, 12)) for _ in range(2)], [1.0, 2.0])
+    p = ns.Problem(ns.Interval(0, 2, "t"), "y", "diff(y, t) = F", hidden={"F": ns.Hidden(["y"], width=8, depth=1)},
+                   discover=ns.Discover(degree=2, refit=100, ensemble=0), data=data)  # fmt: skip
+    sol = ns.solve(p, method="neural-ode", phases=[ns.Adam(300, learning_rate=0.02), ns.LBFGS(200)])
+    assert sol.status == "ok", sol.message
+    (formula,) = sol.discovered.values()
+    y = sympy.Symbol("y")
+    found = sympy.sympify(formula)
+    assert sympy.expand(found - found.coeff(y) * y) == 0, formula  # one term: a multiple of y
+    assert float(found.coeff(y)) == pytest.approx(-K, rel=1e-3), formula
+    assert sol.metrics["verification"].startswith("re-solved with the formulas") and len(sol.metrics["discovery_candidates"]) >= 2
