@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from ...problem.problem import Problem
 from ..base import Family, Panel
-from .settings import ODE, resolve
-from .solution import ODESolution
+from .settings import METRIC_KEYS, ODE, check_stages, resolve
 from .system import OdeSystem
-from .train import METRIC_KEYS, check_stages, reopen, solve_neural_ode
 
-__all__ = ["ODE", "ODESolution", "FAMILY"]
+# diffrax and Equinox are imported when a solve starts (.train), not with the family: checking a
+# problem file (neuralsolve check) reads the settings only
+
+__all__ = ["ODE", "FAMILY"]
 
 
 class NeuralODE(Family):
@@ -48,10 +49,14 @@ class NeuralODE(Family):
         done = [checkpoint.for_window(k).steps() for k in range(len(stages))]
         return None if done[0] is None else sum(d or 0 for d in done)
 
-    def solve(self, problem: Problem, settings: dict, **run) -> ODESolution:
+    def solve(self, problem: Problem, settings: dict, **run):
+        from .train import solve_neural_ode
+
         return solve_neural_ode(problem, settings, **run)
 
-    def reopen(self, problem: Problem, settings: dict, checkpoint, saved: dict) -> ODESolution | None:
+    def reopen(self, problem: Problem, settings: dict, checkpoint, saved: dict):
+        from .train import reopen
+
         return reopen(problem, settings, checkpoint, saved)
 
     def panels(self, problem: Problem, values, reference, metrics: dict) -> list[Panel]:

@@ -18,6 +18,11 @@ ADJOINTS = ("recursive", "backsolve", "direct")
 REGULARISERS = ("none", "error", "stiffness", "local")
 LOSSES = ("mse", "l1")
 INITIALS = ("trained", "data")
+# the keys of metrics.json a neural-ODE solve fills (docs/neural-odes.md)
+METRIC_KEYS = ("unknowns", "unknowns_stderr", "unknowns_stderr_method", "unknown_errors", "unknown_deviations",
+               "data_misfit_rms", "heldout_rms", "heldout_relative_error", "trajectories", "nfe", "initial_states",
+               "discovered", "discovered_regression", "discovered_misfit_rms", "hidden_formula_misfit",
+               "discovery_candidates", "verification")  # fmt: skip
 # what a neural-ODE solve reads from [solver]; the collocation network's settings do not apply
 SOLVER_KEYS = {"method", "ode", "phases", "precision", "seed", "time_limit"}
 
@@ -127,3 +132,9 @@ def resolve(problem, given: dict) -> dict:
     phases = settings.get("phases")
     return {"method": "neural-ode", "ode": ode, "phases": tuple(phases) if phases is not None else default_phases(),
             "precision": precision, "seed": seed, "time_limit": check_time_limit(settings.get("time_limit"))}  # fmt: skip
+
+
+def check_stages(settings: dict) -> None:
+    """Refuse settings that cannot run together."""
+    if settings["ode"].window is not None and settings["ode"].batch is None:
+        raise ProblemError("ode: window needs batch (how many windows per step)")

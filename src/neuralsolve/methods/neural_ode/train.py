@@ -10,18 +10,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..._errors import ProblemError
 from ...problem.problem import Problem
 from ...train.fit import FitResult, Schedule, carry_template, fit
 from .integrate import DIVERGED, STIFF, Integrator, count_forward, count_gradient
 from .model import TERM_NAMES, NeuralODEModel
-from .settings import IMPLICIT
+from .settings import IMPLICIT, METRIC_KEYS
 from .solution import ODESolution
 
-METRIC_KEYS = ("unknowns", "unknowns_stderr", "unknowns_stderr_method", "unknown_errors", "unknown_deviations",
-               "data_misfit_rms", "heldout_rms", "heldout_relative_error", "trajectories", "nfe", "initial_states",
-               "discovered", "discovered_regression", "discovered_misfit_rms", "hidden_formula_misfit",
-               "discovery_candidates", "verification")  # fmt: skip
 WEIGHTS = (1.0, None, 0.0)  # data, regulariser (the settings' weight), nfe (recorded only)
 
 
@@ -226,10 +221,3 @@ def reopen(problem: Problem, settings: dict, checkpoint, saved: dict) -> ODESolu
         metrics = {k: saved.get(k) for k in METRIC_KEYS} if saved else measure(model, params, settings)
     result = FitResult(params, state.history, state.phases, *saved_outcome(saved))
     return ODESolution(model, params, settings["precision"], fit=result, metrics=metrics, term_names=list(TERM_NAMES))
-
-
-def check_stages(settings: dict) -> None:
-    """Refuse settings that cannot run together."""
-    ode = settings["ode"]
-    if ode.window is not None and ode.batch is None:
-        raise ProblemError("ode: window needs batch (how many windows per step)")
