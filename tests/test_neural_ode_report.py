@@ -1,7 +1,8 @@
 """What a neural-ODE run tells its user: the report's trajectories (data against the model, train
 and held out), phase portrait, misfit, held-out errors and solver cost (NFE), rendered again from
 the run directory alone; and what ``neuralsolve check`` says it is checked against. One small
-solve (40 Adam steps, three trajectories of a two-field linear system, one held out)."""
+solve, shared with tests/test_neural_ode.py (conftest.py: three trajectories of a two-field linear
+system, one held out)."""
 
 import json
 import re
@@ -15,29 +16,6 @@ from neuralsolve.methods.neural_ode.model import NeuralODEModel
 from neuralsolve.report.page import sci
 from neuralsolve.report.trajectories import drawn
 
-OSCILLATOR = """\
-name = "Linear oscillator: the stiffness from three trajectories"
-fields = ["x", "y"]
-equations = ["diff(x, t) = y", "diff(y, t) = -k*x"]
-
-[domain]
-t = [0, 3]
-
-[unknowns]
-k = { initial = 1.0, positive = true }
-
-[data]
-file = "obs.csv"
-
-[solver]
-method = "neural-ode"
-phases = [{method = "adam", steps = 40, learning_rate = 0.01}]
-
-[solver.ode]
-holdout = 0.3
-"""
-
-
 def _strip_images(report: str) -> str:
     return re.sub(r"base64,[^']*", "base64,", report)
 
@@ -46,32 +24,8 @@ def _table(report: str, kind: str) -> str:
     return re.search(rf"<table class='metrics {kind}'>.*?</table>", report, re.S).group(0)
 
 
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    """The problem file and its data: x' = y, y' = -2 x from three initial states, 15 samples each."""
-    folder = tmp_path_factory.mktemp("oscillator")
-    t, w = np.linspace(0, 3, 15), np.sqrt(2.0)
-    rows = []
-    for k, (a, b) in enumerate([(1.0, 0.0), (0.0, 1.0), (-0.5, 0.5)]):
-        x = a * np.cos(w * t) + b / w * np.sin(w * t)
-        y = -a * w * np.sin(w * t) + b * np.cos(w * t)
-        rows.append(np.c_[t, x, y, np.full_like(t, k)])
-    np.savetxt(folder / "obs.csv", np.concatenate(rows), delimiter=",", header="t,x,y,trajectory", comments="",
-               fmt=["%.15g", "%.15g", "%.15g", "%d"])  # fmt: skip
-    (folder / "oscillator.toml").write_text(OSCILLATOR)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def run(folder):
-    """The run directory of one solve of the oscillator, by the command line."""
-    out = folder / "run"
-    result = CliRunner().invoke(main, ["solve", str(folder / "oscillator.toml"), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
-
-
-def test_the_report_draws_every_trajectory_and_states_misfit_held_out_errors_and_nfe(run):
+def test_the_report_draws_every_trajectory_and_states_misfit_held_out_errors_and_nfe(neural_ode_run):
+    run = neural_ode_run
     metrics = json.loads((run / "metrics.json").read_text())
     report = (run / "report.html").read_text()
     for name in ("trajectories", "phase_portrait", "nfe_history", "loss_history"):
@@ -96,7 +50,8 @@ def test_the_report_draws_every_trajectory_and_states_misfit_held_out_errors_and
     assert "Standard errors from a Gauss–Newton approximation: the sensitivities of the solved trajectories" in estimates
 
 
-def test_neuralsolve_report_renders_the_same_page_again_without_solving(run, monkeypatch):
+def test_neuralsolve_report_renders_the_same_page_again_without_solving(neural_ode_run, monkeypatch):
+    run = neural_ode_run
     before = _strip_images((run / "report.html").read_text())
     for path in [*run.glob("*.png"), run / "report.html"]:
         path.unlink()
@@ -105,14 +60,14 @@ def test_neuralsolve_report_renders_the_same_page_again_without_solving(run, mon
         raise AssertionError("the report solved the ODE again")
 
     monkeypatch.setattr(NeuralODEModel, "predict", no_solving)  # every solve of the learned ODE goes through it
-    result = CliRunner().invoke(main, ["report", str(run)])
+    result = CliRunner().invoke(main, ["report", str(neural_ode_run)])
     assert result.exit_code == 0, result.output
     assert "trajectories.png" in result.output and "nfe_history.png" in result.output
     assert _strip_images((run / "report.html").read_text()) == before
 
 
-def test_check_says_a_neural_ode_is_checked_against_its_data(folder):
-    result = CliRunner().invoke(main, ["check", str(folder / "oscillator.toml")])
+def test_check_says_a_neural_ode_is_checked_against_its_data(neural_ode_files):
+    result = CliRunner().invoke(main, ["check", str(neural_ode_files / "oscillator.toml")])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert "method: neural-ode (tsit5, rtol 1e-06, atol 1e-08, adjoint recursive)" in lines
