@@ -95,6 +95,7 @@ def test_eigen_settings_are_checked():
     assert pencil(_well(1).equations[0].expr, "psi", "E", ("x",))[1] == {(0,): 1}
 
 
+@pytest.mark.slow  # 28 s on the 2-core CPU: make accuracy (suite budget)
 def test_oscillator_with_an_envelope_scale():
     """A scale that is a function of x (an envelope decaying at half the true rate) lets the
     network skip the Gaussian tail: two oscillator states within the issue's 1e-5 on a short

@@ -93,7 +93,8 @@ def test_gaussian_centres_widths_and_features_move_under_training():
     [
         (FourierFeatures(count=16, sigma=1.0), 2, "float64", 2e-4),
         (GaussianFeatures(count=16, size=4), 1, "float64", 3e-4),
-        (GaussianFeatures(count=16, size=4), 1, "float32", 2e-4),
+        # float32 in make accuracy (35 s on the 2-core CPU; float32 solves are tested in test_accuracy.py)
+        pytest.param(GaussianFeatures(count=16, size=4), 1, "float32", 2e-4, marks=pytest.mark.slow),
     ],
 )
 def test_poisson_1d_with_each_embedding(features, depth, precision, bound):
