@@ -95,6 +95,8 @@ def _spiral_ours(regularise: str = "none", weight: float = 0.01, seed: int = 0) 
     began = time.perf_counter()
     sol = ns.solve(problem, ode=ode, log_every=20, seed=seed)
     wall = time.perf_counter() - began
+    if sol.status != "ok":
+        raise RuntimeError(f"the spiral solve (regularise {regularise}, weight {weight}) ended {sol.status}: {sol.message}")
     records = [{"step": r["step"], "elapsed": r["elapsed"], "terms": r["terms"]} for r in sol.history]
     compile_s = sol.history[0]["elapsed"] if sol.history else None
     return {"status": sol.status, "regularise": regularise, "regularisation": weight, "seed": seed,

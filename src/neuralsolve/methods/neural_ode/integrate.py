@@ -34,7 +34,12 @@ FAILED, STIFF, DIVERGED = 1, 2, 3  # a solve's outcome besides success (0)
 
 def _rms_ratio(err, y0, y1, rtol: float, atol: float):
     """The step controller's measure of a local error: RMS of err / (atol + rtol·max(|y0|, |y1|))."""
-    return jnp.sqrt(jnp.mean((err / (atol + rtol * jnp.maximum(jnp.abs(y0), jnp.abs(y1)))) ** 2))
+    return _safe_norm(err / (atol + rtol * jnp.maximum(jnp.abs(y0), jnp.abs(y1)))) / jnp.sqrt(err.size)
+
+
+def _safe_norm(x):
+    """‖x‖ with a finite gradient at 0 (a step whose error estimate is exactly 0 happens)."""
+    return jnp.sqrt(jnp.sum(x**2) + jnp.finfo(x.dtype).tiny)
 
 
 class Accumulating(diffrax.AbstractAdaptiveSolver, diffrax.AbstractWrappedSolver):
@@ -84,7 +89,7 @@ class Accumulating(diffrax.AbstractAdaptiveSolver, diffrax.AbstractWrappedSolver
             size = _rms_ratio(err, y0, y1, self.rtol, self.atol)
         else:
             gap = self.solver.func(terms, t1, y1, args) - self.solver.func(terms, t1, y1 - err, args)
-            size = jnp.linalg.norm(gap) / (jnp.linalg.norm(err) + jnp.finfo(y1.dtype).tiny ** 0.5)
+            size = _safe_norm(gap) / _safe_norm(err)
         return y1, err, dense, (inner, total + size * jnp.abs(t1 - t0)), result
 
     def func(self, terms, t0, y0, args):
