@@ -128,3 +128,17 @@ def test_a_hidden_decay_term_is_discovered_and_verified_through_the_solver():
     assert sympy.expand(found - found.coeff(y) * y) == 0, formula  # one term: a multiple of y
     assert float(found.coeff(y)) == pytest.approx(-K, rel=1e-3), formula
     assert sol.metrics["verification"].startswith("re-solved with the formulas") and len(sol.metrics["discovery_candidates"]) >= 2
+
+
+def test_the_local_regulariser_is_finite_on_whole_series_and_batches():
+    """The local regulariser draws its time from the step number (and from 0 for the whole data)."""
+    t = np.linspace(0, 2, 8)
+    p = _decay_problem(ns.Data({"t": t, "y": np.exp(-K * t)}))
+    with jax.enable_x64(True):
+        from neuralsolve.methods.neural_ode.model import NeuralODEModel
+        from neuralsolve.methods.neural_ode.settings import resolve
+
+        model = NeuralODEModel(p, resolve(p, {"method": "neural-ode", "ode": ns.ODE(regularise="local")}), jnp.float64)
+        data = model.data(model.train, None, 0)
+        whole, batch = model.terms(model.params, data), model.terms(model.params, data, jnp.asarray(3))
+    assert np.all(np.isfinite(whole)) and whole[1] > 0 and batch[1] > 0

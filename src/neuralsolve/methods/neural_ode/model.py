@@ -180,7 +180,7 @@ class NeuralODEModel:
         # at one random sample time of each trajectory: the error estimate of one step of the
         # solve's mean accepted size there (Pal et al. 2023 draw the time uniformly; a sample time
         # reuses the saved state instead of solving to it)
-        key = jax.random.fold_in(data["key"], -1 if step is None else step + 1)
+        key = jax.random.fold_in(data["key"], 0 if step is None else step + 1)
         r = jax.random.randint(key, (len(ts),), 0, ts.shape[1])
         t_r = jnp.take_along_axis(ts, r[:, None], axis=1)[:, 0]
         y_r = jnp.take_along_axis(ys, r[:, None, None], axis=1)[:, 0]
