@@ -140,5 +140,6 @@ def test_the_local_regulariser_is_finite_on_whole_series_and_batches():
 
         model = NeuralODEModel(p, resolve(p, {"method": "neural-ode", "ode": ns.ODE(regularise="local")}), jnp.float64)
         data = model.data(model.train, None, 0)
-        whole, batch = model.terms(model.params, data), model.terms(model.params, data, jnp.asarray(3))
+        terms = jax.jit(model.terms)
+        whole, batch = terms(model.params, data), terms(model.params, data, jnp.asarray(3))
     assert np.all(np.isfinite(whole)) and whole[1] > 0 and batch[1] > 0
