@@ -117,6 +117,28 @@ class Solution:
         return f"Solution(fields={list(self.fields)}, status={self.status!r}, steps={self.steps}{extra})"
 
 
+class Estimates:
+    """What a solve learned about its equations, read from its ``metrics``: mixed into the
+    solutions of the families that estimate constants and discover formulas."""
+
+    metrics: dict
+
+    @property
+    def unknowns(self) -> dict[str, float]:
+        """The estimated constants by name."""
+        return dict(self.metrics.get("unknowns") or {})
+
+    @property
+    def unknowns_stderr(self) -> dict[str, float]:
+        """Their standard errors by name (see docs/inverse-problems.md)."""
+        return dict(self.metrics.get("unknowns_stderr") or {})
+
+    @property
+    def discovered(self) -> dict[str, str]:
+        """Each hidden term's formula (a SymPy-parsable string), after verification's refit."""
+        return dict(self.metrics.get("discovered") or {})
+
+
 class Recorder(Checkpoint):
     """A checkpoint kept in memory. :func:`neuralsolve.solve` given no checkpoint records the final
     training state(s) here (never during training), so that :meth:`Solution.save` can write them."""

@@ -380,10 +380,15 @@ def input_box(problem, inputs) -> tuple[list[float], list[float]]:
             lo.append(float(lo_d[coords.index(n)]))
             hi.append(float(hi_d[coords.index(n)]))
             continue
-        seen = np.concatenate([d.values[:, fields.index(n)] for d in problem.inverse.data] or [np.array([])])
-        seen = seen[np.isfinite(seen)]
-        a, b = (float(seen.min()), float(seen.max())) if seen.size else (-1.0, 1.0)
-        pad = 0.25 * (b - a) if b > a else 1.0
-        lo.append(a - pad)
-        hi.append(b + pad)
+        a, b = padded_range(np.concatenate([d.values[:, fields.index(n)] for d in problem.inverse.data] or [np.array([])]))
+        lo.append(a)
+        hi.append(b)
     return lo, hi
+
+
+def padded_range(values: np.ndarray) -> tuple[float, float]:
+    """The range of the finite ``values`` widened by a quarter each way ([-1, 1] without any)."""
+    seen = values[np.isfinite(values)]
+    a, b = (float(seen.min()), float(seen.max())) if seen.size else (-1.0, 1.0)
+    pad = 0.25 * (b - a) if b > a else 1.0
+    return a - pad, b + pad

@@ -7,10 +7,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..._errors import ProblemError
-from ...solution import Solution
+from ...solution import Estimates, Solution
 
 
-class ODESolution(Solution):
+class ODESolution(Estimates, Solution):
     """A :class:`~neuralsolve.solution.Solution` whose fields come from solving the learned ODE.
 
     Called on points (n, 1) of time, it gives the first training trajectory (from its trained
@@ -24,21 +24,6 @@ class ODESolution(Solution):
         super().__init__(_unusable, params, problem.fields, problem.domain.coords, precision, fit=fit, metrics=metrics,
                          term_names=term_names)  # fmt: skip
         self.ode_model = model
-
-    @property
-    def unknowns(self) -> dict[str, float]:
-        """The estimated constants by name."""
-        return dict(self.metrics.get("unknowns") or {})
-
-    @property
-    def unknowns_stderr(self) -> dict[str, float]:
-        """Their standard errors by name."""
-        return dict(self.metrics.get("unknowns_stderr") or {})
-
-    @property
-    def discovered(self) -> dict[str, str]:
-        """Each hidden term's formula, after verification."""
-        return dict(self.metrics.get("discovered") or {})
 
     def _evaluate(self, points, field):
         points = np.asarray(points, float)

@@ -22,7 +22,7 @@ from ...ops.point import value_at
 from ...problem.compile import compile_expression
 from ...problem.conditions import Dirichlet, InitialRate
 from ...problem.domain import TIME
-from ...problem.inverse import hidden_networks, input_box
+from ...problem.inverse import hidden_networks, input_box, padded_range
 from ...problem.parse import Namespace, parse_expression
 from ...problem.problem import Problem
 
@@ -90,11 +90,7 @@ class OdeSystem:
             for d in self.problem.inverse.data:
                 names = {TIME: d.points[:, 0], **{f: d.values[:, j] for j, f in enumerate(self.problem.fields)}}
                 rows.append(np.asarray(fn(names), float) * np.ones(len(d.points)))
-            seen = np.concatenate(rows)
-            seen = seen[np.isfinite(seen)]
-            a, b = (float(seen.min()), float(seen.max())) if seen.size else (-1.0, 1.0)
-            pad = 0.25 * (b - a) if b > a else 1.0
-            lo[k], hi[k] = a - pad, b + pad
+            lo[k], hi[k] = padded_range(np.concatenate(rows))
         return lo, hi
 
     def constants(self, theta: dict, support: dict | None = None) -> dict:
@@ -106,10 +102,11 @@ class OdeSystem:
             out[name] = value * support[name] if support is not None and name in support else value
         return out
 
-    def raw(self, name: str, value: float) -> float:
-        """The raw parameter of constant ``name`` at ``value`` (the inverse of :meth:`constants`)."""
+    def raw(self, name: str, value):
+        """The raw parameter of constant ``name`` at ``value`` (the inverse of :meth:`constants`;
+        a number or a traced value)."""
         u = self.problem.inverse.unknowns[name]
-        return float(np.log(value)) if u.positive else value / u.scale()
+        return jnp.log(value) if u.positive else value / u.scale()
 
     def vector_field(self, statics: dict):
         """``f(t, y, args) -> dy/dt`` with ``args = (theta, hidden arrays, support)``."""

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ...pinn.settings import dtype_of
 from ...problem.problem import Problem
 from ...train.fit import FitResult, Schedule, carry_template, fit
 from .integrate import DIVERGED, STIFF, Integrator, count_forward, count_gradient
@@ -18,10 +19,6 @@ from .settings import IMPLICIT, METRIC_KEYS
 from .solution import ODESolution
 
 WEIGHTS = (1.0, None, 0.0)  # data, regulariser (the settings' weight), nfe (recorded only)
-
-
-def dtype_of(settings: dict):
-    return jnp.float64 if settings["precision"] == "float64" else jnp.float32
 
 
 def solve_neural_ode(problem: Problem, settings: dict, *, derivatives: str, callback, log_every: int, checkpoint,
@@ -174,7 +171,7 @@ def standard_errors(model: NeuralODEModel, params) -> tuple[dict, str]:
 
     def fitted(z):
         values = dict(zip(names, z[: len(names)]))
-        theta = {k: _raw_jnp(system, k, values[k]) for k in names}
+        theta = {k: system.raw(k, values[k]) for k in names}
         y0 = model.initial(params).at[free].set(z[len(names):] * scales[np.nonzero(free)[1]])
         args = (theta, params["hidden"], None)
         ys = jax.vmap(lambda t, y: integrator.solve(args, system.t0, t, y)[0])(jnp.asarray(series.times, model.dtype), y0)
@@ -197,11 +194,6 @@ def standard_errors(model: NeuralODEModel, params) -> tuple[dict, str]:
     se = {k: float(np.sqrt(max(cov[i, i], 0.0))) for i, k in enumerate(names)}
     method = "gauss-newton (ODE sensitivities" + ("; hidden networks held fixed)" if model.problem.inverse.hidden else ")")
     return se, method
-
-
-def _raw_jnp(system, name: str, value):
-    u = system.problem.inverse.unknowns[name]
-    return jnp.log(value) if u.positive else value / u.scale()
 
 
 def reopen(problem: Problem, settings: dict, checkpoint, saved: dict) -> ODESolution | None:
