@@ -29,6 +29,9 @@ _EXPORTS = {
     "Unknown": ".problem.inverse", "Data": ".problem.inverse", "Hidden": ".problem.inverse",
     "Discover": ".problem.inverse", "InverseSolution": ".methods.inverse.solution",
     "open": ".rundir", "save": ".rundir", "enable_compilation_cache": ".compile_cache",
+    "Operator": ".problem.operator", "GRF": ".problem.operator", "FNO": ".methods.operator.settings",
+    "DeepONet": ".methods.operator.settings", "MgNO": ".methods.operator.settings",
+    "Training": ".methods.operator.settings", "OperatorSolution": ".methods.operator.solution",
 }  # fmt: skip
 __all__ = sorted(_EXPORTS)
 
@@ -70,3 +73,6 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .train.phases import BFGS, LBFGS, SSBFGS, AdaBelief, Adam, RMSprop, SSBroyden  # noqa: F401
     from .methods.neural_ode.settings import ODE  # noqa: F401
     from .methods.neural_ode.solution import ODESolution  # noqa: F401
+    from .problem.operator import GRF, Operator  # noqa: F401
+    from .methods.operator.settings import FNO, DeepONet, MgNO, Training  # noqa: F401
+    from .methods.operator.solution import OperatorSolution  # noqa: F401

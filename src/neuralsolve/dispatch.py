@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from ._errors import ProblemError
 from .loss.terms import Points
-from .methods import eigen, forward, inverse, march, neural_ode
+from .methods import eigen, forward, inverse, march, neural_ode, operator
 from .methods.base import Family
 from .nn.mlp import MLP
 from .ops.derivatives import DEFAULT as DEFAULT_DERIVATIVES
@@ -22,7 +22,7 @@ from .train.checkpoint import Checkpoint
 from .train.weighting import Causal
 
 # asked in this order; the forward family takes whatever the others leave
-FAMILIES: tuple[Family, ...] = (neural_ode.FAMILY, eigen.FAMILY, inverse.FAMILY, march.FAMILY, forward.FAMILY)
+FAMILIES: tuple[Family, ...] = (operator.FAMILY, neural_ode.FAMILY, eigen.FAMILY, inverse.FAMILY, march.FAMILY, forward.FAMILY)
 
 
 def family_for(problem: Problem, given: dict) -> Family:
@@ -43,7 +43,7 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
           sampling=None, redraw: int | None = None, derivatives: str = DEFAULT_DERIVATIVES, callback: Callable | None = None,
           log_every: int = 100, checkpoint: Checkpoint | None = None, resume: bool = False,
           time_limit: float | None = None, windows: int | None = None, method: str | None = None,
-          ode=None) -> Solution:  # fmt: skip
+          ode=None, model=None, training=None) -> Solution:  # fmt: skip
     """Solve ``problem`` with a physics-informed network.
 
     Settings left out (None) come from ``problem.solver`` (a problem file's ``[solver]`` table),
@@ -84,16 +84,22 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
             ``"neural-ode"`` (problems in t alone, learned from trajectories: the equations are
             solved by diffrax and the unknowns fitted through the solver; docs/neural-odes.md).
         ode: the neural ODE's :class:`ODE` settings (integrator, tolerances, batches, regulariser).
+        model: a neural operator's network, :class:`FNO`, :class:`DeepONet` or :class:`MgNO`
+            (problems with an ``[operator]`` section; docs/neural-operators.md).
+        training: a neural operator's :class:`Training` (epochs, batch, learning rate, schedule).
 
     Returns:
         A :class:`Solution`; check its ``status`` (a NaN loss stops training but still returns the
-        last finite parameters). An eigenproblem gives an :class:`EigenSolution`.
+        last finite parameters). An eigenproblem gives an :class:`EigenSolution`, a neural ODE an
+        :class:`ODESolution`, an operator problem an :class:`OperatorSolution` (callable on input
+        functions).
     """
     if not isinstance(problem, Problem):
         raise ProblemError(f"solve needs a Problem, got {type(problem).__name__}")
     given = {"network": network, "points": points, "phases": phases, "precision": precision, "seed": seed,
              "weighting": weighting, "causal": causal, "sampling": sampling, "redraw": redraw,
-             "time_limit": time_limit, "windows": windows, "method": method, "ode": ode}  # fmt: skip
+             "time_limit": time_limit, "windows": windows, "method": method, "ode": ode, "model": model,
+             "training": training}  # fmt: skip
     family, settings = prepare(problem, {k: v for k, v in given.items() if v is not None})
     if derivatives not in DERIVATIVE_METHODS:
         raise ProblemError(f"derivatives must be one of {', '.join(DERIVATIVE_METHODS)}, got {derivatives!r}")

@@ -52,14 +52,26 @@ def settings(directory) -> tuple[Problem, dict]:
     problem = load(directory / PROBLEM)
     run = json.loads((directory / RUN).read_text())
     given = solver_settings(run["solver"], str(directory / RUN)) if run.get("solver") else {}  # a saved solve's
-    phases = list(given.get("phases") or problem.solver.get("phases") or default_phases())
-    if run.get("steps") is not None:
-        phases = rescale(phases, run["steps"])
     seed = next((s for s in (run.get("seed"), given.get("seed"), problem.solver.get("seed")) if s is not None), 0)
-    kwargs = {**given, "phases": phases, "seed": seed}
+    kwargs = {**given, "seed": seed}
+    if problem.operator is not None:  # trained in epochs ([solver.training]), not phases
+        if run.get("steps") is not None:
+            kwargs["training"] = _epochs_for(problem, given, run["steps"])
+    else:
+        phases = list(given.get("phases") or problem.solver.get("phases") or default_phases())
+        kwargs["phases"] = rescale(phases, run["steps"]) if run.get("steps") is not None else phases
     if run.get("precision") is not None:
         kwargs["precision"] = run["precision"]
     return problem, kwargs
+
+
+def _epochs_for(problem: Problem, given: dict, steps: int):
+    """An operator's training settings with about ``steps`` optimiser steps (whole epochs, at least one)."""
+    from .methods.operator import Training
+
+    training = given.get("training") or problem.solver.get("training") or Training()
+    per = training.steps_per_epoch(problem.operator.train)
+    return dataclasses.replace(training, epochs=max(1, round(steps / per)))
 
 
 def rescale(phases: list, total: int) -> list:

@@ -54,6 +54,13 @@ def check(file: str) -> None:
     from ..spec.load import load
 
     problem = load(file)
+    if problem.operator is not None:
+        from .plan import operator_plan
+
+        click.echo(f"{file}: ok — {problem.name!r}")
+        for line in operator_plan(problem):
+            click.echo(line)
+        return
     exact = "; ".join(list(problem.exact) + (["eigenvalues"] if getattr(problem, "exact_eigenvalue", None) else [])) or "none"
     click.echo(f"{file}: ok — {problem.name!r}: fields {', '.join(problem.fields)} on "
                f"{', '.join(problem.domain.coords)}; {len(problem.equations)} equation(s), "
@@ -185,7 +192,7 @@ def _run(out_dir: pathlib.Path, checkpoint_every: float, resume: bool, profile, 
     with profile.span("load"):
         problem, kwargs = rundir.settings(out_dir)
         family, settings = prepare(problem, kwargs)
-    total = family.rounds(problem, settings) * sum(p.steps for p in kwargs["phases"])
+    total = family.total_steps(problem, settings)
     start = _resumed_at(out_dir, family, problem, settings, total) if resume else 0
     try:
         with _interruptible(), Progress(total, start) as progress:
@@ -284,6 +291,10 @@ def _finish(out_dir: pathlib.Path, problem, family, sol, kwargs: dict, profile, 
 def _accuracy_line(metrics: dict) -> str:
     """The relative L2 errors, saying against what they were measured, and the residual."""
     errors = metrics["l2_relative_error"] or {}
+    if "test_relative_l2" in metrics:  # a neural operator: against its test samples, at each resolution
+        shots = ", ".join(f"{s} {e:.2e}" for s, e in (metrics.get("zero_shot") or {}).items())
+        return (f"test relative L2 error against the {metrics.get('reference_method')}: {metrics['test_relative_l2']:.2e} "
+                f"at resolution {metrics['grid']['resolution']}" + (f"; zero-shot at {shots}" if shots else ""))  # fmt: skip
     if not errors and metrics.get("residual_rms") is None:  # a neural ODE: its equations hold by construction
         return "checked against the data: see the misfit below (the equations are solved, not penalised)"
     if not errors:

@@ -65,6 +65,10 @@ class Family(abc.ABC):
         """How many times training runs through all the phases (for a progress bar's total)."""
         return 1
 
+    def total_steps(self, problem: Problem, settings: dict) -> int:
+        """Optimiser steps of the whole solve (a progress bar's total)."""
+        return self.rounds(problem, settings) * sum(p.steps for p in settings["phases"])
+
     def steps_saved(self, problem: Problem, settings: dict, checkpoint) -> int | None:
         """Where a resumed solve starts, on the scale of the progress records' ``step``: the steps
         that ``checkpoint`` (and the family's other checkpoints) saved; None when none was saved."""

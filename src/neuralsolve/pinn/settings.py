@@ -24,10 +24,17 @@ def resolve_settings(problem: Problem, given: dict) -> dict:
     """``solve``'s settings: those ``given``, else the problem's ``[solver]`` table, else defaults."""
     settings = {**problem.solver, **given}
     method = settings.get("method", "pinn")
+    if method == "operator":
+        raise ProblemError("method 'operator' learns a solution operator: it needs an [operator] section "
+                           "(docs/neural-operators.md)")
     if method != "pinn":
-        raise ProblemError(f"method must be 'pinn' or 'neural-ode', got {method!r}")
+        raise ProblemError(f"method must be 'pinn', 'neural-ode' or 'operator', got {method!r}")
     if settings.get("ode") is not None:
         raise ProblemError("ode settings are for method = 'neural-ode'; this solve uses method = 'pinn'")
+    for key in ("model", "training"):
+        if settings.get(key) is not None:
+            raise ProblemError(f"{key} settings are for neural operators (an [operator] section); this solve "
+                               "uses method = 'pinn'")  # fmt: skip
     precision = settings.get("precision", "float64")
     if precision not in PRECISIONS:
         raise ProblemError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")

@@ -16,12 +16,13 @@ from .conditions import (Condition, Dirichlet, HardValue, InitialRate, Neumann, 
                          Penalty, Periodic, Robin)  # fmt: skip
 from .domain import TIME, Domain
 from .eigen import STATE_INDEX, Eigen, jumps, pencil
+from .operator import Operator
 from .inverse import Discover, Inverse, candidate_terms, check_data, check_hidden, check_unknowns
 from .parse import Namespace, parse_equation, parse_expression, split_equation
 
 
 SOLVE_SETTINGS = {"network", "points", "phases", "precision", "seed", "weighting", "causal", "sampling", "redraw",
-                  "time_limit", "windows", "method", "ode"}
+                  "time_limit", "windows", "method", "ode", "model", "training"}
 SIGNS = ("positive", "negative")
 
 
@@ -82,7 +83,8 @@ class Problem:
                  exact: dict | None = None, name: str = "problem", solver: dict | None = None,
                  reference: str = "auto", eigen: Eigen | None = None, scale: dict | None = None,
                  sign: dict | None = None, tolerance: float | None = None, unknowns: dict | None = None,
-                 data=None, hidden: dict | None = None, discover: Discover | None = None):  # fmt: skip
+                 data=None, hidden: dict | None = None, discover: Discover | None = None,
+                 operator: Operator | None = None):  # fmt: skip
         if not isinstance(domain, Domain):
             raise ProblemError(f"domain must be a neuralsolve Domain, got {type(domain).__name__}")
         self.domain, self.name = domain, name
@@ -93,7 +95,7 @@ class Problem:
                           "parameters": parameters, "functions": functions, "exact": exact, "name": name,
                           "reference": reference, "eigen": eigen, "scale": scale, "sign": sign,
                           "tolerance": tolerance, "unknowns": unknowns, "data": data, "hidden": hidden,
-                          "discover": discover}  # fmt: skip
+                          "discover": discover, "operator": operator}  # fmt: skip
         self.solver = dict(solver or {})
         if reference not in ("auto", "none"):
             raise ProblemError(f"reference must be 'auto' or 'none', got {reference!r}")
@@ -103,6 +105,12 @@ class Problem:
         if unknown_settings:
             raise ProblemError(f"unknown solver setting(s) {sorted(unknown_settings)}; expected some of {sorted(SOLVE_SETTINGS)}")
         self.fields = _field_names(fields)
+        if operator is not None and not isinstance(operator, Operator):
+            raise ProblemError(f"operator must be an Operator(input=..., grf=...), got {type(operator).__name__}")
+        self.operator = operator
+        # an operator's input function (a coefficient, a source) is a function of the coordinates
+        # the equations may use and differentiate, as a field; it is not solved for
+        self.inputs = (operator.function,) if operator is not None and operator.function else ()
         self.parameters = _parameters(parameters or {})
         if eigen is not None and not isinstance(eigen, Eigen):
             raise ProblemError(f"eigen must be an Eigen(symbol=..., states=...), got {type(eigen).__name__}")
@@ -112,11 +120,11 @@ class Problem:
         both = set(self.inverse.unknowns) & set(self.inverse.hidden)
         if both:
             raise ProblemError(f"the name {sorted(both)[0]!r} is used twice (as unknown and as hidden term)")
-        self._ns = Namespace(domain.coords, self.fields, self.parameters, unknowns=self.unknowns)
+        self._ns = Namespace(domain.coords, self.fields + self.inputs, self.parameters, unknowns=self.unknowns)
         for fname, text in (functions or {}).items():
             expr = parse_expression(text, self._ns, f"function {fname!r}")
             self._ns.functions[fname] = expr
-            Namespace(domain.coords, self.fields, self.parameters, dict(self._ns.functions), self.unknowns)  # name checks
+            Namespace(domain.coords, self.fields + self.inputs, self.parameters, dict(self._ns.functions), self.unknowns)  # name checks
         self.scale, self.sign = self._scales(scale or {}, sign or {})
         if isinstance(equations, (str, Callable)):
             equations = [equations]
@@ -242,7 +250,7 @@ class Problem:
         needed = set()
 
         def probe(x):
-            p = Point(self.domain.coords, self.fields, x, normal=None, what=what,
+            p = Point(self.domain.coords, self.fields + self.inputs, x, normal=None, what=what,
                       unknowns={name: jnp.zeros((), x.dtype) for name in self.unknowns})  # fmt: skip
             out = residual(p)
             needed.update(p.needed)

@@ -16,7 +16,7 @@ from ..methods.base import Family
 from ..problem.problem import Problem
 from ..solution import Solution
 from ..spec.dump import solver_table
-from . import trajectories
+from . import operators, trajectories
 from .page import Figure, page, reference_name
 
 
@@ -55,6 +55,8 @@ def write_data(out: pathlib.Path, problem: Problem, sol: Solution, metrics: dict
     """Write the solve's data: metrics.json, history.json and solution.npz (the report is rendered
     from them by :func:`render_report`)."""
     out.mkdir(parents=True, exist_ok=True)
+    if problem.operator is not None:  # an operator maps functions: its test samples stand for "the solution"
+        return _write(out, sol, sol.report_arrays(), metrics)
     points, _ = evaluation_grid(problem)
     inside = problem.domain.contains(points)
     values = sol(points)  # (n, fields), or (states, n, fields) for an eigenproblem
@@ -71,6 +73,10 @@ def write_data(out: pathlib.Path, problem: Problem, sol: Solution, metrics: dict
         from .inverse import saved_arrays
 
         arrays.update(saved_arrays(problem, sol, points, values))
+    return _write(out, sol, arrays, metrics)
+
+
+def _write(out: pathlib.Path, sol: Solution, arrays: dict, metrics: dict) -> list[pathlib.Path]:
     np.savez(out / "solution.npz", **arrays)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (out / "history.json").write_text(json.dumps({"terms": sol.term_names, "records": sol.history}))
@@ -82,7 +88,8 @@ def render_report(out: pathlib.Path, problem: Problem, family: Family) -> list[p
     data = np.load(out / "solution.npz")
     metrics = json.loads((out / "metrics.json").read_text())
     history = json.loads((out / "history.json").read_text())
-    figures = _solution_figures(out, problem, family, data, metrics)
+    learned_operator = operators.saved(data)
+    figures = operators.figures(out, problem, data) if learned_operator else _solution_figures(out, problem, family, data, metrics)
     odes = trajectories.saved(data)  # a learned ODE's trajectories: their own plots and measures of accuracy
     if odes:
         figures += trajectories.training_figures(out, history, metrics, LOSS_CAPTION)
@@ -97,6 +104,7 @@ def render_report(out: pathlib.Path, problem: Problem, family: Family) -> list[p
         estimates, estimate_plots = section(out, problem, metrics, data)
     report = out / "report.html"
     measured = trajectories.accuracy(metrics) if odes else None  # by its data: no reference, no residual
+    measured = operators.accuracy(metrics) if learned_operator else measured
     report.write_text(page(problem, metrics, figures, estimates, measured=measured))
     return [*estimate_plots, *(f.path for f in figures), report]
 

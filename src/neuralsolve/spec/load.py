@@ -24,16 +24,17 @@ from ..problem.compile import constant_value
 from ..problem.problem import Problem
 from .errors import SpecError, line_of
 from .inverse import InverseReader
+from .operator import OPERATOR_KEYS, OperatorReader
 from .solver import SolverReader
 from .schema import MAX_POINTS, Rule, choice, kind_of, positive, whole
 
 TOP = {"name", "fields", "equations", "domain", "parameters", "functions", "conditions", "observations", "exact",
-       "reference", "solver", "eigen", "scale", "sign", "unknowns", "data", "hidden", "discover"}  # fmt: skip
+       "reference", "solver", "eigen", "scale", "sign", "unknowns", "data", "hidden", "discover", "operator"}  # fmt: skip
 EIGEN_KEYS = {"symbol", "states", "normalize"}
 CONDITION_KEYS = {"on", "set", "periodic", "impose", "weight", "points"}
 OBSERVATION_KEYS = {"field", "file", "points", "values", "weight"}
 SOLVER_KEYS = {"network", "points", "phases", "precision", "seed", "weighting", "causal", "sampling", "redraw",
-               "time_limit", "windows", "method", "ode"}  # fmt: skip
+               "time_limit", "windows", "method", "ode", "model", "training"}  # fmt: skip
 SHAPES = ("box", "disk")
 DISK_KEYS = {"shape", "center", "radius", "coords"}
 WEIGHT = Rule("number", low=0)
@@ -84,7 +85,7 @@ def solver_settings(table: dict, source: str = "settings") -> dict:
     return reader.solver(reader.table({"solver": table}, "solver", SOLVER_KEYS))
 
 
-class _Reader(SolverReader, InverseReader):
+class _Reader(SolverReader, InverseReader, OperatorReader):
     def __init__(self, path: pathlib.Path, text: str):
         self.path, self.text = path, text
         self.dim = 1  # the domain's dimension, once read: sizes of networks and point sets depend on it
@@ -177,6 +178,7 @@ class _Reader(SolverReader, InverseReader):
         inverse = {"unknowns": unknowns, "data": self.data_sets(data) or None, "hidden": self.hidden(data),
                    "discover": self.discover(data)}  # fmt: skip
         self.check_names(inverse, fields, domain.coords, parameters, functions)
+        inverse["operator"] = self.operator(data)
         try:
             problem = Problem(domain, fields, equations, conditions, parameters=parameters, functions=functions,
                               exact=exact, name=name, solver=solver, reference=reference.get("solver", "auto"),
@@ -411,6 +413,10 @@ class _Reader(SolverReader, InverseReader):
         match = re.match(r"(scale|sign|eigen): (.*)", message, re.S)
         if match:
             return match.group(1), match.group(2)
+        match = re.match(r"operator(\.file)?: ((grf\.\w+|\w+)?.*)", message, re.S)
+        if match:
+            key = match.group(3) if match.group(3) in OPERATOR_KEYS or str(match.group(3)).startswith("grf.") else None
+            return "operator" + (match.group(1) or (f".{key}" if key else "")), match.group(2)
         return self.locate_inverse(message)
 
 def _num(x: float) -> str:

@@ -19,6 +19,7 @@ from ..nn.features import GAUSSIAN_INITS
 from ..nn.mlp import ACTIVATIONS
 from ..sampling import METHODS as SAMPLERS
 from ..methods.neural_ode.settings import ADJOINTS, INITIALS, INTEGRATORS, LOSSES, METHODS, REGULARISERS
+from ..methods.operator.settings import LOSSES as OPERATOR_LOSSES
 from ..train.phases import SCHEDULES
 
 MAX_WHOLE = 2**31 - 1  # step counters and seeds live in 32-bit integers on the device
@@ -122,8 +123,12 @@ RULES = {
     "integrator": choice(*INTEGRATORS), "rtol": positive(), "atol": positive(), "max_steps": whole(1, 10**7),
     "adjoint": choice(*ADJOINTS), "batch": whole(1, 10**6), "window": whole(2, 10**6),
     "grow": Rule("number", above=0, high=1), "regularise": choice(*REGULARISERS),
-    "regularisation": Rule("number", low=0), "holdout": Rule("number", low=0, below=1), "loss": choice(*LOSSES),
+    "regularisation": Rule("number", low=0), "holdout": Rule("number", low=0, below=1), "loss": choice(*LOSSES, *OPERATOR_LOSSES),
     "initial": choice(*INITIALS),
+    # neural operators ([solver.model], [solver.training])
+    "modes": whole(1, 10**4), "layers": whole(1, 1000), "basis": whole(1, 10**5), "levels": whole(1, 30),
+    "epochs": whole(1), "decay_every": whole(0), "decay_factor": Rule("number", above=0, high=1),
+    "weight_decay": Rule("number", low=0, below=1),
 }  # fmt: skip
 
 # the [solver] table's own scalar keys

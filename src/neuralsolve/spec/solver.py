@@ -7,6 +7,7 @@ from __future__ import annotations
 from .._errors import ProblemError
 from ..loss.terms import Points
 from ..methods.neural_ode.settings import ODE
+from ..methods.operator.settings import Training
 from ..nn.features import KINDS as FEATURE_KINDS
 from ..nn.features import FeatureError
 from ..nn.mlp import MLP
@@ -41,6 +42,10 @@ class SolverReader:
             settings["sampling"] = self.method_table("solver.sampling", table["sampling"], SAMPLINGS)
         if "ode" in table:
             settings["ode"] = self.settings("solver.ode", table["ode"], ODE)
+        if "model" in table:
+            settings["model"] = self.model(table["model"])
+        if "training" in table:
+            settings["training"] = self.settings("solver.training", table["training"], Training)
         self.check_size(settings)
         return settings
 

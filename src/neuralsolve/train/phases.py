@@ -26,7 +26,7 @@ def _check_steps(name: str, steps: int) -> None:
         raise ProblemError(f"{name} steps must be a non-negative integer, got {steps!r}")
 
 
-SCHEDULES = ("constant", "exponential", "cosine")  # Adam learning-rate schedules
+SCHEDULES = ("constant", "exponential", "cosine", "step")  # Adam learning-rate schedules
 
 
 def _check_plateau(name: str, plateau, factor) -> None:
@@ -50,7 +50,11 @@ class Adam:
     - ``"exponential"``: decays exponentially from ``learning_rate`` to ``final_learning_rate``
       at the last step (the default when ``final_learning_rate`` is given);
     - ``"cosine"``: half a cosine from ``learning_rate`` down to ``final_learning_rate`` (0 if
-      not given).
+      not given);
+    - ``"step"``: multiplied by ``decay_factor`` every ``decay_every`` steps (PyTorch's StepLR).
+
+    ``weight_decay`` (0 by default) shrinks the weights by ``learning_rate * weight_decay`` per
+    step, decoupled from the gradient (AdamW).
 
     ``warmup`` steps (0 by default) first raise the rate linearly from 0 to ``learning_rate``;
     the schedule then spans the remaining steps. A warm-up longer than the phase (the CLI's
@@ -68,6 +72,9 @@ class Adam:
     warmup: int = 0
     plateau: int = 0
     plateau_factor: float = 2.0
+    decay_every: int = 0
+    decay_factor: float = 0.5
+    weight_decay: float = 0.0
 
     name = "adam"
     patience = None  # Adam is stopped by its budget only
@@ -83,8 +90,15 @@ class Adam:
             raise ProblemError(f"Adam schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         if self.schedule == "exponential" and self.final_learning_rate is None:
             raise ProblemError("Adam schedule 'exponential' needs a final_learning_rate to decay to")
-        if self.schedule == "constant" and self.final_learning_rate is not None:
-            raise ProblemError("Adam schedule 'constant' takes no final_learning_rate; use 'exponential' or 'cosine'")
+        if self.schedule == "step" and (isinstance(self.decay_every, bool) or not isinstance(self.decay_every, int)
+                                        or self.decay_every < 1):  # fmt: skip
+            raise ProblemError(f"Adam schedule 'step' needs decay_every >= 1 (steps), got {self.decay_every!r}")
+        if not (isinstance(self.decay_factor, (int, float)) and 0 < self.decay_factor <= 1):
+            raise ProblemError(f"Adam decay_factor must be in (0, 1], got {self.decay_factor!r}")
+        if isinstance(self.weight_decay, bool) or not isinstance(self.weight_decay, (int, float)) or not 0 <= self.weight_decay < 1:
+            raise ProblemError(f"Adam weight_decay must be a number in [0, 1), got {self.weight_decay!r}")
+        if self.schedule in ("constant", "step") and self.final_learning_rate is not None:
+            raise ProblemError(f"Adam schedule {self.schedule!r} takes no final_learning_rate; use 'exponential' or 'cosine'")
         if isinstance(self.warmup, bool) or not isinstance(self.warmup, int) or self.warmup < 0:
             raise ProblemError(f"Adam warmup must be a whole number of steps >= 0, got {self.warmup!r}")
         _check_plateau("Adam", self.plateau, self.plateau_factor)
@@ -107,6 +121,8 @@ class Adam:
             main = optax.exponential_decay(rate, decay, final / rate)
         elif self.kind == "cosine":
             main = optax.cosine_decay_schedule(rate, decay, (final or 0.0) / rate)
+        elif self.kind == "step":
+            main = optax.exponential_decay(rate, self.decay_every, self.decay_factor, staircase=True)
         else:
             main = optax.constant_schedule(rate)
         if warmup == 0:
@@ -116,6 +132,8 @@ class Adam:
     def optimizer(self) -> optax.GradientTransformation:
         import optax
 
+        if self.weight_decay:
+            return optax.adamw(self.learning_rates(), weight_decay=self.weight_decay)
         return optax.adam(self.learning_rates())
 
     def init(self, params):

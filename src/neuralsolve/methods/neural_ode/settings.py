@@ -10,7 +10,7 @@ from ..._errors import ProblemError
 from ...train.fit import check_time_limit
 from ...train.phases import Adam, LBFGS
 
-METHODS = ("pinn", "neural-ode")
+METHODS = ("pinn", "neural-ode", "operator")
 EXPLICIT = ("tsit5", "dopri5", "dopri8", "bosh3", "heun", "midpoint", "ralston", "euler")
 IMPLICIT = ("kvaerno3", "kvaerno4", "kvaerno5", "kencarp3", "kencarp4", "kencarp5", "implicit_euler")
 INTEGRATORS = EXPLICIT + IMPLICIT

@@ -1,0 +1,202 @@
+"""An operator problem's data set: random inputs, their solutions by a classical solver, cached.
+
+:func:`dataset` draws the inputs from the problem's :class:`~neuralsolve.problem.operator.GRF`
+(with its pointwise map), solves for each one with the generator of
+:func:`~neuralsolve.reference.operators.generator_for`, in parallel over the cores, and keeps the
+result as an .npz in the cache folder, keyed by a hash of everything that defines it; a second
+solve of the same problem reads it back. Resolutions are taken from the generation grid by
+subsampling (:func:`subsample`).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as futures
+import hashlib
+import json
+import multiprocessing
+import os
+import pathlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from .._errors import ProblemError
+from . import grf as fields
+from .operators import Divergence, Evolution, generator_for
+
+VERSION = 1  # bump when a generator's output changes: old cached files are then not reused
+CHUNK = 25  # samples per task of the worker pool
+
+
+@dataclass
+class Dataset:
+    """Inputs and outputs ``(n, *grid)`` on the generation grid (``periodic``: the right end
+    left out, else both ends in), ``train`` samples first, then the test samples."""
+
+    inputs: np.ndarray
+    outputs: np.ndarray
+    train: int
+    periodic: bool
+    key: str
+    seconds: float = 0.0  # generation time (0 when read from the cache or a file)
+    source: str = "generated"  # "generated", "cache" or the user's file
+
+    @property
+    def points(self) -> int:
+        return self.inputs.shape[1]
+
+    def split(self, resolution: int) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        """(train inputs, outputs), (test inputs, outputs) at ``resolution``."""
+        a, u = subsample(self.inputs, resolution, self.periodic), subsample(self.outputs, resolution, self.periodic)
+        return (a[: self.train], u[: self.train]), (a[self.train:], u[self.train:])
+
+
+def stride(points: int, resolution: int, periodic: bool) -> int | None:
+    """The step that takes ``resolution`` points per axis from a grid of ``points``, or None."""
+    if periodic:
+        return points // resolution if points % resolution == 0 else None
+    return (points - 1) // (resolution - 1) if resolution > 1 and (points - 1) % (resolution - 1) == 0 else None
+
+
+def subsample(values: np.ndarray, resolution: int, periodic: bool) -> np.ndarray:
+    """``values`` ``(n, *grid)`` at ``resolution`` points per axis (every k-th point)."""
+    k = stride(values.shape[1], resolution, periodic)
+    if k is None:
+        raise ProblemError(f"operator: resolution {resolution} cannot be taken from the {values.shape[1]}-point grid "
+                           f"by subsampling ({_rule(periodic)})")  # fmt: skip
+    return values[(slice(None),) + (slice(None, None, k),) * (values.ndim - 1)]
+
+
+def _rule(periodic: bool) -> str:
+    return ("a periodic grid's resolution must divide its points" if periodic else
+            "a grid with both ends has resolution - 1 dividing points - 1, e.g. 61 from 241")  # fmt: skip
+
+
+def check_resolutions(op, periodic: bool) -> None:
+    """Refuse resolutions that the generation grid cannot be subsampled to (with the key)."""
+    for k, s in enumerate(op.resolutions()):
+        if stride(op.generate, s, periodic) is None:
+            raise ProblemError(f"operator: {'zero_shot resolution' if k else 'resolution'} {s} cannot be taken from "
+                               f"generate = {op.generate} points by subsampling ({_rule(periodic)})")  # fmt: skip
+
+
+def cache_folder() -> pathlib.Path:
+    """Where generated data sets are kept: ``$NEURALSOLVE_DATA_CACHE``, else ~/.cache/neuralsolve."""
+    root = os.environ.get("NEURALSOLVE_DATA_CACHE") or pathlib.Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "neuralsolve"
+    return pathlib.Path(root) / "operator-data"
+
+
+def key_of(problem) -> str:
+    """A hash of everything that defines ``problem``'s generated data set."""
+    op, gen = problem.operator, generator_for(problem)
+    parts = {"version": VERSION, "generator": type(gen).__name__, "equation": sp.srepr(problem.equations[0].expr),
+             "bounds": [list(b) for b in problem.domain.bounds()], "grf": [op.grf.sigma, op.grf.tau, op.grf.alpha, op.grf.map],
+             "samples": [op.train, op.test], "points": op.generate, "seed": op.seed, "input": op.input}  # fmt: skip
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def dataset(problem, progress: Callable | None = None, workers: int | None = None) -> Dataset:
+    """``problem``'s data set: read from the cache when it was generated before, else generated
+    (``progress(done, total)`` after each chunk of samples) and cached."""
+    key = key_of(problem)
+    gen = generator_for(problem)
+    path = cache_folder() / f"{key}.npz"
+    if path.exists():
+        try:
+            with np.load(path) as saved:
+                return Dataset(saved["inputs"], saved["outputs"], problem.operator.train, gen.periodic, key, source="cache")
+        except (OSError, ValueError, KeyError):  # a damaged file: generate again
+            pass
+    start = time.perf_counter()
+    inputs = draw_inputs(problem, gen)
+    outputs = solve_all(gen, inputs, problem.operator.generate, progress, workers)
+    seconds = time.perf_counter() - start
+    _save(path, inputs=inputs, outputs=outputs)
+    return Dataset(inputs, outputs, problem.operator.train, gen.periodic, key, seconds)
+
+
+def draw_inputs(problem, gen: Evolution | Divergence) -> np.ndarray:
+    """The random input functions ``(train + test, *grid)`` on the generation grid, mapped."""
+    op = problem.operator
+    g = op.grf
+    g.check(gen.dim)
+    rng = np.random.default_rng(op.seed)
+    n = op.train + op.test
+    if isinstance(gen, Evolution):
+        raw = fields.periodic_1d(n, op.generate, gen.length, g.sigma, g.tau, g.alpha, rng)
+    else:
+        raw = fields.neumann_2d(n, op.generate, g.sigma, g.tau, g.alpha, rng, lengths=gen.lengths)
+    return pointwise_map(g.map, raw) if g.map else raw
+
+
+def pointwise_map(text: str, values: np.ndarray) -> np.ndarray:
+    """``text`` (an expression of ``g``) applied to every value."""
+    import jax
+
+    from ..problem.compile import compile_expression
+    from ..problem.parse import Namespace, parse_expression
+
+    expr = parse_expression(text, Namespace(("g",)), "operator.grf.map")
+    fn = compile_expression(expr, ("g",), "operator.grf.map")
+    with jax.enable_x64(True):
+        out = np.asarray(fn({"g": jax.numpy.asarray(values)}), float) * np.ones_like(values)
+    if not np.all(np.isfinite(out)):
+        raise ProblemError(f"operator: grf.map {text!r} gives values that are not finite")
+    return out
+
+
+def solve_all(gen, inputs: np.ndarray, points: int, progress: Callable | None, workers: int | None) -> np.ndarray:
+    """Every input's solution, in chunks over a pool of worker processes (spawned: the parent
+    has JAX's threads running, which a fork would copy mid-flight)."""
+    workers = workers or min(os.cpu_count() or 1, max(1, len(inputs) // CHUNK))
+    chunks = [inputs[i: i + CHUNK] for i in range(0, len(inputs), CHUNK)]
+    out = [None] * len(chunks)
+    done = 0
+    if workers == 1:
+        for i, c in enumerate(chunks):
+            out[i] = solve_chunk(gen, c)
+            done += len(c)
+            progress and progress(done, len(inputs))
+        return np.concatenate(out)
+    with futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        jobs = {pool.submit(solve_chunk, gen, c): i for i, c in enumerate(chunks)}
+        for job in futures.as_completed(jobs):
+            out[jobs[job]] = job.result()
+            done += len(chunks[jobs[job]])
+            progress and progress(done, len(inputs))
+    return np.concatenate(out)
+
+
+def solve_chunk(gen, inputs: np.ndarray) -> np.ndarray:
+    """The solutions of a chunk of inputs (in a worker process)."""
+    if isinstance(gen, Evolution):
+        from .spectral import solve_periodic
+
+        return solve_periodic(gen.rhs, gen.u, gen.x, inputs, gen.length, gen.span)
+    from .darcy import solve_darcy
+
+    coefficient, source = (_field_function(e, gen) for e in (gen.coefficient, gen.source))
+    grid = np.meshgrid(*gen.grid(inputs.shape[1]), indexing="ij")
+    return np.stack([solve_darcy(coefficient(grid, a), source(grid, a), gen.lengths) for a in inputs])
+
+
+def _field_function(expr: sp.Expr, gen: Divergence) -> Callable:
+    """``expr`` (of the coordinates and the input function) as ``fn(grid, values) -> array``."""
+    from sympy.core.function import AppliedUndef
+
+    symbols = [sp.Symbol(c, real=True) for c in gen.coords]
+    value = sp.Symbol("_input", real=True)
+    plain = expr.replace(lambda e: isinstance(e, AppliedUndef) and type(e).__name__ == gen.name, lambda e: value)
+    fn = sp.lambdify([*symbols, value], plain, modules="numpy")  # our parsed expression, never the file's text
+    return lambda grid, a: np.broadcast_to(np.asarray(fn(*grid, a), float), a.shape).copy()
+
+
+def _save(path: pathlib.Path, **arrays) -> None:
+    """Write atomically: an interrupted write never leaves a damaged file under the final name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npz")
+    np.savez(partial, **arrays)
+    os.replace(partial, path)
