@@ -175,12 +175,22 @@ def solve_chunk(gen, inputs: np.ndarray) -> np.ndarray:
     if isinstance(gen, Evolution):
         from .spectral import solve_periodic
 
-        return solve_periodic(gen.rhs, gen.u, gen.x, inputs, gen.length, gen.span)
+        return solve_periodic(_shifted(gen), gen.u, gen.x, inputs, gen.length, gen.span)
     from .darcy import solve_darcy
 
     coefficient, source = (_field_function(e, gen) for e in (gen.coefficient, gen.source))
     grid = np.meshgrid(*gen.grid(inputs.shape[1]), indexing="ij")
     return np.stack([solve_darcy(coefficient(grid, a), source(grid, a), gen.lengths) for a in inputs])
+
+
+def _shifted(gen: Evolution) -> sp.Expr:
+    """The right-hand side with an explicit ``x`` moved to the domain's start: the spectral solver's
+    grid starts at 0 (the field and its derivatives are left as they are)."""
+    if gen.lo == 0:
+        return gen.rhs
+    held = {d: sp.Dummy() for d in gen.rhs.atoms(sp.Derivative) | {gen.u}}
+    back = {v: k for k, v in held.items()}
+    return gen.rhs.xreplace(held).subs(gen.x, gen.x + gen.lo).xreplace(back)
 
 
 def _field_function(expr: sp.Expr, gen: Divergence) -> Callable:

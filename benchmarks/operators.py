@@ -1,0 +1,161 @@
+"""Neural-operator benchmarks (issue 15): data generation, training at the papers' sizes, and the
+``neuraloperator`` library side by side on the same data files and epochs.
+
+    python benchmarks/operators.py generate burgers|darcy       # time a fresh generation (1200 samples)
+    python benchmarks/operators.py train burgers|darcy [--model fno|deeponet|mgno] [--epochs N]
+    python benchmarks/operators.py peer burgers|darcy [--epochs N]   # neuraloperator's FNO vs ours
+
+The problems are the bundled examples (src/neuralsolve/examples/burgers_operator.toml and
+darcy_operator.toml). Every result is one JSON line appended to benchmarks/results-operators.jsonl
+with the machine, load, date and commit. Data sets are cached (``$NEURALSOLVE_DATA_CACHE``), so
+``train`` and ``peer`` reuse what ``generate`` made; ``generate`` always makes a fresh one in a
+scratch cache. The peer runs in the benchmark environment's Python (``.venv-bench``,
+``NEURALSOLVE_PEER_PYTHON`` overrides).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import pathlib
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+import neuralsolve as ns
+from neuralsolve.reference.datasets import cache_folder
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent
+EXAMPLES = ROOT / "src" / "neuralsolve" / "examples"
+PEER = ROOT / "src" / "neuralsolve" / "bench" / "peers" / "neuraloperator_fno.py"
+RESULTS = HERE / "results-operators.jsonl"
+BENCH_PYTHON = os.environ.get("NEURALSOLVE_PEER_PYTHON", str(ROOT / ".venv-bench" / "bin" / "python"))
+PROBLEMS = {"burgers": EXAMPLES / "burgers_operator.toml", "darcy": EXAMPLES / "darcy_operator.toml"}
+MODELS = {"fno": ns.FNO, "deeponet": ns.DeepONet, "mgno": ns.MgNO}
+
+
+def _record(case: str, result: dict) -> dict:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    row = {"case": case, "date": time.strftime("%Y-%m-%d %H:%M"), "commit": commit, "machine": platform.machine(),
+           "cpus": os.cpu_count(), "load": round(os.getloadavg()[0], 2), **result}  # fmt: skip
+    with RESULTS.open("a") as f:
+        f.write(json.dumps(row) + "\n")
+    print(json.dumps(row, indent=1))
+    return row
+
+
+def generate(args) -> dict:
+    """A fresh generation of the problem's 1200 samples, timed, in a scratch cache."""
+    from neuralsolve.methods.operator.data import load
+
+    problem = ns.load(PROBLEMS[args.problem])
+    kept = os.environ.get("NEURALSOLVE_DATA_CACHE")
+    with tempfile.TemporaryDirectory() as scratch:
+        os.environ["NEURALSOLVE_DATA_CACHE"] = scratch
+        start = time.perf_counter()
+        data = load(problem, progress=True)
+        seconds = time.perf_counter() - start
+        made = cache_folder() / f"{data.key}.npz"
+        _restore("NEURALSOLVE_DATA_CACHE", kept)
+        cache_folder().mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(made, cache_folder() / made.name)  # train and peer reuse it
+    op = problem.operator
+    return _record(f"generate-{args.problem}", {"samples": op.train + op.test, "points": op.generate,
+                                                 "seconds": round(seconds, 1), "workers": os.cpu_count(),
+                                                 "finite": bool(np.all(np.isfinite(data.outputs)))})  # fmt: skip
+
+
+def _restore(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+def _settings(args, problem) -> dict:
+    model = problem.solver.get("model") if args.model == "fno" else MODELS[args.model]()
+    training = problem.solver["training"]
+    if args.epochs:
+        decay = max(1, round(training.decay_every * args.epochs / training.epochs))  # the schedule's shape kept
+        training = dataclasses.replace(training, epochs=args.epochs, decay_every=decay)
+    return {"model": model, "training": training, "seed": args.seed}
+
+
+def train(args) -> dict:
+    """Ours on the problem, at the file's sizes (or another model at its defaults)."""
+    problem = ns.load(PROBLEMS[args.problem])
+    settings = _settings(args, problem)
+    start = time.perf_counter()
+    sol = ns.solve(problem, callback=_progress, log_every=10**9 if args.quiet else 500, **settings)
+    wall = time.perf_counter() - start
+    keys = ("test_relative_l2", "test_relative_l2_std", "zero_shot", "parameters", "epoch_seconds", "inference_seconds")
+    return _record(f"train-{args.problem}-{args.model}", {
+        "epochs": settings["training"].epochs, "model": dataclasses.asdict(settings["model"]) | {"kind": args.model},
+        "training": dataclasses.asdict(settings["training"]), "wall_seconds": round(wall, 1), "status": sol.status,
+        **{k: sol.metrics.get(k) for k in keys}})  # fmt: skip
+
+
+def _progress(record: dict) -> None:
+    print(f"step {record['step']:>7}  loss {record['loss']:.4e}  {record['elapsed']:.0f} s", file=sys.stderr, flush=True)
+
+
+def peer(args) -> dict:
+    """neuraloperator's FNO and ours, one invocation, the same data file and epochs."""
+    from neuralsolve.methods.operator.data import load
+
+    problem = ns.load(PROBLEMS[args.problem])
+    op, settings = problem.operator, _settings(args, problem)
+    data = load(problem, progress=True)
+    model, training = settings["model"], settings["training"]
+    dim = data.inputs.ndim - 1
+    sizes = model.sizes(dim)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = pathlib.Path(tmp) / "data.npz"
+        arrays = {"periodic": np.array(int(data.periodic))}
+        (a, u), (ta, tu) = data.split(op.resolution)
+        arrays.update(x_train=a[:, None], y_train=u[:, None], x_test=ta[:, None], y_test=tu[:, None])
+        for s in op.zero_shot:
+            _, (za, zu) = data.split(s)
+            arrays[f"x_test_{s}"], arrays[f"y_test_{s}"] = za[:, None], zu[:, None]
+        np.savez(path, **arrays)
+        out = pathlib.Path(tmp) / "peer.json"
+        cmd = [BENCH_PYTHON, str(PEER), "--data", str(path), "--out", str(out), "--epochs", str(training.epochs),
+               "--width", str(sizes["width"]), "--modes", str(sizes["modes"]), "--layers", str(sizes["layers"]),
+               "--batch", str(training.batch), "--lr", str(training.learning_rate), "--step", str(training.decay_every),
+               "--gamma", str(training.decay_factor), "--weight-decay", str(training.weight_decay),
+               "--seed", str(args.seed), "--threads", str(args.threads)]  # fmt: skip
+        subprocess.run(cmd, check=True)
+        theirs = json.loads(out.read_text())
+    ours = train(argparse.Namespace(**{**vars(args), "quiet": True}))
+    their_epoch = float(np.mean(theirs["epoch_seconds"][1:] or theirs["epoch_seconds"]))
+    return _record(f"peer-{args.problem}", {
+        "epochs": training.epochs, "ours": {k: ours[k] for k in ("test_relative_l2", "zero_shot", "parameters", "epoch_seconds")},
+        "neuraloperator": {"test_relative_l2": theirs["test_error"], "zero_shot": theirs.get("zero_shot"),
+                           "parameters": theirs["parameters"], "epoch_seconds": their_epoch,
+                           "version": theirs.get("version"), "torch": theirs.get("torch")},
+        "epoch_time_ratio": round(their_epoch / ours["epoch_seconds"], 2) if ours["epoch_seconds"] else None})  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("case", choices=("generate", "train", "peer"))
+    parser.add_argument("problem", choices=tuple(PROBLEMS))
+    parser.add_argument("--model", choices=tuple(MODELS), default="fno")
+    parser.add_argument("--epochs", type=int, default=None, help="default: the problem file's")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args()
+    {"generate": generate, "train": train, "peer": peer}[args.case](args)
+
+
+if __name__ == "__main__":
+    main()
