@@ -3,6 +3,7 @@ loop, the metrics, the run directory and report, reopening, user data files and 
 Accuracy at the papers' sizes is a benchmark (benchmarks/operators.py, BENCHMARKS.md)."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -138,3 +139,83 @@ def test_bad_user_data_is_refused_in_one_line(tmp_path, arrays, cause):
     problem.source_path = tmp_path / "p.toml"
     with pytest.raises(ns.ProblemError, match=cause):
         ns.solve(problem, training=ns.Training(epochs=1))
+
+
+DARCY = """\
+name = "Darcy operator (tiny)"
+fields = ["u"]
+equations = ["-diff(a*diff(u, x), x) - diff(a*diff(u, y), y) = 1"]
+
+[domain]
+x = [0, 1]
+y = [0, 1]
+
+[[conditions]]
+on = "boundary"
+set = "u = 0"
+
+[operator]
+input = "a"
+train = 12
+test = 4
+generate = 17
+resolution = 9
+zero_shot = [17]
+
+[operator.grf]
+tau = 3
+map = "Piecewise((12, g >= 0), (3, True))"
+
+[solver.model]
+kind = "mgno"
+width = 4
+layers = 1
+
+[solver.training]
+epochs = 2
+batch = 4
+"""
+
+
+def test_darcy_data_and_a_multigrid_operator(tmp_path):
+    (tmp_path / "darcy.toml").write_text(DARCY)
+    problem = ns.load(tmp_path / "darcy.toml")
+    from neuralsolve.methods.operator.data import load
+
+    data = load(problem)
+    # the mapped field takes the two values only; with f = 1 and u = 0 on the boundary, u > 0 inside
+    assert set(np.unique(data.inputs)) <= {3.0, 12.0} and len(np.unique(data.inputs)) == 2
+    assert np.all(data.outputs[:, 1:-1, 1:-1] > 0) and np.all(data.outputs[:, 0, :] == 0)
+    sol = ns.solve(problem)
+    assert sol.metrics["model"]["kind"] == "mgno" and set(sol.metrics["zero_shot"]) == {"17"}
+    assert np.isfinite(sol.metrics["test_relative_l2"]) and sol.metrics["reference_method"] == "second-order finite volumes"
+    assert sol(data.inputs[-1]).shape == (17, 17)
+
+
+@pytest.mark.parametrize("old, new, says", [
+    ("seed = 0\n", "seed = 0\nsamples = 3\n", r":\d+: operator.samples: unknown key"),
+    ("alpha = 2\n", "alpha = 0.5\n", r":23: operator.grf.alpha: grf.alpha must exceed 1/2 in 1-D"),
+    ("sigma = 25\n", "sigma = -1\n", r":21: operator.grf.sigma: grf.sigma must be a positive"),
+    ("resolution = 32\n", "resolution = 48\n", r":17: operator.resolution: resolution 48 cannot be taken from generate = 128"),
+    ("zero_shot = [64]\n", "zero_shot = [100]\n", r":18: operator.zero_shot: zero_shot resolution 100 cannot be taken"),
+    ("u*diff(u, x) = ", "u*diff(u, x, t) = ", r"operator: no data generator handles this problem .*supported: 1-D periodic"),
+    ('periodic = "x"\n', 'on = "boundary"\nset = "u = 0"\n', r"needs exactly one condition, periodic = \"x\""),
+    ('input = "initial"\n', 'input = "a"\n', r"equations\[1\]: unknown symbol|input of an evolution problem is its initial state"),
+    ('kind = "fno"\n', 'kind = "unet"\n', r":\d+: solver.model.kind: expected one of fno, deeponet, mgno"),
+    ("width = 8\n", "width = 0\n", r":\d+: solver.model.width: expected a whole number >= 1"),
+    ("batch = 10\n", 'batch = 10\nloss = "h1"\n', r":\d+: solver.training.loss: expected one of 'relative-l2', 'mse'"),
+    ("batch = 10\n", 'batch = 10\nschedule = "exponential"\n', r"training: schedule must be one of step, cosine, constant"),
+])  # fmt: skip
+def test_bad_operator_files_get_one_line_with_file_line_key_and_cause(tmp_path, old, new, says):
+    from click.testing import CliRunner
+
+    from neuralsolve.cli.main import main
+
+    seeded = BURGERS.replace("[operator]\n", "[operator]\nseed = 0\n", 1) if old == "seed = 0\n" else BURGERS
+    assert old in seeded
+    (tmp_path / "bad.toml").write_text(seeded.replace(old, new, 1))
+    result = CliRunner().invoke(main, ["check", str(tmp_path / "bad.toml")])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {tmp_path / 'bad.toml'}"), result.output
+    assert re.search(says, lines[0]), lines[0]

@@ -205,9 +205,10 @@ def test_periodic_v_cycle_commutes_with_shifts_that_every_level_resolves(dim):
     assert np.abs(one).max() > 1e-2
 
 
-# (the periodic 1-D FNO's gradients are exercised by the learning run below)
+# (the periodic 1-D FNO's gradients are exercised by the learning run below and by tests/test_operator.py,
+# which also trains a 2-D MgNO: that case is left to make accuracy)
 @pytest.mark.parametrize(("kind", "dim", "periodic", "s"), [("fno", 2, False, 13), ("deeponet", 2, False, S),
-                                                           ("mgno", 2, False, 13)])  # fmt: skip
+                                                           pytest.param("mgno", 2, False, 13, marks=pytest.mark.slow)])  # fmt: skip
 def test_gradients_of_a_relative_l2_loss_are_finite_and_nonzero(kind, dim, periodic, s):
     model = _tiny(kind, dim, periodic)
     a, u = jnp.asarray(RNG.normal(size=(2, 3, 1) + (s,) * dim), jnp.float32)
@@ -229,6 +230,7 @@ def _heat_pairs(n, seed, s=32, kappa_t=0.002):
     return jnp.asarray(modes.sum(1)[:, None], jnp.float32), jnp.asarray((damping * modes).sum(1)[:, None], jnp.float32)
 
 
+@pytest.mark.slow  # tests/test_operator.py trains an FNO end to end in make test
 def test_fno_learns_the_heat_semigroup_in_a_few_hundred_steps():
     a, u = _heat_pairs(64, seed=0)
     a_test, u_test = _heat_pairs(32, seed=1)

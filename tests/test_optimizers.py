@@ -148,7 +148,7 @@ def test_adam_schedule_trains():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"schedule": "linear"}, "Adam schedule must be one of constant, exponential, cosine, got 'linear'"),
+    ({"schedule": "linear"}, "Adam schedule must be one of constant, exponential, cosine, step, got 'linear'"),
     ({"schedule": "exponential"}, "Adam schedule 'exponential' needs a final_learning_rate"),
     ({"schedule": "constant", "final_learning_rate": 1e-4}, "Adam schedule 'constant' takes no final_learning_rate"),
     ({"warmup": -5}, "Adam warmup must be a whole number of steps >= 0, got -5"),
@@ -166,7 +166,7 @@ FILE = POISSON_1D + "\n[solver]\nphases = [PHASES]\n"  # PHASES is filled in per
 
 
 @pytest.mark.parametrize("phases, pattern", [
-    ('{method = "adam", steps = 100, schedule = "cosnie"}', r":13: solver.phases\[1\].schedule: expected one of 'constant', 'exponential', 'cosine', got a string \('cosnie'\)"),
+    ('{method = "adam", steps = 100, schedule = "cosnie"}', r":13: solver.phases\[1\].schedule: expected one of 'constant', 'exponential', 'cosine', 'step', got a string \('cosnie'\)"),
     ('{method = "adam", steps = 100, warmup = -1}', r":13: solver.phases\[1\].warmup: expected a whole number >= 0"),
     ('{method = "adam", steps = 100, schedule = "exponential"}', r"solver.phases\[1\]: Adam schedule 'exponential' needs a final_learning_rate"),
     ('{method = "adam", steps = 100}, {method = "ssbroyden", steps = -3}', r"solver.phases\[2\].steps: expected a whole number >= 0, got a whole number \(-3\)"),

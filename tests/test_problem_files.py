@@ -102,7 +102,7 @@ MALFORMED.update({
     "phase_gtol_infinite": (S + 'phases = [{method = "lbfgs", gtol = inf}]\n', r":16: solver.phases\[1\].gtol: expected a finite number >= 0, got a number \(inf\)"),
     "phase_memory_boolean": (S + 'phases = [{method = "lbfgs", memory = true}]\n', r":16: solver.phases\[1\].memory: expected a whole number >= 1, got a boolean"),
     "phase_second_method": (S + 'phases = [{method = "adam"},\n  {method = "sgd"}]\n', r":16: solver.phases\[2\].method: expected one of adam, rmsprop, adabelief, lbfgs"),
-    "phase_schedule": (S + 'phases = [{method = "adam", schedule = "step"}]\n', r":16: solver.phases\[1\].schedule: expected one of 'constant', 'exponential', 'cosine'"),
+    "phase_schedule": (S + 'phases = [{method = "adam", schedule = "linear"}]\n', r":16: solver.phases\[1\].schedule: expected one of 'constant', 'exponential', 'cosine'"),
     "phase_method_number": (S + "phases = [{method = 1}]\n", r":16: solver.phases\[1\].method: expected one of adam, .*, got a whole number \(1\)"),
     "seed_boolean": (S + "seed = true\n", r":16: solver.seed: expected a whole number >= 0 and <= 4294967295, got a boolean"),
     "seed_huge": (S + "seed = 99999999999999\n", r":16: solver.seed: expected a whole number >= 0 and <= 4294967295"),

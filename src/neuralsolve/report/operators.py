@@ -29,17 +29,20 @@ def figures(out: pathlib.Path, problem, data) -> list[Figure]:
     op = problem.operator
     name, output = op.input if op.function else f"{problem.fields[0]}(t0)", problem.fields[0]
     k = len(a)
+    space = [c for c in problem.domain.coords if c != "t"]
+    lo, hi = (np.asarray(b)[[problem.domain.coords.index(c) for c in space]] for b in problem.domain.bounds())
     if a.ndim == 2:
         fig = Plot(figsize=(4.2 * k, 6.4))
         axes = fig.subplots(2, k, squeeze=False)
-        x = np.arange(a.shape[1]) / a.shape[1]
+        periodic = any(type(c).__name__ == "Periodic" for c in problem.arguments["conditions"])
+        x = lo[0] + (hi[0] - lo[0]) * np.arange(a.shape[1]) / (a.shape[1] if periodic else a.shape[1] - 1)
         for j in range(k):
             axes[0, j].plot(x, a[j], lw=1.2)
-            axes[0, j].set(title=f"test sample {j + 1}: input", xlabel="x (fraction of the domain)", ylabel=name)
+            axes[0, j].set(title=f"test sample {j + 1}: input", xlabel=space[0], ylabel=name)
             axes[1, j].plot(x, truth[j], "k--", lw=1.2, label="classical solver")
             axes[1, j].plot(x, pred[j], lw=1.5, alpha=0.8, label="operator")
             err = np.linalg.norm(pred[j] - truth[j]) / max(np.linalg.norm(truth[j]), 1e-300)
-            axes[1, j].set(title=f"output (relative L2 error {err:.2e})", xlabel="x (fraction of the domain)", ylabel=output)
+            axes[1, j].set(title=f"output (relative L2 error {err:.2e})", xlabel=space[0], ylabel=output)
             axes[1, j].legend(fontsize=8)
     else:
         fig = Plot(figsize=(15, 3.4 * k))
@@ -48,9 +51,9 @@ def figures(out: pathlib.Path, problem, data) -> list[Figure]:
             maps = [(a[j], f"input {name}"), (truth[j], f"{output}: classical solver"), (pred[j], f"{output}: operator"),
                     (np.abs(pred[j] - truth[j]), "|operator − solver|")]  # fmt: skip
             for ax, (values, title) in zip(axes[j], maps):
-                image = ax.imshow(values.T, origin="lower", extent=(0, 1, 0, 1), cmap="viridis")
+                image = ax.imshow(values.T, origin="lower", extent=(lo[0], hi[0], lo[1], hi[1]), cmap="viridis")
                 fig.colorbar(image, ax=ax)
-                ax.set(title=f"sample {j + 1}: {title}", xlabel="x (fraction)", ylabel="y (fraction)")
+                ax.set(title=f"sample {j + 1}: {title}", xlabel=space[0], ylabel=space[1])
     fig.tight_layout()
     path = out / "operator_samples.png"
     fig.savefig(path, dpi=90)

@@ -123,7 +123,7 @@ RULES = {
     "integrator": choice(*INTEGRATORS), "rtol": positive(), "atol": positive(), "max_steps": whole(1, 10**7),
     "adjoint": choice(*ADJOINTS), "batch": whole(1, 10**6), "window": whole(2, 10**6),
     "grow": Rule("number", above=0, high=1), "regularise": choice(*REGULARISERS),
-    "regularisation": Rule("number", low=0), "holdout": Rule("number", low=0, below=1), "loss": choice(*LOSSES, *OPERATOR_LOSSES),
+    "regularisation": Rule("number", low=0), "holdout": Rule("number", low=0, below=1), "loss": choice(*LOSSES),
     "initial": choice(*INITIALS),
     # neural operators ([solver.model], [solver.training])
     "modes": whole(1, 10**4), "layers": whole(1, 1000), "basis": whole(1, 10**5), "levels": whole(1, 30),
@@ -141,9 +141,14 @@ _BY_ANNOTATION = {"int": whole(0), "float": Rule("number"), "float | None": Rule
                   "str | None": Rule("string"), "bool": Rule("bool")}  # fmt: skip
 
 
+# keys whose meaning differs in one settings class (a neural operator's training loss)
+CLASS_RULES = {"Training": {"loss": choice(*OPERATOR_LOSSES)}}
+
+
 def rules_of(kind) -> dict[str, Rule | None]:
     """The rule of each key of the settings dataclass ``kind`` (None: checked by ``kind`` itself)."""
-    return {f.name: RULES.get(f.name, _BY_ANNOTATION.get(str(f.type))) for f in dataclasses.fields(kind)}
+    own = CLASS_RULES.get(kind.__name__, {})
+    return {f.name: own.get(f.name, RULES.get(f.name, _BY_ANNOTATION.get(str(f.type)))) for f in dataclasses.fields(kind)}
 
 
 def size_cause(width: int, depth: int, inputs: int, interior: int | None) -> str | None:
