@@ -20,6 +20,7 @@ def _well(states=2, **kwargs):
                       eigen=Eigen("E", states), exact={"E": "(n + 1)**2*pi**2", "psi": "sin((n + 1)*pi*x)"}, **kwargs)  # fmt: skip
 
 
+@pytest.mark.slow  # about 50 s on 2 cores: make accuracy (suite budget); the other tests here train states too
 def test_infinite_well_two_states_to_issue_tolerances():
     # one hidden layer and a short budget, as most of the time went to compiling; measured on the
     # shared 2-core CPU: E errors 4.5e-12, 4.1e-10; ψ L2 3.7e-7, 5.5e-6 (the default 32x3 network
