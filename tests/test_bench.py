@@ -83,6 +83,7 @@ def test_exact_references_are_finite_grids(name):
     assert len(points) >= 10_000 and np.all(np.isfinite(values)) and np.max(np.abs(values)) > 0.5
 
 
+@pytest.mark.slow  # 20 s (suite budget); the bench command's other tests here stay in make test
 def test_bench_command_writes_the_json_record(tmp_path):
     out = tmp_path / "out.json"
     result = CliRunner().invoke(main, ["bench", "poisson_2d", "--steps", "20", "--json", str(out)])
