@@ -14,6 +14,8 @@ from importlib import metadata, resources
 
 import click
 
+from .linear import linear
+
 EXAMPLES = "examples"  # the bundled problem files: package data of neuralsolve (src/neuralsolve/examples)
 
 
@@ -467,6 +469,8 @@ def _first_comment(text: str) -> str:
     end = re.search(r"[.!?](?=\s|$)", comment)  # not the point of "0.01" or of "docs/a.md"
     return comment[: end.end()] if end else comment
 
+
+main.add_command(linear)
 
 if __name__ == "__main__":
     main()

@@ -18,6 +18,8 @@ import numpy as np
 import scipy.sparse as sparse
 import scipy.sparse.linalg as splinalg
 
+from .stencil import Stencil, from_faces
+
 
 def solve_darcy(a: np.ndarray, f, lengths: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
     """u (s, s) on the vertex grid, zero on the boundary, from a (s, s) > 0 and f (s, s) or a number."""
@@ -44,28 +46,18 @@ def solve_many(a_batch: np.ndarray, f, lengths: tuple[float, float] = (1.0, 1.0)
 
 def darcy_matrix(a: np.ndarray, lengths: tuple[float, float] = (1.0, 1.0)) -> sparse.csr_matrix:
     """The (s-2)^2 x (s-2)^2 CSR matrix of ``-div(a grad .)`` on the interior nodes, row-major (x, y)."""
+    return darcy_stencil(a, lengths).matrix()
+
+
+def darcy_stencil(a: np.ndarray, lengths: tuple[float, float] = (1.0, 1.0)) -> Stencil:
+    """The same operator as a :class:`~neuralsolve.reference.stencil.Stencil` on the interior nodes."""
     s = a.shape[0]
     h1, h2 = (float(length) / (s - 1) for length in lengths)
-    # face coefficients divided by h^2: x-faces between rows i and i+1, y-faces between columns j and j+1
+    # face conductances: x-faces between node rows i and i+1, y-faces between columns j and j+1; a
+    # boundary neighbour holds u = 0, so its face adds to the diagonal and couples nothing
     fx = _harmonic(a[:-1, :], a[1:, :]) / h1**2  # (s-1, s)
     fy = _harmonic(a[:, :-1], a[:, 1:]) / h2**2  # (s, s-1)
-    west, east = fx[:-1, 1:-1], fx[1:, 1:-1]  # faces on either side of each interior node
-    south, north = fy[1:-1, :-1], fy[1:-1, 1:]
-    m = s - 2
-    index = np.arange(m * m).reshape(m, m)
-    # couplings between interior neighbours only: a boundary neighbour holds u = 0 and drops out
-    neighbours = [
-        (index[1:, :], index[:-1, :], west[1:, :]),
-        (index[:-1, :], index[1:, :], east[:-1, :]),
-        (index[:, 1:], index[:, :-1], south[:, 1:]),
-        (index[:, :-1], index[:, 1:], north[:, :-1]),
-    ]
-    rows = [index.ravel()] + [here.ravel() for here, _, _ in neighbours]
-    cols = [index.ravel()] + [there.ravel() for _, there, _ in neighbours]
-    vals = [(west + east + south + north).ravel()] + [-coeff.ravel() for _, _, coeff in neighbours]
-    entries = (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols)))
-    coo = sparse.coo_matrix(entries, shape=(m * m, m * m))
-    return coo.tocsr()
+    return from_faces(fx[:, 1:-1], fy[1:-1, :])
 
 
 def _harmonic(p: np.ndarray, q: np.ndarray) -> np.ndarray:

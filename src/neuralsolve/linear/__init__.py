@@ -1,0 +1,1 @@
+"""Learned and classical solvers for families of sparse linear systems."""
