@@ -118,3 +118,11 @@ def test_command_line_refuses_bad_input_in_one_line(args, message):
     assert out.exit_code == 2
     assert message in out.output
     assert "Traceback" not in out.output
+
+
+def test_command_line_learns_relaxation_over_a_sequence(tmp_path):
+    out = CliRunner().invoke(main, ["linear", "relax", "--cells", "8", "--steps", "30", "--json", str(tmp_path / "r.json")])
+    assert out.exit_code == 0, out.output
+    totals = json.loads((tmp_path / "r.json").read_text())["totals"]
+    assert totals["instance_optimal"] <= totals["best_fixed"] <= totals["omega_one"]
+    assert f"{totals['bandit']:>9}" in out.output

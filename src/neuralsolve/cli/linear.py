@@ -102,6 +102,34 @@ def bench(model: str, grids: str, rtols: str, count: int, json_file: str | None)
                                                       "break_even": even}, indent=1))  # fmt: skip
 
 
+@linear.command()
+@click.option("--cells", type=click.IntRange(min=4), default=32, show_default=True, help="heat-equation grid, cells per side")
+@click.option("--steps", type=click.IntRange(min=1), default=5000, show_default=True, help="systems in the sequence")
+@click.option("--rtol", type=click.FloatRange(min=0, min_open=True), default=1e-8, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--json", "json_file", type=click.Path(dir_okay=False), help="also write the result as JSON")
+def relax(cells: int, steps: int, rtol: float, seed: int, json_file: str | None) -> None:
+    """Learn the SSOR parameter over a sequence of heat-equation systems (a bandit), against fixed choices."""
+    from rich.progress import Progress
+
+    from ..linear.relax import relaxation_benchmark
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("systems", total=steps)
+        result = relaxation_benchmark(cells, steps, rtol=rtol, seed=seed,
+                                      progress=lambda done, total: bar.update(task, completed=done))  # fmt: skip
+    t = result["totals"]
+    click.echo(f"{steps} systems at {cells}^2 cells, rtol {rtol:g}: total SSOR-PCG iterations")
+    click.echo(f"  bandit (Tsallis-INF)      {t['bandit']:>9}")
+    click.echo(f"  best fixed ω = {t['best_fixed_omega']:<5.3g}     {t['best_fixed']:>9}  (in hindsight)")
+    click.echo(f"  ω = 1                     {t['omega_one']:>9}")
+    click.echo(f"  best ω for every system   {t['instance_optimal']:>9}  (a lower bound)")
+    click.echo(f"bandit / best fixed {t['bandit_over_best_fixed']:.3f}; ω = 1 / bandit {t['omega_one_over_bandit']:.3f}; "
+               f"{result['seconds']['total']:.0f} s")  # fmt: skip
+    if json_file:
+        pathlib.Path(json_file).write_text(json.dumps(result, indent=1))
+
+
 def table(rows: list[dict], kind: str):
     """The comparison as a Rich table."""
     from rich.table import Table
