@@ -21,7 +21,7 @@ demo: $(STAMP)  ## solve a bundled example and say where the results are
 
 test: $(STAMP)  ## check the architecture contract (docs/architecture.md), then run the test suite
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" --durations=25
 
 accuracy: $(STAMP)  ## the long accuracy runs that make test leaves out (tests marked slow; several minutes)
 	$(PY) -m pytest -q -m slow
