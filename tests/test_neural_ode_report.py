@@ -24,6 +24,7 @@ def _table(report: str, kind: str) -> str:
     return re.search(rf"<table class='metrics {kind}'>.*?</table>", report, re.S).group(0)
 
 
+@pytest.mark.slow  # moved out of make test for the CI budget; make accuracy runs it
 def test_the_report_draws_every_trajectory_and_states_misfit_held_out_errors_and_nfe(neural_ode_run):
     run = neural_ode_run
     metrics = json.loads((run / "metrics.json").read_text())
@@ -50,6 +51,7 @@ def test_the_report_draws_every_trajectory_and_states_misfit_held_out_errors_and
     assert "Standard errors from a Gauss–Newton approximation: the sensitivities of the solved trajectories" in estimates
 
 
+@pytest.mark.slow  # moved out of make test for the CI budget; make accuracy runs it
 def test_neuralsolve_report_renders_the_same_page_again_without_solving(neural_ode_run, monkeypatch):
     run = neural_ode_run
     before = _strip_images((run / "report.html").read_text())
