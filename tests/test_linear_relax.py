@@ -1,5 +1,5 @@
-"""Learned relaxation (neuralsolve.linear.relax): the heat-equation systems, SSOR-PCG, the batched
-iteration table, Tsallis-INF, and the benchmark's summary."""
+"""Learned relaxation (neuralsolve.linear.relax): the heat-equation systems, SSOR-PCG
+(neuralsolve.linear.ssor), the batched iteration table, Tsallis-INF, and the benchmark's summary."""
 
 import json
 
@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sparse
 import scipy.sparse.linalg as splinalg
 
-from neuralsolve.linear import relax
+from neuralsolve.linear import relax, ssor
 from neuralsolve.reference.darcy import darcy_matrix
 from neuralsolve.reference.stencil import Stencil
 
@@ -40,24 +40,24 @@ def test_heat_system_is_crank_nicolson_on_the_darcy_operator():
     assert abs(stencil.matrix() - expected).max() == 0
     assert np.array_equal(b.ravel(), dt * relax.heat_source(cells)[1:-1, 1:-1].ravel())  # b = dt f from u = 0
     # the sweeps' lower-neighbour couplings: cx/cy moved to the upper unknown, 0 on the boundary
-    diag, west, south = relax._west_south(stencil)
+    diag, west, south = ssor._west_south(stencil)
     assert np.array_equal(west[1:], stencil.cx) and np.array_equal(south[:, 1:], stencil.cy)
     assert np.all(west[0] == 0) and np.all(south[:, 0] == 0) and diag is stencil.diag
     with pytest.raises(ValueError, match="square"):
-        relax._west_south(Stencil(np.ones((3, 4)), np.zeros((2, 4)), np.zeros((3, 3)), np.ones((3, 4), bool)))
+        ssor._west_south(Stencil(np.ones((3, 4)), np.zeros((2, 4)), np.zeros((3, 3)), np.ones((3, 4), bool)))
 
 
 @pytest.mark.parametrize("omega", [1.0, 1.5])
 def test_ssor_pcg_solves_a_heat_system(omega):
     stencil, b, x0 = _systems(16, 3)[-1]
     exact = splinalg.spsolve(stencil.matrix().tocsc(), b.ravel()).reshape(b.shape)
-    u, iterations = relax.ssor_pcg(stencil, b, omega, x0=x0, rtol=1e-8)
+    u, iterations = ssor.ssor_pcg(stencil, b, omega, x0=x0, rtol=1e-8)
     residual = np.linalg.norm(stencil.matrix() @ u.ravel() - b.ravel()) / np.linalg.norm(b)
     assert 0 < iterations < 100
     assert residual <= 1e-8
     assert np.abs(u - exact).max() <= 1e-7 * np.abs(exact).max()
     # from zero instead of the warm start: more iterations, same answer
-    u0, cold = relax.ssor_pcg(stencil, b, omega, rtol=1e-8)
+    u0, cold = ssor.ssor_pcg(stencil, b, omega, rtol=1e-8)
     assert cold >= iterations and np.abs(u0 - exact).max() <= 1e-7 * np.abs(exact).max()
 
 
@@ -66,14 +66,14 @@ def test_ssor_preconditioner_is_the_textbook_one_and_spd(omega):
     stencil, _, _ = _systems(16, 2)[-1]
     rng = np.random.default_rng(1)
     v, w = rng.standard_normal((2, *stencil.shape))
-    mv, mw = relax.ssor_preconditioner(stencil, np.stack([v, w]), omega)
+    mv, mw = ssor.ssor_preconditioner(stencil, np.stack([v, w]), omega)
     reference = _sparse_ssor(stencil.matrix(), omega)
     assert np.allclose(mv.ravel(), reference(v.ravel()), rtol=1e-12, atol=1e-14)
     # symmetric: v^T M^-1 w = w^T M^-1 v; positive definite: v^T M^-1 v > 0
     assert np.vdot(v, mw) == pytest.approx(np.vdot(w, mv), rel=1e-12)
     assert np.vdot(v, mv) > 0 and np.vdot(w, mw) > 0
     # one grid or a batch of them
-    assert np.array_equal(relax.ssor_preconditioner(stencil, v, omega), mv)
+    assert np.array_equal(ssor.ssor_preconditioner(stencil, v, omega), mv)
 
 
 def test_natural_ordering_gains_from_over_relaxation():
@@ -86,7 +86,7 @@ def test_batched_table_equals_single_solves():
     systems = _systems(16, 4)
     omegas = relax.OMEGAS[::3]
     table = relax.table_for_systems(systems, omegas)
-    single = [[relax.ssor_pcg(s, b, w, x0=x0)[1] for w in omegas] for s, b, x0 in systems]
+    single = [[ssor.ssor_pcg(s, b, w, x0=x0)[1] for w in omegas] for s, b, x0 in systems]
     assert np.array_equal(table, np.array(single))
     # the streamed table of the whole sequence, in small chunks, is the same
     assert np.array_equal(relax.iteration_table(16, 4, omegas=omegas), table)
