@@ -65,9 +65,9 @@ def test_untrained_directions_fall_back_to_cg_and_still_converge():
     assert record.converged and record.relative_residual <= 1e-10
     exact = splinalg.spsolve(stencil.matrix().tocsc(), b.ravel()).reshape(stencil.shape)
     np.testing.assert_allclose(x, exact, rtol=0, atol=1e-8 * np.abs(exact).max())
-    assert record.iterations >= info.learned_iterations >= 1
-    if info.fell_back_at is not None:
-        assert info.learned_iterations == info.fell_back_at
+    # random directions stop reducing the residual at once: after `patience` iterations CG takes over
+    assert info.fell_back_at == info.learned_iterations == 3
+    assert record.iterations > info.learned_iterations
 
 
 def test_saved_models_reload_exactly(tmp_path):
