@@ -91,7 +91,8 @@ def test_gaussian_centres_widths_and_features_move_under_training():
 @pytest.mark.parametrize(
     "features, depth, precision, bound",
     [
-        (FourierFeatures(count=16, sigma=1.0), 2, "float64", 2e-4),
+        # in make accuracy too (16 s, CI budget); a solve with them: test_a_saved_run_with_features_reopens
+        pytest.param(FourierFeatures(count=16, sigma=1.0), 2, "float64", 2e-4, marks=pytest.mark.slow),
         # Gaussian features in make accuracy (17 s); a solve with them: test_a_saved_run_with_features_reopens
         pytest.param(GaussianFeatures(count=16, size=4), 1, "float64", 3e-4, marks=pytest.mark.slow),
         # float32 in make accuracy (35 s on the 2-core CPU; float32 solves are tested in test_accuracy.py)

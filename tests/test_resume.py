@@ -78,6 +78,7 @@ def test_sigkill_after_first_checkpoint_then_resume_matches_uninterrupted_run(tm
     np.testing.assert_allclose(ns.open(killed)(x), ns.open(full)(x), rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.slow  # moved out of make test for the CI budget; make accuracy runs it
 def test_python_api_checkpoint_and_resume(tmp_path):
     problem = ns.Problem(ns.Interval(0, 1), "u", "diff(u, x) = cos(x)", [ns.Dirichlet("u", 0.0, on="x = 0")],
                          exact={"u": "sin(x)"})  # fmt: skip

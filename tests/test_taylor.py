@@ -77,7 +77,7 @@ def test_taylor_matches_nested_jvp_to_rounding(activation, impose):
 @pytest.mark.parametrize(
     "network",
     [pytest.param(ns.MLP(8, 2, features=ns.FourierFeatures(4, 1.5)), marks=pytest.mark.slow),  # CI budget
-     ns.MLP(8, 2, features=ns.GaussianFeatures(9, 3))],
+     pytest.param(ns.MLP(8, 2, features=ns.GaussianFeatures(9, 3)), marks=pytest.mark.slow)],
     ids=["fourier", "gaussian"],
 )
 def test_taylor_matches_nested_jvp_with_embeddings_and_periodic_inputs(network):
@@ -111,6 +111,7 @@ def test_taylor_in_three_dimensions():
         assert _max_relative_gap(model, params, _points(problem), wanted) < 1e-12
 
 
+@pytest.mark.slow  # moved out of make test for the CI budget; make accuracy runs it
 def test_loss_gradients_agree_between_methods():
     """Training differentiates through the streams: the parameter gradients must agree too."""
     problem = ns.Problem(SPACE_TIME, "u", "diff(u, t) + u*diff(u, x) = 0.01*diff(u, x, 2)",
