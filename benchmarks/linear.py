@@ -14,30 +14,17 @@ date and commit. The trained models are kept in benchmarks/linear/ (small: tens 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import pathlib
-import platform
-import subprocess
 import sys
 import time
 
 import numpy as np
+from results import append_result  # benchmarks/results.py, beside this script
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results-linear.jsonl"
 MODELS = HERE / "linear"
-
-
-def _record(case: str, result: dict) -> dict:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    row = {"case": case, "date": time.strftime("%Y-%m-%d %H:%M"), "commit": commit, "machine": platform.machine(),
-           "cpus": os.cpu_count(), "load": round(os.getloadavg()[0], 2), **result}  # fmt: skip
-    with RESULTS.open("a") as f:
-        f.write(json.dumps(row) + "\n")
-    print(json.dumps({k: v for k, v in row.items() if k not in ("history", "rows")}, indent=1))
-    return row
 
 
 def _progress(record: dict) -> None:
@@ -52,7 +39,7 @@ def train(args) -> dict:
     network, info = learn.train(recipe, callback=_progress, checkpoint=MODELS / f"{args.kind}.checkpoint",
                                 resume=args.resume)  # fmt: skip
     learn.save(network, info, MODELS / args.kind)
-    return _record(f"train {args.kind}", info)
+    return append_result(RESULTS, f"train {args.kind}", info, hide=("history", "rows"))
 
 
 def compare(args) -> dict:
@@ -69,15 +56,15 @@ def compare(args) -> dict:
         print(f"{r['cells']:>4}^2 {r['rtol']:g} {r['solver']:>8}: {r['iterations']} it, setup {r['setup_s']:.3f} s, "
               f"solve {r['solve_s']:.3f} s, converged {r['converged']}, fell back {r.get('fell_back', '-')}")  # fmt: skip
     even = comparison.break_even(rows, info["training_seconds"])
-    return _record(f"compare {args.kind}", {"training_s": info["training_seconds"], "recipe": info["recipe"],
-                                            "rows": rows, "break_even": even})  # fmt: skip
+    return append_result(RESULTS, f"compare {args.kind}", {"training_s": info["training_seconds"], "recipe": info["recipe"],
+                                            "rows": rows, "break_even": even}, hide=("history", "rows"))  # fmt: skip
 
 
 def relax(args) -> dict:
     from neuralsolve.linear.relax import relaxation_benchmark
 
     result = relaxation_benchmark(args.cells, args.steps, rtol=args.rtol, seed=args.seed)
-    return _record("relax", result)
+    return append_result(RESULTS, "relax", result, hide=("history", "rows"))
 
 
 def darcy(args) -> dict:
@@ -111,10 +98,10 @@ def darcy(args) -> dict:
         _, amg = solve_baseline("amg-pcg", darcy_stencil(a).matrix(), np.ones(stencil.shape).ravel(), 1e-8)
         times["amg-pcg"] += time.perf_counter() - start
         iterations["amg-pcg"].append(amg.iterations)
-    return _record("darcy generation", {"samples": len(coefficients), "points": coefficients.shape[1],
+    return append_result(RESULTS, "darcy generation", {"samples": len(coefficients), "points": coefficients.shape[1],
                                         "seconds": times, "learned_compile_s": compile_s,
                                         "mean_iterations": {k: float(np.mean(v)) for k, v in iterations.items()},
-                                        "max_relative_difference_learned_vs_superlu": max(errors)})  # fmt: skip
+                                        "max_relative_difference_learned_vs_superlu": max(errors)}, hide=("history", "rows"))  # fmt: skip
 
 
 def main(argv=None) -> None:

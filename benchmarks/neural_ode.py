@@ -18,7 +18,6 @@ import dataclasses
 import json
 import os
 import pathlib
-import platform
 import subprocess
 import sys
 import tempfile
@@ -27,22 +26,13 @@ import time
 import numpy as np
 
 import neuralsolve as ns
+from results import append_result  # benchmarks/results.py, beside this script
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
 PEERS = ROOT / "src" / "neuralsolve" / "bench" / "peers"
 RESULTS = HERE / "results-neural-ode.jsonl"
 BENCH_PYTHON = os.environ.get("NEURALSOLVE_PEER_PYTHON", str(ROOT / ".venv-bench" / "bin" / "python"))
-
-
-def _record(case: str, result: dict) -> dict:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    row = {"case": case, "date": time.strftime("%Y-%m-%d %H:%M"), "commit": commit, "machine": platform.machine(),
-           "cpus": os.cpu_count(), "load": os.getloadavg()[0], **result}  # fmt: skip
-    with RESULTS.open("a") as f:
-        f.write(json.dumps(row) + "\n")
-    print(json.dumps(row, indent=1))
-    return row
 
 
 def _first_below(records: list[dict], target: float) -> dict | None:
@@ -86,7 +76,7 @@ def spiral(args) -> dict:
         result["ours_step_at_target"] = reached["step"] if reached else None
         result["speedup"] = peer["total_train_seconds"] / reached["elapsed"] if reached else None
     ours.pop("records")
-    return _record("spiral", result)
+    return append_result(RESULTS, "spiral", result)
 
 
 def _spiral_ours(regularise: str = "none", weight: float = 0.01, seed: int = 0) -> dict:
@@ -117,7 +107,7 @@ def regularisation(args) -> dict:
         rows.append({"seed": seed, "plain": plain, "regularised": reg,
                      "nfe_ratio": plain["nfe_prediction"]["forward"] / reg["nfe_prediction"]["forward"],
                      "error_change": reg["median_last5_test_l1"] / plain["median_last5_test_l1"] - 1})  # fmt: skip
-    return _record("regularisation", {"runs": rows, "nfe_ratio_median": float(np.median([r["nfe_ratio"] for r in rows])),
+    return append_result(RESULTS, "regularisation", {"runs": rows, "nfe_ratio_median": float(np.median([r["nfe_ratio"] for r in rows])),
                                       "error_change_median": float(np.median([r["error_change"] for r in rows]))})  # fmt: skip
 
 
@@ -146,7 +136,7 @@ def diffrax_example(args) -> dict:
     mse = float(np.mean([v**2 for v in sol.metrics["data_misfit_rms"].values()]))
     ours = {"status": sol.status, "final_mse": mse, "train_seconds": train, "wall_seconds": wall,
             "nfe_prediction": sol.metrics["nfe"], "s": sol.unknowns["s"]}  # fmt: skip
-    return _record("diffrax-example", {"ours": ours, "diffrax": peer, "time_ratio": train / peer["train_seconds"]})
+    return append_result(RESULTS, "diffrax-example", {"ours": ours, "diffrax": peer, "time_ratio": train / peer["train_seconds"]})
 
 
 def robertson(args) -> dict:
@@ -172,7 +162,7 @@ def robertson(args) -> dict:
         rows.append({"seed": seed, "status": sol.status, "k1": sol.unknowns["k1"], "stderr": sol.unknowns_stderr["k1"],
                      "relative_error": sol.metrics["unknown_errors"]["k1"], "wall_seconds": time.perf_counter() - began,
                      "nfe": sol.metrics["nfe"]})  # fmt: skip
-    return _record("robertson", {"runs": rows})
+    return append_result(RESULTS, "robertson", {"runs": rows})
 
 
 def ude(args) -> dict:
@@ -201,7 +191,7 @@ def ude(args) -> dict:
         rows.append({"seed": seed, "status": out.status, "discovered": out.discovered,
                      "regression": out.metrics.get("discovered_regression"), "recovered": _recovered(out.discovered),
                      "wall_seconds": time.perf_counter() - began})  # fmt: skip
-    return _record("ude-lotka-volterra", {"points": args.points, "noise": args.noise, "degree": args.degree, "runs": rows,
+    return append_result(RESULTS, "ude-lotka-volterra", {"points": args.points, "noise": args.noise, "degree": args.degree, "runs": rows,
                                           "success": sum(r["recovered"]["success_2pct"] for r in rows)})  # fmt: skip
 
 

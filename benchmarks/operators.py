@@ -20,7 +20,6 @@ import dataclasses
 import json
 import os
 import pathlib
-import platform
 import shutil
 import subprocess
 import sys
@@ -30,6 +29,7 @@ import time
 import numpy as np
 
 import neuralsolve as ns
+from results import append_result  # benchmarks/results.py, beside this script
 from neuralsolve.reference.datasets import cache_folder
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -40,16 +40,6 @@ RESULTS = HERE / "results-operators.jsonl"
 BENCH_PYTHON = os.environ.get("NEURALSOLVE_PEER_PYTHON", str(ROOT / ".venv-bench" / "bin" / "python"))
 PROBLEMS = {"burgers": EXAMPLES / "burgers_operator.toml", "darcy": EXAMPLES / "darcy_operator.toml"}
 MODELS = {"fno": ns.FNO, "deeponet": ns.DeepONet, "mgno": ns.MgNO}
-
-
-def _record(case: str, result: dict) -> dict:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    row = {"case": case, "date": time.strftime("%Y-%m-%d %H:%M"), "commit": commit, "machine": platform.machine(),
-           "cpus": os.cpu_count(), "load": round(os.getloadavg()[0], 2), **result}  # fmt: skip
-    with RESULTS.open("a") as f:
-        f.write(json.dumps(row) + "\n")
-    print(json.dumps(row, indent=1))
-    return row
 
 
 def generate(args) -> dict:
@@ -68,7 +58,7 @@ def generate(args) -> dict:
         cache_folder().mkdir(parents=True, exist_ok=True)
         shutil.copyfile(made, cache_folder() / made.name)  # train and peer reuse it
     op = problem.operator
-    return _record(f"generate-{args.problem}", {"samples": op.train + op.test, "points": op.generate,
+    return append_result(RESULTS, f"generate-{args.problem}", {"samples": op.train + op.test, "points": op.generate,
                                                  "seconds": round(seconds, 1), "workers": os.cpu_count(),
                                                  "finite": bool(np.all(np.isfinite(data.outputs)))})  # fmt: skip
 
@@ -98,7 +88,7 @@ def train(args) -> dict:
     sol = ns.solve(problem, callback=None if args.quiet else _progress, log_every=1, **settings)
     wall = time.perf_counter() - start
     keys = ("test_relative_l2", "test_relative_l2_std", "zero_shot", "parameters", "epoch_seconds", "inference_seconds")
-    return _record(f"train-{args.problem}-{args.model}", {
+    return append_result(RESULTS, f"train-{args.problem}-{args.model}", {
         "epochs": settings["training"].epochs, "model": dataclasses.asdict(settings["model"]) | {"kind": args.model},
         "training": dataclasses.asdict(settings["training"]), "wall_seconds": round(wall, 1), "status": sol.status,
         **{k: sol.metrics.get(k) for k in keys}})  # fmt: skip
@@ -137,7 +127,7 @@ def peer(args) -> dict:
         theirs = json.loads(out.read_text())
     ours = train(argparse.Namespace(**{**vars(args), "quiet": True}))
     their_epoch = float(np.mean(theirs["epoch_seconds"][1:] or theirs["epoch_seconds"]))
-    return _record(f"peer-{args.problem}", {
+    return append_result(RESULTS, f"peer-{args.problem}", {
         "epochs": training.epochs, "ours": {k: ours[k] for k in ("test_relative_l2", "zero_shot", "parameters", "epoch_seconds")},
         "neuraloperator": {"test_relative_l2": theirs["test_error"], "zero_shot": theirs.get("zero_shot"),
                            "parameters": theirs["parameters"], "epoch_seconds": their_epoch,

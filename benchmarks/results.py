@@ -1,0 +1,24 @@
+"""The one way benchmark scripts record a result: a JSON line with the machine, load, date and commit."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import platform
+import subprocess
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def append_result(path: pathlib.Path, case: str, result: dict, hide: tuple = ()) -> dict:
+    """Append ``result`` as one JSON line to ``path``, with where and when it ran; print it (less
+    the ``hide`` keys, long lists a terminal need not show)."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    row = {"case": case, "date": time.strftime("%Y-%m-%d %H:%M"), "commit": commit, "machine": platform.machine(),
+           "cpus": os.cpu_count(), "load": round(os.getloadavg()[0], 2), **result}  # fmt: skip
+    with pathlib.Path(path).open("a") as f:
+        f.write(json.dumps(row) + "\n")
+    print(json.dumps({k: v for k, v in row.items() if k not in hide}, indent=1))
+    return row
