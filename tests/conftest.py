@@ -103,3 +103,44 @@ def _neural_ode_fixtures():
 
 
 neural_ode_files, neural_ode_run = _neural_ode_fixtures()
+
+
+# A tiny Burgers operator problem (tests/test_operator.py trains on it; tests/test_sweep.py generates
+# its data on Ray): data generated on 128 points, trained at 32.
+BURGERS_OPERATOR = """\
+name = "Burgers operator (tiny)"
+fields = ["u"]
+equations = ["diff(u, t) + u*diff(u, x) = 0.1*diff(u, x, 2)"]
+
+[domain]
+x = [0, "2*pi"]
+t = [0, 1]
+
+[[conditions]]
+periodic = "x"
+
+[operator]
+input = "initial"
+train = 80
+test = 8
+generate = 128
+resolution = 32
+zero_shot = [64]
+
+[operator.grf]
+sigma = 25
+tau = 5
+alpha = 2
+
+[solver.model]
+kind = "fno"
+width = 8
+modes = 6
+layers = 2
+
+[solver.training]
+epochs = 40
+batch = 10
+learning_rate = 0.01
+decay_every = 15
+"""

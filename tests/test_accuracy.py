@@ -35,7 +35,8 @@ def test_curved_boundary_condition_is_a_penalty_term():
     assert not problem.hard and len(problem.penalties) == 1
 
 
-@pytest.mark.parametrize("precision", ["float32", "float64"])
+# float32 moved out of make test for the CI budget (issue 17's cluster tests); make accuracy runs it
+@pytest.mark.parametrize("precision", [pytest.param("float32", marks=pytest.mark.slow), "float64"])
 def test_precision_is_respected(precision):
     problem = ns.Problem(ns.Interval(0, 1), "u", "diff(u, x) = 1", [ns.Dirichlet("u", 0.0, on="x = 0")],
                          exact={"u": "x"})  # fmt: skip

@@ -87,6 +87,7 @@ def test_recipe_refuses_grids_that_do_not_halve():
         learn.Recipe(kind="poisson")
 
 
+@pytest.mark.slow  # moved out of make test for the CI budget (issue 17's cluster tests); make accuracy runs it
 def test_command_line_trains_and_compares(tmp_path):
     runner = CliRunner()
     model = tmp_path / "dir.eqx"

@@ -11,43 +11,9 @@ import pytest
 import neuralsolve as ns
 from neuralsolve.reference.datasets import cache_folder
 
-BURGERS = """\
-name = "Burgers operator (tiny)"
-fields = ["u"]
-equations = ["diff(u, t) + u*diff(u, x) = 0.1*diff(u, x, 2)"]
+from conftest import BURGERS_OPERATOR
 
-[domain]
-x = [0, "2*pi"]
-t = [0, 1]
-
-[[conditions]]
-periodic = "x"
-
-[operator]
-input = "initial"
-train = 80
-test = 8
-generate = 128
-resolution = 32
-zero_shot = [64]
-
-[operator.grf]
-sigma = 25
-tau = 5
-alpha = 2
-
-[solver.model]
-kind = "fno"
-width = 8
-modes = 6
-layers = 2
-
-[solver.training]
-epochs = 40
-batch = 10
-learning_rate = 0.01
-decay_every = 15
-"""
+BURGERS = BURGERS_OPERATOR
 
 
 @pytest.fixture(scope="module")

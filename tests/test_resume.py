@@ -45,6 +45,7 @@ def _close(a, b) -> bool:
     return abs(a - b) <= 1e-10 * abs(b)
 
 
+@pytest.mark.slow  # moved out of make test for the CI budget (issue 17's cluster tests); make accuracy runs it
 def test_sigkill_after_first_checkpoint_then_resume_matches_uninterrupted_run(tmp_path):
     problem = _problem_file(tmp_path)
     full, killed = tmp_path / "full", tmp_path / "killed"

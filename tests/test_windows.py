@@ -70,6 +70,7 @@ def march(tmp_path_factory):
     return ns.solve(problem, **kwargs, checkpoint=ns.Checkpoint(run)), run
 
 
+@pytest.mark.slow  # moved out of make test for the CI budget (issue 17's cluster tests); make accuracy runs it
 def test_marching_in_two_windows_solves_advection_and_logs_both_windows(march):
     sol, _ = march
     assert sol.status == "ok" and sol.message.startswith("2 time windows solved")
@@ -96,6 +97,7 @@ def test_marching_a_wave_carries_the_rate_across_windows():
     assert sum("t = 2" in name for name in sol.term_names) == 2  # value and rate continuity at t = 2
 
 
+@pytest.mark.slow  # moved out of make test for the CI budget (issue 17's cluster tests); make accuracy runs it
 def test_a_marching_run_resumes_from_its_windows_checkpoints(march):
     from neuralsolve import rundir
 
@@ -162,6 +164,7 @@ def test_windows_in_a_problem_file(tmp_path):
         load(bad)
 
 
+@pytest.mark.slow  # moved out of make test for the CI budget (issue 17's cluster tests); make accuracy runs it
 def test_a_saved_march_reopens_to_the_same_solution(march):
     sol, run = march
     reopened = ns.open(run)

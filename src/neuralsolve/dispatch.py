@@ -19,6 +19,7 @@ from .ops.derivatives import METHODS as DERIVATIVE_METHODS
 from .problem.problem import Problem
 from .solution import Recorder, Solution
 from .train.checkpoint import Checkpoint
+from .train.sharding import check_devices
 from .train.weighting import Causal
 
 # asked in this order; the forward family takes whatever the others leave
@@ -35,7 +36,16 @@ def prepare(problem: Problem, given: dict) -> tuple[Family, dict]:
     """The family that solves ``problem`` and its resolved settings (``given``, else the problem's
     ``[solver]`` table, else defaults). Raises ProblemError for settings it cannot use."""
     family = family_for(problem, given)
+    check_devices_for(family, {**problem.solver, **given}.get("devices"))
     return family, family.settings(problem, given)
+
+
+def check_devices_for(family: Family, devices) -> None:
+    """ProblemError for a ``devices`` setting that is invalid, or that asks ``family`` to split its
+    points over several devices when it cannot (families that can check it in full)."""
+    if check_devices(devices) is not None and not family.multi_device:
+        raise ProblemError(f"devices: the {family.name} family trains on one device (only forward problems, time "
+                           f"windows included, split their points over several); leave devices out, got {devices!r}")  # fmt: skip
 
 
 def solve(problem: Problem, *, network: MLP | None = None, points: Points | None = None, phases=None,
@@ -43,7 +53,7 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
           sampling=None, redraw: int | None = None, derivatives: str = DEFAULT_DERIVATIVES, callback: Callable | None = None,
           log_every: int = 100, checkpoint: Checkpoint | None = None, resume: bool = False,
           time_limit: float | None = None, windows: int | None = None, method: str | None = None,
-          ode=None, model=None, training=None) -> Solution:  # fmt: skip
+          ode=None, model=None, training=None, devices: int | str | None = None) -> Solution:  # fmt: skip
     """Solve ``problem`` with a physics-informed network.
 
     Settings left out (None) come from ``problem.solver`` (a problem file's ``[solver]`` table),
@@ -87,6 +97,12 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
         model: a neural operator's network, :class:`FNO`, :class:`DeepONet` or :class:`MgNO`
             (problems with an ``[operator]`` section; docs/neural-operators.md).
         training: a neural operator's :class:`Training` (epochs, batch, learning rate, schedule).
+        devices: data-parallel training: split the collocation points over ``"all"`` the devices
+            of JAX's default backend, or over the first N (``jax.sharding``; parameters are
+            replicated, the result is the same up to the order of sums). Default 1: no split, the
+            right choice on CPU, where it is slower (docs/problem-files.md, "Several devices").
+            Forward problems and time windows only. Across hosts, call
+            ``jax.distributed.initialize()`` first and give ``"all"``.
 
     Returns:
         A :class:`Solution`; check its ``status`` (a NaN loss stops training but still returns the
@@ -99,7 +115,7 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
     given = {"network": network, "points": points, "phases": phases, "precision": precision, "seed": seed,
              "weighting": weighting, "causal": causal, "sampling": sampling, "redraw": redraw,
              "time_limit": time_limit, "windows": windows, "method": method, "ode": ode, "model": model,
-             "training": training}  # fmt: skip
+             "training": training, "devices": devices}  # fmt: skip
     family, settings = prepare(problem, {k: v for k, v in given.items() if v is not None})
     if derivatives not in DERIVATIVE_METHODS:
         raise ProblemError(f"derivatives must be one of {', '.join(DERIVATIVE_METHODS)}, got {derivatives!r}")

@@ -24,11 +24,16 @@ from .train.phases import default_phases
 PROBLEM, RUN, METRICS, HISTORY = "problem.toml", "run.json", "metrics.json", "history.json"
 
 
-def create(directory, problem_file, *, steps=None, precision=None, seed=None) -> pathlib.Path:
-    """Start a run directory for ``problem_file`` with the given overrides (None: the file's own)."""
+def create(directory, problem_file, *, steps=None, precision=None, seed=None, text: str | None = None) -> pathlib.Path:
+    """Start a run directory for ``problem_file`` with the given overrides (None: the file's own);
+    ``text``: the problem file to write instead of a copy of ``problem_file`` (its data files are
+    still found beside ``problem_file``)."""
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(problem_file, directory / PROBLEM)
+    if text is None:
+        shutil.copyfile(problem_file, directory / PROBLEM)
+    else:
+        (directory / PROBLEM).write_text(text)
     from .spec.load import data_files
 
     for name in data_files(problem_file):  # observation data files travel with the problem file
@@ -78,6 +83,38 @@ def rescale(phases: list, total: int) -> list:
     """Share ``total`` steps among phases in proportion to their budgets (each at least 1)."""
     budget = sum(p.steps for p in phases) or 1
     return [dataclasses.replace(p, steps=max(1, round(total * p.steps / budget))) for p in phases]
+
+
+def finish(directory, problem: Problem, family, solution: Solution, seed: int, profile=None,
+           report: bool = True) -> tuple[dict, list]:  # fmt: skip
+    """Write the outputs of a finished (or stopped) solve of the run in ``directory``: metrics.json,
+    history.json, solution.npz and (``report``) the plots and report.html. Returns the metrics and
+    the files written. ``profile`` (optional) times the parts; its breakdown is kept in the metrics."""
+    import contextlib
+
+    from .report.outputs import metrics_record, render_report, write_data
+
+    directory = pathlib.Path(directory)
+    span = profile.span if profile is not None else (lambda _: contextlib.nullcontext())
+    wall = solution.history[-1]["elapsed"] if solution.history else 0.0  # includes time before a resume
+    metrics = metrics_record(problem, family, solution, wall, seed)
+    with span("data"):
+        files = write_data(directory, problem, solution, metrics)
+    if report:
+        with span("report"):
+            files += render_report(directory, problem, family)
+    if profile is not None:
+        metrics["profile"] = profile.breakdown(solution.spans)
+    write_json(directory / METRICS, metrics)
+    return metrics, files
+
+
+def write_json(path, value) -> None:
+    """Write ``value`` as JSON so that a reader never sees half a file (a temporary file, renamed)."""
+    path = pathlib.Path(path)
+    scratch = path.with_name(f".{path.name}.tmp")
+    scratch.write_text(json.dumps(value, indent=2))
+    scratch.replace(path)
 
 
 def open(directory) -> Solution:  # noqa: A001 - the public name is neuralsolve.open

@@ -15,6 +15,7 @@ from importlib import metadata, resources
 import click
 
 from .linear import linear
+from .cluster import generate, sweep, tune
 
 EXAMPLES = "examples"  # the bundled problem files: package data of neuralsolve (src/neuralsolve/examples)
 
@@ -262,21 +263,11 @@ def _interruptible():
 
 def _finish(out_dir: pathlib.Path, problem, family, sol, kwargs: dict, profile, show_profile: bool) -> None:
     """Write the outputs of a solve and print its verdict, errors and where the results are."""
-    import json
-
     from .. import rundir
     from ..report.inverse import summary_lines
-    from ..report.outputs import metrics_record, render_report, write_data
     from .profile import table
 
-    wall = sol.history[-1]["elapsed"] if sol.history else 0.0  # includes time before a resume
-    metrics = metrics_record(problem, family, sol, wall, kwargs["seed"])
-    with profile.span("data"):
-        files = write_data(out_dir, problem, sol, metrics)
-    with profile.span("report"):
-        files += render_report(out_dir, problem, family)
-    metrics["profile"] = profile.breakdown(sol.spans)
-    (out_dir / rundir.METRICS).write_text(json.dumps(metrics, indent=2))
+    metrics, files = rundir.finish(out_dir, problem, family, sol, kwargs["seed"], profile)
     click.echo(f"{sol.status}: {sol.message}")
     click.echo(_accuracy_line(metrics))
     if "eigenvalues" in metrics:
@@ -471,6 +462,9 @@ def _first_comment(text: str) -> str:
 
 
 main.add_command(linear)
+main.add_command(sweep)
+main.add_command(tune)
+main.add_command(generate)
 
 if __name__ == "__main__":
     main()

@@ -32,10 +32,13 @@ class Family(abc.ABC):
         name: a short name (``"forward"``, ``"eigen"``, ...).
         metric_keys: the keys of ``metrics.json`` it fills beyond the run's own (status, steps, ...),
             which a reopened run keeps as saved.
+        multi_device: whether it can split its collocation points over several devices (the
+            ``devices`` setting); ``neuralsolve.solve`` refuses ``devices`` for a family that cannot.
     """
 
     name: str
     metric_keys: tuple[str, ...]
+    multi_device: bool = False
 
     @abc.abstractmethod
     def accepts(self, problem: Problem, settings: dict) -> bool:

@@ -21,6 +21,7 @@ class Forward(Family):
 
     name = "forward"
     metric_keys = METRICS
+    multi_device = True  # train_network splits the points over settings["devices"]
 
     def accepts(self, problem: Problem, settings: dict) -> bool:
         return True

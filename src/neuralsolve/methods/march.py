@@ -49,6 +49,7 @@ class March(Family):
 
     name = "march"
     metric_keys = METRICS
+    multi_device = True  # each window is a train_network solve
 
     def accepts(self, problem: Problem, settings: dict) -> bool:
         windows = settings.get("windows", 1)

@@ -15,6 +15,7 @@ from ..problem.problem import Problem
 from ..sampling.adaptive import RAD, sampling_method
 from ..train.fit import check_time_limit
 from ..train.phases import default_phases
+from ..train.sharding import check_devices
 from ..train.weighting import Causal, weighting_strategy
 
 PRECISIONS = ("float32", "float64")
@@ -59,7 +60,8 @@ def resolve_settings(problem: Problem, given: dict) -> dict:
     return {"network": settings.get("network") or MLP(), "points": points,
             "phases": tuple(phases) if phases is not None else default_phases(), "precision": precision,
             "seed": settings.get("seed", 0), "weighting": weighting, "causal": causal, "sampling": sampling,
-            "redraw": redraw, "time_limit": time_limit, "windows": windows}  # fmt: skip
+            "redraw": redraw, "time_limit": time_limit, "windows": windows,
+            "devices": check_devices(settings.get("devices"))}  # fmt: skip
 
 
 def whole_windows(windows) -> int:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ..loss.terms import make_terms, residuals, sample_data, term_names
 from ..problem.problem import Problem
@@ -15,6 +16,7 @@ from ..sampling.adaptive import Resampler, adam_events
 from ..solution import Solution
 from ..train.checkpoint import Checkpoint
 from ..train.fit import Schedule, fit
+from ..train.sharding import OneDevice, check_split, placement, whole_copies
 from .measure import BackgroundReference, evaluate_metrics
 from .model import build_model
 from .settings import dtype_of
@@ -28,13 +30,14 @@ def train_network(problem: Problem, settings: dict, *, derivatives: str, callbac
     network, points, phases, seed = (settings[k] for k in ("network", "points", "phases", "seed"))
     domain, precision = problem.domain, settings["precision"]
     clock = [time.perf_counter()]
+    where = placement_for(problem, settings)
     with jax.enable_x64(precision == "float64"):
         dtype = dtype_of(settings)
         model, params = build_model(problem, network, dtype, seed)
         if start is not None:  # the same arrays in this network (whose static parts, the input box, may differ)
             params = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(params), jax.tree_util.tree_leaves(start))
 
-        sampler, resample = samplers(problem, model, settings, dtype, derivatives)
+        sampler, resample = samplers(problem, model, settings, dtype, derivatives, where.count)
         terms = make_terms(problem, model, derivatives, causal=settings["causal"])
         # causal weights change as the loss is minimised: quasi-Newton phases minimise the plain residual
         fixed_terms = make_terms(problem, model, derivatives) if settings["causal"] is not None else None
@@ -46,7 +49,7 @@ def train_network(problem: Problem, settings: dict, *, derivatives: str, callbac
         relay = pending.starting(callback) if measure else callback
         result = fit(terms, params, sampler, phases, weights=weights, schedule=schedule, callback=relay,
                      checkpoint=checkpoint, resume=resume, fixed_terms=fixed_terms, reference=reference,
-                     time_limit=settings["time_limit"])  # fmt: skip
+                     time_limit=settings["time_limit"], placement=where)  # fmt: skip
         clock.append(time.perf_counter())
         reference = pending() if measure else None  # what is left of it after training
         clock.append(time.perf_counter())
@@ -59,9 +62,30 @@ def train_network(problem: Problem, settings: dict, *, derivatives: str, callbac
     return sol
 
 
-def samplers(problem: Problem, model: Callable, settings: dict, dtype, method: str) -> tuple[Callable, object]:
+def placement_for(problem: Problem, settings: dict) -> OneDevice:
+    """Where the collocation points train: split over ``settings["devices"]``, else on one device.
+    ProblemError when there are fewer devices, or the interior points do not split evenly over them."""
+    where = placement(settings["devices"])
+    if where.count > 1:
+        n = settings["points"].counts(problem.domain.dim)[0]
+        check_split(n, len(_prepared(np.zeros((n, problem.domain.dim)), settings)) - n, where.count)
+    return where
+
+
+def _prepared(interior: np.ndarray, settings: dict) -> np.ndarray:
+    """The interior points as the fit loop gets them: with room for the points that adaptive
+    sampling adds."""
+    adaptive = settings["sampling"]
+    if adaptive is None:
+        return interior
+    return adaptive.prepare({"interior": interior}, adam_events(settings["phases"], adaptive.every))["interior"]
+
+
+def samplers(problem: Problem, model: Callable, settings: dict, dtype, method: str,
+             devices: int = 1) -> tuple[Callable, object]:  # fmt: skip
     """``sampler(draw) -> data`` (collocation points as arrays of ``dtype``) and, with adaptive
-    sampling, the resampler the fit loop calls with the current parameters (else None)."""
+    sampling, the resampler the fit loop calls with the current parameters (else None). Over
+    several ``devices``, each condition's points are repeated whole to a multiple of their number."""
     points, seed, adaptive = settings["points"], settings["seed"], settings["sampling"]
     events = adam_events(settings["phases"], adaptive.every) if adaptive is not None else 0
 
@@ -69,6 +93,8 @@ def samplers(problem: Problem, model: Callable, settings: dict, dtype, method: s
         data = sample_data(problem, points, seed + 1000003 * draw)
         if adaptive is not None:
             data = adaptive.prepare(data, events)
+        if devices > 1:
+            data = {**data, "penalties": whole_copies(data["penalties"], devices)}
         return jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype), data)
 
     if adaptive is None:

@@ -22,7 +22,7 @@ from .parse import Namespace, parse_equation, parse_expression, split_equation
 
 
 SOLVE_SETTINGS = {"network", "points", "phases", "precision", "seed", "weighting", "causal", "sampling", "redraw",
-                  "time_limit", "windows", "method", "ode", "model", "training"}
+                  "time_limit", "windows", "method", "ode", "model", "training", "devices"}
 SIGNS = ("positive", "negative")
 
 

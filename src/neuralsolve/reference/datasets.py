@@ -98,9 +98,11 @@ def key_of(problem) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
-def dataset(problem, progress: Callable | None = None, workers: int | None = None) -> Dataset:
+def dataset(problem, progress: Callable | None = None, workers: int | None = None, executor=None) -> Dataset:
     """``problem``'s data set: read from the cache when it was generated before, else generated
-    (``progress(done, total)`` after each chunk of samples) and cached."""
+    (``progress(done, total)`` after each chunk of samples) and cached. The classical solves run in
+    ``workers`` local processes, or as the tasks of ``executor`` (a ``concurrent.futures``-style
+    executor: Ray's, say; see ``neuralsolve generate``)."""
     key = key_of(problem)
     gen = generator_for(problem)
     path = cache_folder() / f"{key}.npz"
@@ -112,7 +114,7 @@ def dataset(problem, progress: Callable | None = None, workers: int | None = Non
             pass
     start = time.perf_counter()
     inputs = draw_inputs(problem, gen)
-    outputs = solve_all(gen, inputs, problem.operator.generate, progress, workers)
+    outputs = solve_all(gen, inputs, problem.operator.generate, progress, workers, executor)
     seconds = time.perf_counter() - start
     _save(path, inputs=inputs, outputs=outputs)
     return Dataset(inputs, outputs, problem.operator.train, gen.periodic, key, seconds)
@@ -148,25 +150,34 @@ def pointwise_map(text: str, values: np.ndarray) -> np.ndarray:
     return out
 
 
-def solve_all(gen, inputs: np.ndarray, points: int, progress: Callable | None, workers: int | None) -> np.ndarray:
-    """Every input's solution, in chunks over a pool of worker processes (spawned: the parent
-    has JAX's threads running, which a fork would copy mid-flight)."""
+def solve_all(gen, inputs: np.ndarray, points: int, progress: Callable | None, workers: int | None,
+              executor=None) -> np.ndarray:  # fmt: skip
+    """Every input's solution, in chunks: as ``executor``'s tasks when one is given, else over a
+    pool of worker processes (spawned: the parent has JAX's threads running, which a fork would
+    copy mid-flight), or here for one worker."""
     workers = workers or min(os.cpu_count() or 1, max(1, len(inputs) // CHUNK))
     chunks = [inputs[i: i + CHUNK] for i in range(0, len(inputs), CHUNK)]
-    out = [None] * len(chunks)
-    done = 0
+    if executor is not None:
+        return _gather(executor, gen, chunks, progress)
     if workers == 1:
-        for i, c in enumerate(chunks):
-            out[i] = solve_chunk(gen, c)
+        out, done = [], 0
+        for c in chunks:
+            out.append(solve_chunk(gen, c))
             done += len(c)
             progress and progress(done, len(inputs))
         return np.concatenate(out)
     with futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        jobs = {pool.submit(solve_chunk, gen, c): i for i, c in enumerate(chunks)}
-        for job in futures.as_completed(jobs):
-            out[jobs[job]] = job.result()
-            done += len(chunks[jobs[job]])
-            progress and progress(done, len(inputs))
+        return _gather(pool, gen, chunks, progress)
+
+
+def _gather(executor, gen, chunks: list, progress: Callable | None) -> np.ndarray:
+    """The chunks' solutions, submitted to ``executor`` and put back in order as they come."""
+    out, done, total = [None] * len(chunks), 0, sum(len(c) for c in chunks)
+    jobs = {executor.submit(solve_chunk, gen, c): i for i, c in enumerate(chunks)}
+    for job in futures.as_completed(jobs):
+        out[jobs[job]] = job.result()
+        done += len(chunks[jobs[job]])
+        progress and progress(done, total)
     return np.concatenate(out)
 
 

@@ -34,7 +34,7 @@ EIGEN_KEYS = {"symbol", "states", "normalize"}
 CONDITION_KEYS = {"on", "set", "periodic", "impose", "weight", "points"}
 OBSERVATION_KEYS = {"field", "file", "points", "values", "weight"}
 SOLVER_KEYS = {"network", "points", "phases", "precision", "seed", "weighting", "causal", "sampling", "redraw",
-               "time_limit", "windows", "method", "ode", "model", "training"}  # fmt: skip
+               "time_limit", "windows", "method", "ode", "model", "training", "devices"}  # fmt: skip
 SHAPES = ("box", "disk")
 DISK_KEYS = {"shape", "center", "radius", "coords"}
 WEIGHT = Rule("number", low=0)
@@ -159,7 +159,7 @@ class _Reader(SolverReader, InverseReader, OperatorReader):
         self.n_conditions = len(conditions)
         conditions += self.observations(data)
         solver = self.solver(self.table(data, "solver", SOLVER_KEYS))
-        if "causal" in solver and TIME not in domain.coords:
+        if solver.get("causal") is not None and TIME not in domain.coords:  # causal = false is off: fine anywhere
             self.fail("solver.causal", f"causal weighting needs a time coordinate '{TIME}'; this problem's coordinates "
                                        f"are {', '.join(domain.coords)}")  # fmt: skip
         eigen = self.eigen(data) if "eigen" in data else None
@@ -205,6 +205,8 @@ class _Reader(SolverReader, InverseReader, OperatorReader):
             prepare(problem, {})
         except ProblemError as err:  # about a part of the problem (a condition, a data set) or the settings
             key, cause = self.locate(str(err))
+            if str(err).startswith("devices"):
+                key = "solver.devices"
             self.fail("solver" if key == "problem" else key, cause)
 
     def eigen(self, data: dict) -> Eigen:

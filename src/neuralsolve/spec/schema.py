@@ -33,7 +33,7 @@ class Rule:
     """A key's type (``whole``, ``number``, ``string``, ``bool``) and allowed values.
 
     ``low``/``high`` bound numbers inclusively, ``above`` exclusively; ``choices`` lists the
-    allowed strings.
+    allowed strings (for a number kind, the strings allowed besides numbers, such as ``"all"``).
     """
 
     kind: str
@@ -75,6 +75,8 @@ class Rule:
             return isinstance(value, bool)
         if self.kind == "string":
             return isinstance(value, str) and (not self.choices or value in self.choices)
+        if isinstance(value, str):
+            return value in self.choices
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return False
         if self.kind == "whole" and not isinstance(value, int):
@@ -135,6 +137,7 @@ RULES = {
 SOLVER_RULES = {
     "precision": choice("float32", "float64"), "seed": whole(0, 2**32 - 1), "redraw": whole(1), "method": choice(*METHODS),
     "windows": whole(1, 10**4), "time_limit": Rule("number", above=0, what="a positive, finite number of seconds"),
+    "devices": Rule("whole", low=1, high=MAX_WHOLE, choices=("all",), what="'all' or a whole number >= 1"),
 }  # fmt: skip
 
 _BY_ANNOTATION = {"int": whole(0), "float": Rule("number"), "float | None": Rule("number"), "str": Rule("string"),

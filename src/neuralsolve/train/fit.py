@@ -31,6 +31,7 @@ import numpy as np
 
 from .._errors import ProblemError
 from .checkpoint import Checkpoint, TrainState
+from .sharding import OneDevice
 from .weighting import TermStats
 
 RUNNING, NONFINITE, STALLED, GTOL = 0, 1, 2, 3
@@ -49,7 +50,8 @@ _STOPS = {
 class FitResult:
     """Parameters with the lowest loss, the history, a per-phase log and the overall status;
     ``chunks`` are the (start, end) ``time.perf_counter`` seconds of every compiled chunk of
-    optimiser steps this process ran (its first also compiles it)."""
+    optimiser steps this process ran (its first also compiles it); ``data_sharding`` is the
+    ``.sharding`` of each array of the collocation data the last chunk ran on (None on one device)."""
 
     params: object
     history: list = field(default_factory=list)
@@ -58,6 +60,7 @@ class FitResult:
     message: str = "training completed"
     chunks: list = field(default_factory=list)
     failed_at: object = None  # the parameters whose loss or gradient was not finite (status "nonfinite")
+    data_sharding: object = None
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ class Schedule:
 def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: Sequence | None = None,
         schedule: Schedule = Schedule(), callback=None, checkpoint: Checkpoint | None = None,
         resume: bool = False, fixed_terms: Callable | None = None, reference: Sequence | None = None,
-        time_limit: float | None = None, stochastic: bool = False) -> FitResult:  # fmt: skip
+        time_limit: float | None = None, stochastic: bool = False, placement: OneDevice | None = None) -> FitResult:  # fmt: skip
     """Minimise the weighted sum of ``terms(params, data) -> (k,)`` through ``phases``.
 
     ``sampler(draw)`` returns the collocation data of draw number ``draw`` (draw 0 is used unless
@@ -112,8 +115,12 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
     (a mini-batch drawn from it, inside the compiled steps); quasi-Newton phases and progress
     records call it with ``step=None``, which must mean the whole data. Mini-batch phases then
     keep their latest finite parameters, not those of the lowest mini-batch loss.
+
+    ``placement`` (a :class:`~neuralsolve.train.sharding.Placement`) splits the collocation data
+    over several devices, wherever it is drawn, resampled or resumed, and replicates the carry.
     """
     phases = list(phases)
+    placement = placement or OneDevice()
     batched = terms if stochastic else None
     if stochastic:
         terms = _whole(terms)
@@ -128,7 +135,7 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
     state = saved  # what the checkpoint holds until training moves on
     reached = None  # (phase, steps in it) of the last chunk run
     if saved.carry is not None and resample is not None:  # the adapted points travel with the carry
-        data = saved.carry[9]
+        data = placement.points(saved.carry[9])
         saved = TrainState(saved.phase, saved.carry[:9], saved.history, saved.phases)
     result = FitResult(params if saved.carry is None else saved.carry[3], saved.history, saved.phases)
     offset = result.history[-1]["elapsed"] if result.history else 0.0
@@ -153,7 +160,7 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
             phase_weights = weights * masks[k]
             draw = _draw_index(schedule, step0 + (int(carry[0]) if adam else 0))
             if resample is None or data is None:
-                data = sampler(draw)
+                data = placement.points(sampler(draw))
             last, timed_out, plateaued = None, False, False  # last: (seconds, steps) of this phase's previous chunk
             # a loss that changes as it trains cannot show a plateau
             watch = phase.plateau > 0 and (phase.fixed_loss or (fixed_terms is None and schedule.balance is None
@@ -164,7 +171,8 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
                     timed_out = True
                     break
                 began, before = _now(), int(carry[0])
-                carry = runner(carry, data, phase_weights, n)
+                carry = runner(placement.replicated(carry), data, phase_weights, n)
+                result.data_sharding = placement.shardings(data)
                 result.params = carry[3]  # best so far: safe to keep whatever happens next
                 step = step0 + int(carry[0])  # waits for the chunk to finish
                 reached = (k, int(carry[0]))  # how far the parameters in result.params got
@@ -177,10 +185,10 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
                     carry = _rebalance(carry, schedule.balance, phase_terms, data, masks[k], reference)
                 if inside and _draw_index(schedule, step) != draw:
                     draw = _draw_index(schedule, step)
-                    data = sampler(draw)
+                    data = placement.points(sampler(draw))
                     carry = _new_loss(carry)
                 if inside and resample is not None and step % resample.every == 0:
-                    data = resample(carry[1], data, step // resample.every)
+                    data = placement.points(resample(carry[1], data, step // resample.every))
                     carry = _new_loss(carry)
                 # a snapshot with copied logs: an interrupt between two statements cannot leave a
                 # progress record in the checkpoint that its carry has not reached

@@ -28,13 +28,14 @@ def check(problem) -> None:
         check_resolutions(op, gen.periodic)
 
 
-def load(problem, progress: bool = False) -> Dataset:
+def load(problem, progress: bool = False, executor=None) -> Dataset:
     """The data set: the user's file if the problem names one, else generated (or read from the
-    cache), with a progress line on stderr when ``progress``."""
+    cache), with a progress line on stderr when ``progress``; ``executor``: where the classical
+    solves run (default: local processes)."""
     op = problem.operator
     if op.file is not None:
         return _from_file(problem)
-    return dataset(problem, progress=_Progress() if progress else None)
+    return dataset(problem, progress=_Progress() if progress else None, executor=executor)
 
 
 class _Progress:

@@ -1,0 +1,122 @@
+"""Data-parallel training: the collocation points split over several devices (``devices``).
+
+One 1-D mesh of the chosen devices, with the axis ``"points"``: every point array is split along
+its leading axis (``NamedSharding(mesh, P("points"))``), the parameters and the optimiser state
+are replicated, and XLA inserts the reduction of the gradient over the devices itself (no
+``pmap``, no hand-written ``psum``). Only the order of the sums over points changes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from .._errors import ProblemError
+
+AXIS = "points"
+
+
+def check_devices(value) -> int | str | None:
+    """The ``devices`` setting checked: ``"all"``, a whole number >= 2, or None for one device
+    (None or 1: the default, nothing is split)."""
+    if value is None or (value == 1 and type(value) is int):
+        return None
+    if value == "all":
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ProblemError(f"devices must be 'all' or a whole number >= 1, got {value!r}")
+    return value
+
+
+class OneDevice:
+    """The placement of a solve on one device: arrays stay where JAX puts them."""
+
+    count = 1
+
+    def points(self, data):
+        """``data`` as it is."""
+        return data
+
+    def replicated(self, tree):
+        """``tree`` as it is."""
+        return tree
+
+    def shardings(self, data):
+        """None: nothing was placed."""
+        return None
+
+
+class Placement(OneDevice):
+    """Collocation points split over the devices of ``mesh`` along their leading axis, everything
+    else (parameters, optimiser state) replicated on each of them."""
+
+    def __init__(self, mesh: Mesh):
+        self.mesh, self.count = mesh, mesh.size
+
+    def points(self, data):
+        """``data`` (a pytree of point arrays) split over the devices; ProblemError for an array
+        whose length is not a multiple of the device count."""
+        split, whole = NamedSharding(self.mesh, P(AXIS)), NamedSharding(self.mesh, P())
+
+        def put(a):
+            if np.ndim(a) == 0:
+                return jax.device_put(a, whole)
+            if len(a) % self.count:
+                raise ProblemError(f"devices: an array of {len(a)} points does not split evenly over "
+                                   f"{self.count} devices")  # fmt: skip
+            return jax.device_put(a, split)
+
+        return jax.tree_util.tree_map(put, data)
+
+    def replicated(self, tree):
+        """``tree`` (parameters, optimiser state, counters) copied to every device."""
+        return jax.device_put(tree, NamedSharding(self.mesh, P()))
+
+    def shardings(self, data):
+        """The ``.sharding`` of each array of ``data`` (where the points really are)."""
+        return jax.tree_util.tree_map(lambda a: a.sharding, data)
+
+
+def placement(devices) -> OneDevice:
+    """The placement of the checked setting ``devices`` (:func:`check_devices`) on this machine's
+    devices of the default backend (every process's, after ``jax.distributed.initialize()``).
+
+    Raises:
+        ProblemError: when more devices are asked for than there are.
+    """
+    if devices is None:
+        return OneDevice()
+    found = jax.devices()
+    if devices != "all" and devices > len(found):
+        raise ProblemError(f"devices: {devices} asked for, but there are only {len(found)} {found[0].platform} "
+                           f"device(s) here; use devices = 'all' or a number up to {len(found)}")  # fmt: skip
+    chosen = found if devices == "all" else found[:devices]
+    return Placement(Mesh(np.array(chosen), (AXIS,))) if len(chosen) > 1 else OneDevice()
+
+
+def check_split(count: int, extra: int, devices: int) -> None:
+    """ProblemError unless ``count`` interior points (and ``extra`` places kept for points that
+    adaptive sampling adds) split evenly over ``devices`` devices; it says which counts would."""
+    left = (count + extra) % devices
+    if not left:
+        return
+    fits = " or ".join(str(c) for c in (count - left, count - left + devices) if c >= 1)
+    room = f" (and {extra} places for points added by adaptive sampling)" if extra else ""
+    raise ProblemError(f"devices: {count} interior points{room} do not split evenly over {devices} devices; "
+                       f"use points.interior = {fits}")  # fmt: skip
+
+
+def whole_copies(tree, devices: int):
+    """Each array of ``tree`` repeated whole until its length is a multiple of ``devices``, so
+    that it splits evenly: a mean over its points is the same over the copies (conditions' and
+    data points, whose counts the user does not set exactly)."""
+
+    def repeat(a):
+        n = len(a)
+        return np.concatenate([np.asarray(a)] * (devices // math.gcd(n, devices))) if n % devices else a
+
+    return jax.tree_util.tree_map(repeat, tree)
