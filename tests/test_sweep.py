@@ -109,6 +109,18 @@ def test_a_bad_sweep_is_refused_with_one_line_and_nothing_written(tmp_path, args
     assert not out.exists()
 
 
+def test_without_ray_a_sweep_runs_here_and_says_how_to_get_ray(monkeypatch):
+    from neuralsolve._errors import ProblemError
+    from neuralsolve.cluster.engines import InProcess, choose
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
+    engine, note = choose(None, 4, 10.0)
+    assert isinstance(engine, InProcess) and "pip install 'neuralsolve[cluster]'" in note
+    with pytest.raises(ProblemError, match="--address needs Ray"):
+        choose("10.0.0.1:6379", None, 10.0)
+    assert choose(None, 1, 10.0)[1] is None  # one worker runs here by choice: nothing to say
+
+
 # --- faults ------------------------------------------------------------------------------------------
 
 
