@@ -190,7 +190,7 @@ def _trial_line(config: dict, result: dict) -> None:
     """One line per trial that ends or is stopped early."""
     shown = " ".join(f"{SHORT.get(k, k)}={v:.2g}" if isinstance(v, float) else f"{SHORT.get(k, k)}={v}"
                      for k, v in config.items())  # fmt: skip
-    if result.get("finished"):
+    if "status" in result:  # the last report of a trial that ended
         click.echo(f"trial ended: error {result.get('error', float('nan')):.2e} in {result.get('time', 0):.0f} s  [{shown}]")
     else:
         click.echo(f"trial stopped early at step {result.get('step', '?')}  [{shown}]")

@@ -129,12 +129,12 @@ def _trial(config: dict, file: str, text: str, base: dict, directory: pathlib.Pa
     started = time.monotonic()
 
     def progress(record: dict) -> None:
-        tune.report({"objective": float(sum(record["terms"])), "step": record["step"], "finished": False})
+        tune.report({"objective": float(sum(record["terms"])), "step": record["step"]})
 
     sol = solve(problem, **kwargs, callback=progress, log_every=REPORT_EVERY, checkpoint=Checkpoint(directory, every=60))
     metrics, _ = rundir.finish(directory, problem, family, sol, kwargs["seed"], report=False)
     error = headline_error(metrics)
-    tune.report({"objective": float(sum(sol.history[-1]["terms"])) if sol.history else math.inf, "finished": True,
+    tune.report({"objective": float(sum(sol.history[-1]["terms"])) if sol.history else math.inf,
                  "error": error if error is not None else metrics.get("residual_rms"), "status": metrics["status"],
                  "time": time.monotonic() - started, "steps": metrics["steps"]})  # fmt: skip
 
@@ -194,7 +194,7 @@ def summarise(grid, base: dict, file, budget: float) -> dict:
         metrics = result.metrics or {}
         if "objective" not in metrics and not result.error:
             continue  # never reported: the budget ran out before it began (Tune's "done" is not ours)
-        ended = bool(metrics.get("finished"))
+        ended = "status" in metrics  # only the report of a trial that ended has its status
         trials.append({"config": result.config or {}, "outcome": "error" if result.error else ("ended" if ended else "stopped"),
                        "message": str(result.error).strip().splitlines()[-1] if result.error else None,
                        "error": metrics.get("error") if ended else None, "status": metrics.get("status"),
