@@ -109,6 +109,26 @@ def test_a_bad_sweep_is_refused_with_one_line_and_nothing_written(tmp_path, args
     assert not out.exists()
 
 
+def test_the_sweep_report_plots_each_metric_and_estimate_against_each_swept_value(tmp_path):
+    """From sweep.json's record alone: the table (with an inverse problem's estimates) and, for each
+    value swept, a plot whose points are the means over seeds."""
+    from neuralsolve.report.sweep import rows, write_report
+
+    chosen = members({"parameters.a": [1, 2]}, [0, 1])
+    results = {m.name: {"status": "ok", "l2_relative_error": {"u": 1e-3 * (m.values["parameters.a"] + m.seed)},
+                        "residual_rms": 1e-4, "wall_time_s": 2.0, "unknowns": {"k": 1.5 + 0.01 * m.seed}, "attempts": 1}
+               for m in chosen}  # fmt: skip
+    results[chosen[-1].name] = {"status": "lost", "message": "its node died", "attempts": 4}
+    record = {"file": "p.toml", "set": {"parameters.a": [1, 2]}, "seeds": [0, 1], "results": results,
+              "members": [{"name": m.name, "values": m.values, "seed": m.seed} for m in chosen]}  # fmt: skip
+    files = write_report(tmp_path, record)
+    assert [f.name for f in files] == ["sweep_a.png", "sweep.html"]
+    page = (tmp_path / "sweep.html").read_text()
+    assert "estimate k" in page and "lost" in page and "4 members: 1 lost, 3 ok" in page
+    table = rows(record)
+    assert [r["error"] for r in table[:3]] == [1e-3, 2e-3, 2e-3] and table[0]["estimate k"] == 1.5
+
+
 def test_without_ray_a_sweep_runs_here_and_says_how_to_get_ray(monkeypatch):
     from neuralsolve._errors import ProblemError
     from neuralsolve.cluster.engines import InProcess, choose

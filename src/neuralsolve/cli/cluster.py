@@ -144,8 +144,9 @@ def _outcome(result: dict, columns: bool = False):
              "" if error is None else f"{error:.2e}", "" if time_s is None else f"{time_s:.1f} s")  # fmt: skip
     if columns:
         return cells
+    found = ", ".join(f"{k} = {v:.6g}" for k, v in (result.get("unknowns") or {}).items())  # an inverse problem's
     detail = result.get("message", "") if result.get("status") not in ("ok",) else ""
-    return ", ".join(c for c in cells if c) + (f" — {detail}" if detail else "")
+    return ", ".join(c for c in (*cells, found) if c) + (f" — {detail}" if detail else "")
 
 
 @click.command()

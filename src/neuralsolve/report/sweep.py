@@ -23,8 +23,14 @@ def rows(record: dict) -> list[dict]:
         out.append({"name": m["name"], "values": {short_name(k): v for k, v in m["values"].items()}, "seed": m["seed"],
                     "status": result.get("status", "not run"), "error": headline_error(result),
                     "residual_rms": result.get("residual_rms"), "wall_time_s": result.get("wall_time_s"),
-                    "attempts": result.get("attempts"), "message": result.get("message", "")})  # fmt: skip
+                    "attempts": result.get("attempts"), "message": result.get("message", ""),
+                    **{f"estimate {k}": v for k, v in (result.get("unknowns") or {}).items()}})  # fmt: skip
     return out
+
+
+def estimates(table: list[dict]) -> list[str]:
+    """The row keys of an inverse problem's estimated constants (``estimate k``), in order."""
+    return sorted({k for r in table for k in r if k.startswith("estimate ")})
 
 
 def headline_error(result: dict) -> float | None:
@@ -65,13 +71,14 @@ def _summary(table: list[dict]) -> str:
 
 
 def _table(table: list[dict], names: list[str]) -> str:
-    head = "".join(f"<th>{html.escape(n)}</th>" for n in names + ["status", "error", "residual", "time (s)", "attempts"])
+    found = estimates(table)
+    head = "".join(f"<th>{html.escape(n)}</th>" for n in names + ["status", "error", "residual"] + found + ["time (s)", "attempts"])
     body = []
     for row in table:
         values = [row["values"].get(n, row["seed"] if n == "seed" else "") for n in names]
         cells = [f"<td>{html.escape(str(v))}</td>" for v in values]
         cells.append(f"<td title='{html.escape(row['message'])}'>{html.escape(row['status'])}</td>")
-        cells += [f"<td class='num'>{sci(row[k])}</td>" for k in ("error", "residual_rms")]
+        cells += [f"<td class='num'>{sci(row.get(k))}</td>" for k in ("error", "residual_rms", *found)]
         time = row["wall_time_s"]
         cells += [f"<td class='num'>{'' if time is None else f'{time:.1f}'}</td>",
                   f"<td class='num'>{row['attempts'] or ''}</td>"]  # fmt: skip
@@ -89,6 +96,7 @@ def _plot(directory: pathlib.Path, table: list[dict], name: str) -> Figure | Non
     import matplotlib.pyplot as plt
 
     shown = [m for m in METRICS if any(r[m[0]] is not None for r in table)]
+    shown += [(k, k, False) for k in estimates(table)]  # an inverse problem's constants against the value
     fig, axes = plt.subplots(1, len(shown), figsize=(4.2 * len(shown), 3.4), squeeze=False)
     for ax, (key, label, log) in zip(axes[0], shown):
         _draw(ax, table, name, key, log)
@@ -110,7 +118,7 @@ def _draw(ax, table: list[dict], name: str, key: str, log: bool) -> None:
     for label, group in _series(table, name).items():
         points = defaultdict(list)
         for r in group:
-            if r[key] is not None and r["status"] == "ok":
+            if r.get(key) is not None and r["status"] == "ok":
                 points[_key(r["values"][name])].append(r[key])
         xs = [x for x in xs_all if points.get(x)]
         if not xs:
