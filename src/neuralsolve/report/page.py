@@ -60,6 +60,11 @@ def page(problem, metrics: dict, figures: list[Figure], estimates: str = "", mea
         body += ["<h2>Solution</h2>", *map(figure, solution)]
     body += ["<h2>Training</h2>", settings(problem, metrics), phases(metrics)]
     body += [figure(f) for f in figures if _training(f)]
+    return document(title, body)
+
+
+def document(title: str, body: list[str]) -> str:
+    """A whole self-contained page: ``title`` (HTML, escaped by the caller) and the ``body`` parts."""
     return (f"<!doctype html>\n<html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
             f"<style>{STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")  # fmt: skip
 

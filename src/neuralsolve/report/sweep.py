@@ -9,7 +9,7 @@ import math
 import pathlib
 from collections import defaultdict
 
-from .page import STYLE, Figure, figure, sci
+from .page import Figure, document, figure, sci
 
 # the metrics plotted against each swept value: (key in a member's row, axis label, log scale)
 METRICS = (("error", "relative L2 error", True), ("residual_rms", "residual RMS", True), ("wall_time_s", "time (s)", False))
@@ -51,8 +51,7 @@ def write_report(directory, record: dict) -> list[pathlib.Path]:
     if figures:
         body += ["<h2>Metrics against the swept values</h2>", *map(figure, figures)]
     page = directory / "sweep.html"
-    page.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
-                    f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>")  # fmt: skip
+    page.write_text(document(title, body))
     return [f.path for f in figures] + [page]
 
 

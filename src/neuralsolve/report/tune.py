@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import pathlib
 
-from .page import STYLE, Figure, figure, sci
+from .page import Figure, document, figure, sci
 
 
 def write_report(directory, record: dict) -> list[pathlib.Path]:
@@ -23,8 +23,7 @@ def write_report(directory, record: dict) -> list[pathlib.Path]:
                if best else f"<div class='status warn'>no trial ended within {record['budget_s']:.0f} s</div>")  # fmt: skip
     body = [f"<h1>{title}</h1>", verdict, "<h2>Trials</h2>", _table(record["trials"]), *map(figure, figures)]
     page = directory / "tune.html"
-    page.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
-                    f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>")  # fmt: skip
+    page.write_text(document(title, body))
     return [f.path for f in figures] + [page]
 
 
