@@ -17,7 +17,7 @@ _EXPORTS = {
     "InitialRate": ".problem.conditions", "Neumann": ".problem.conditions", "Observations": ".problem.conditions",
     "Periodic": ".problem.conditions", "Robin": ".problem.conditions",
     "Box": ".problem.domain", "Disk": ".problem.domain", "Domain": ".problem.domain", "Interval": ".problem.domain",
-    "Rectangle": ".problem.domain", "SpaceTime": ".problem.domain",
+    "Rectangle": ".problem.domain", "Shape2D": ".problem.domain", "SpaceTime": ".problem.domain",
     "Problem": ".problem.problem", "Solution": ".solution", "EigenSolution": ".methods.eigen.solution",
     "load": ".spec.load",
     "Eigen": ".problem.eigen", "Adaptive": ".train.weighting", "GradNorm": ".train.weighting",
@@ -55,7 +55,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .nn.mlp import MLP  # noqa: F401
     from .problem.conditions import (Condition, Dirichlet, Initial, InitialRate, Neumann,  # noqa: F401
                                      Observations, Periodic, Robin)
-    from .problem.domain import Box, Disk, Domain, Interval, Rectangle, SpaceTime  # noqa: F401
+    from .problem.domain import Box, Disk, Domain, Interval, Rectangle, Shape2D, SpaceTime  # noqa: F401
     from .problem.eigen import Eigen  # noqa: F401
     from .problem.inverse import Data, Discover, Hidden, Unknown  # noqa: F401
     from .methods.inverse.solution import InverseSolution  # noqa: F401

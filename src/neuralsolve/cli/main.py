@@ -67,7 +67,7 @@ def check(file: str) -> None:
     exact = "; ".join(list(problem.exact) + (["eigenvalues"] if getattr(problem, "exact_eigenvalue", None) else [])) or "none"
     click.echo(f"{file}: ok — {problem.name!r}: fields {', '.join(problem.fields)} on "
                f"{', '.join(problem.domain.coords)}; {len(problem.equations)} equation(s), "
-               f"{len(problem.hard)} exact and {len(problem.penalties)} penalty condition term(s); "
+               f"{len(problem.hard) + len(problem.shape_hard)} exact and {len(problem.penalties)} penalty condition term(s); "
                f"exact solution for: {exact}")  # fmt: skip
     from ..dispatch import prepare
     from .plan import inverse_plan, reference_plan, trajectory_plan

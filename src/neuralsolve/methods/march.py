@@ -101,7 +101,10 @@ def _role(problem: Problem, cond, what: str) -> str:
         return "keep"
     if cond.on == "start":
         return "start"
-    coord, value = problem.region_of(cond.on, what)
+    where = problem.region_of(cond.on, what)
+    if isinstance(where, str):  # a named part of a shape's boundary: in space, kept in every window
+        return "keep"
+    coord, value = where
     if coord != TIME:
         return "keep"
     if value != problem.domain.segments()[problem.domain.coords.index(TIME)].lo:

@@ -11,6 +11,11 @@ A field with a ``scale`` s is ``B + s·D·N``. A field with a sign is ``±s·exp
 interpolates ``log(±g/s)`` of the given values g: positive (or negative) everywhere, and still
 exact on the fixed faces. The scale may be a positive function of the point (an envelope, such as
 the known decay of a bound state), so the network only learns what the envelope does not say.
+
+On a plane shape (a steady problem), value conditions on parts of its boundary are imposed the same
+way with u = g(x) + φ(x)·N(x): φ is the shape's approximate distance function to the parts with a
+value condition (zero exactly there, normalised to first order), g blends the parts' values
+(:meth:`~neuralsolve.geometry.Shape.distance`, :meth:`~neuralsolve.geometry.Shape.blend`).
 """
 
 from __future__ import annotations
@@ -27,10 +32,11 @@ from ..problem.conditions import HardValue
 
 
 def make_trial(hard: list[HardValue], segments: dict, coords: tuple[str, ...], n_fields: int,
-               scales=None, signs=None) -> Callable:  # fmt: skip
+               scales=None, signs=None, shape=None, shape_values=()) -> Callable:  # fmt: skip
     """Return ``trial(net_out, x) -> field values`` (both (m,)) imposing ``hard`` exactly, with
     each field's ``scales`` (default 1; a number or a function of a point) and ``signs`` (None,
-    "positive" or "negative")."""
+    "positive" or "negative"); ``shape_values`` (:class:`ShapeValue`) on the pieces of ``shape``
+    (the domain's plane shape, whose coordinates are all of ``coords``)."""
     scales = scales or [1.0] * n_fields
     signs = signs or [None] * n_fields
     per_field = [
@@ -42,6 +48,10 @@ def make_trial(hard: list[HardValue], segments: dict, coords: tuple[str, ...], n
             value = partial(_log_magnitude, value, _scale_at(scales[h.field], coords), signs[h.field])
         per_field[h.field][h.axis][h.side] = value
     blends = [_blend(axes, segments) if axes else None for axes in per_field]
+    for f in range(n_fields):
+        on_shape = [h for h in shape_values if h.field == f]
+        if on_shape:
+            blends[f] = _shape_blend(shape, on_shape, coords)
     fields = [_field(b, _scale_at(scale, coords), sign) for b, scale, sign in zip(blends, scales, signs)]
 
     def trial(net_out: jax.Array, x: jax.Array) -> jax.Array:
@@ -116,6 +126,13 @@ def _blend(axes: dict, segments: dict) -> Callable:
         return total
 
     return lambda n, x: boundary_value(x) + distance(x) * n
+
+
+def _shape_blend(shape, values: list, coords: tuple[str, ...]) -> Callable:
+    """g(x) + φ(x)·n for value conditions on pieces of a plane shape."""
+    phi = shape.distance(sorted(i for h in values for i in h.pieces))
+    g = shape.blend([(h.pieces, partial(value_at, h.value, coords)) for h in values])
+    return lambda n, x: g(x) + phi(x) * n
 
 
 def _set(y: jax.Array, i: int, value: float) -> jax.Array:

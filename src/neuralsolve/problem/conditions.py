@@ -23,7 +23,9 @@ class Condition:
     """A residual equation imposed on ``on``: ``Condition("diff(u, x) = 0", on="x = 0")``.
 
     ``equation`` is a string in SymPy syntax or a Python function ``residual(p)``. ``on`` is
-    ``"boundary"`` (the spatial boundary, for problems in time) or a face such as ``"x = 0"``.
+    ``"boundary"`` (the spatial boundary, for problems in time), a face such as ``"x = 0"`` (on a
+    shape: the straight parts of its boundary on that line) or the name of a part of a shape's
+    boundary (``"hole"``: the boundary its primitive of that name makes).
     ``weight`` scales its loss term; ``points`` overrides how many collocation points it gets.
     """
 
@@ -40,7 +42,8 @@ class Dirichlet(Condition):
     """``field = value`` on ``on``.
 
     ``impose="exact"`` (default) builds it into the trial function wherever ``on`` is made of flat
-    faces; ``impose="penalty"`` always makes it a loss term.
+    faces, and on any part of a plane shape's boundary in a steady problem (through an approximate
+    distance function); ``impose="penalty"`` always makes it a loss term.
     """
 
     def __init__(self, field: str, value: Value = 0.0, on: str = "boundary", *, weight: float = 1.0,
@@ -116,6 +119,16 @@ class HardValue:
     field: int
     axis: int
     side: int
+    value: Callable
+
+
+@dataclass(frozen=True)
+class ShapeValue:
+    """``field = value(p)`` on the boundary pieces ``pieces`` of the domain's plane shape, imposed
+    through an approximate distance function (steady problems on a shape)."""
+
+    field: int
+    pieces: tuple[int, ...]
     value: Callable
 
 

@@ -1,10 +1,14 @@
-"""Domains: products of segments and disks, with named coordinates.
+"""Domains: products of segments, disks and plane shapes, with named coordinates.
 
 A domain is a product of *factors* (a segment in one coordinate, a disk in two). Every region a
 condition can live on — the interior, the boundary, a face ``x = 0`` — is a union of *parts*, and
 each part is a product of one *piece* per factor (a segment's interior or one of its ends, a disk's
 interior or its circle). Sampling a region maps points of the unit cube through the pieces, so
 low-discrepancy sampling and space × time products need no special cases.
+
+A plane shape (:class:`Plane`: polygons, disks, ellipses and their unions, differences and
+intersections) is a factor whose pieces draw their own points (low-discrepancy points of its
+bounding box kept inside; points along each boundary piece) instead of mapping the unit cube.
 
 The coordinate named ``t`` is time: the "boundary" of a domain in time is its spatial boundary.
 """
@@ -88,6 +92,24 @@ class _Circle(_Piece):
         return np.asarray(self.center) + self.radius * normals, normals
 
 
+@dataclass(frozen=True)
+class _ShapeInterior(_Piece):
+    shape: object
+
+    def draw(self, n: int, method: str, seed: int):
+        pts = self.shape.interior(n, method, seed)
+        return pts, np.zeros_like(pts)
+
+
+@dataclass(frozen=True)
+class _ShapeBoundary(_Piece):
+    shape: object
+    pieces: tuple[int, ...]
+
+    def draw(self, n: int, method: str, seed: int):
+        return self.shape.boundary(n, method, seed, self.pieces)
+
+
 # --- factors -------------------------------------------------------------------------------------
 
 
@@ -139,6 +161,31 @@ class Round:
         return d <= self.radius + tol
 
 
+@dataclass(frozen=True)
+class Plane:
+    """A plane shape (:class:`~neuralsolve.geometry.Shape`) in two coordinates."""
+
+    coord_pair: tuple[str, str]
+    shape: object
+
+    @property
+    def coords(self) -> tuple[str, ...]:
+        return self.coord_pair
+
+    def interior(self) -> _Piece:
+        return _ShapeInterior(2, self.shape.area, self.shape)
+
+    def boundary(self) -> list[_Piece]:
+        return [self.part(tuple(range(len(self.shape.pieces))))]
+
+    def part(self, pieces: tuple[int, ...]) -> _Piece:
+        length = sum(self.shape.pieces[i].length for i in pieces)
+        return _ShapeBoundary(1, length, self.shape, tuple(pieces))
+
+    def contains(self, pts: np.ndarray, tol: float) -> np.ndarray:
+        return self.shape.contains(pts, tol / max(self.shape.size, 1e-300))
+
+
 # --- regions -------------------------------------------------------------------------------------
 
 
@@ -155,6 +202,11 @@ class Region:
     parts: tuple[tuple[_Piece, ...], ...]
     faces: tuple[tuple[int, int], ...] = ()
 
+    @property
+    def shape_pieces(self) -> tuple[int, ...]:
+        """The boundary pieces of a plane shape this region is made of (empty for other regions)."""
+        return tuple(sorted({i for part in self.parts for p in part if isinstance(p, _ShapeBoundary) for i in p.pieces}))
+
     def sample(self, n: int, method: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """Return about ``n`` (points, outward normals), shared among parts by measure.
 
@@ -168,7 +220,10 @@ class Region:
             u = unit_points(count, dim, method, seed * 1009 + i)
             cols, ncols, k = [], [], 0
             for piece in part:
-                p, nrm = piece.map(u[:, k : k + piece.dim])
+                if hasattr(piece, "draw"):  # a plane shape samples itself (its columns of u unused)
+                    p, nrm = piece.draw(count, method, seed * 1009 + i)
+                else:
+                    p, nrm = piece.map(u[:, k : k + piece.dim])
                 cols.append(p)
                 ncols.append(nrm)
                 k += piece.dim
@@ -201,6 +256,8 @@ class Domain:
                 raise ProblemError(f"bounds of {f.coord!r} must increase, got [{f.lo}, {f.hi}]")
             if isinstance(f, Round) and not f.radius > 0:
                 raise ProblemError(f"disk radius must be positive, got {f.radius}")
+            if isinstance(f, Plane) and TIME in f.coords:
+                raise ProblemError(f"a shape's coordinates cannot include the time '{TIME}'")
 
     @property
     def coords(self) -> tuple[str, ...]:
@@ -222,6 +279,9 @@ class Domain:
             if isinstance(f, Segment):
                 lo.append(f.lo)
                 hi.append(f.hi)
+            elif isinstance(f, Plane):
+                lo += [float(v) for v in f.shape.lo]
+                hi += [float(v) for v in f.shape.hi]
             else:
                 lo += [c - f.radius for c in f.center]
                 hi += [c + f.radius for c in f.center]
@@ -259,6 +319,9 @@ class Domain:
             )
         i = next(k for k, f in enumerate(self.factors) if coord in f.coords)
         f = self.factors[i]
+        if isinstance(f, Plane):
+            pieces = f.shape.on_line(f.coords.index(coord), value, coord)
+            return self._plane_region(f"{coord} = {_num(value)}", i, pieces)
         if not isinstance(f, Segment):
             raise ProblemError(
                 f"condition on '{coord} = {_num(value)}' is not on the boundary of the disk; "
@@ -273,6 +336,22 @@ class Domain:
             )
         part = tuple(end if j == i else g.interior() for j, g in enumerate(self.factors))
         return Region(f"{coord} = {_num(value)}", (part,), ((self.coords.index(coord), side),))
+
+    def plane(self) -> Plane | None:
+        """The plane-shape factor, if the domain has one."""
+        return next((f for f in self.factors if isinstance(f, Plane)), None)
+
+    def part(self, name: str) -> Region:
+        """The boundary part of a plane shape made by its primitive called ``name``."""
+        i = next((k for k, f in enumerate(self.factors) if isinstance(f, Plane)), None)
+        if i is None:
+            raise ProblemError(f"the domain has no named boundary parts (only a shape = \"...\" domain has); "
+                               f"got {name!r}")  # fmt: skip
+        return self._plane_region(name, i, self.factors[i].shape.part(name))
+
+    def _plane_region(self, name: str, i: int, pieces: tuple[int, ...]) -> Region:
+        part = tuple(self.factors[i].part(pieces) if j == i else g.interior() for j, g in enumerate(self.factors))
+        return Region(name, (part,))
 
     def contains(self, points: np.ndarray, tol: float = 1e-9) -> np.ndarray:
         """Boolean mask of the points (n, d) that lie in the closed domain."""
@@ -322,6 +401,21 @@ class Disk(Domain):
 
     def __init__(self, center=(0.0, 0.0), radius: float = 1.0, coords: tuple[str, str] = ("x", "y")):
         super().__init__([Round(tuple(coords), (float(center[0]), float(center[1])), float(radius))])
+
+
+class Shape2D(Domain):
+    """A plane shape: a :class:`~neuralsolve.geometry.Shape`, or its text such as
+    ``"rectangle(0, 0, 2, 1) - disk(0.5, 0.5, 0.2)"`` (read safely, never evaluated)."""
+
+    def __init__(self, shape, coords: tuple[str, str] = ("x", "y"), *, constants: dict | None = None,
+                 shapes: dict | None = None):  # fmt: skip
+        from ..geometry import Shape, parse_shape
+
+        if isinstance(shape, str):
+            shape = parse_shape(shape, constants, shapes)
+        elif not isinstance(shape, Shape):
+            shape = Shape(shape)  # a Node built in Python: Rectangle(...) - Disk(...)
+        super().__init__([Plane(tuple(coords), shape)])
 
 
 class SpaceTime(Domain):

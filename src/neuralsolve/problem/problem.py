@@ -13,8 +13,8 @@ from .._errors import ProblemError
 from ..ops.point import Point, value_at
 from .compile import compile_expression, constant_value
 from .conditions import (Condition, Dirichlet, HardValue, InitialRate, Neumann, Observations,
-                         Penalty, Periodic, Robin)  # fmt: skip
-from .domain import TIME, Domain
+                         Penalty, Periodic, Robin, ShapeValue)  # fmt: skip
+from .domain import TIME, Domain, Plane
 from .eigen import STATE_INDEX, Eigen, jumps, pencil
 from .operator import Operator
 from .inverse import Discover, Inverse, candidate_terms, check_data, check_hidden, check_unknowns
@@ -133,6 +133,7 @@ class Problem:
         self.equations = [self._equation(e, i) for i, e in enumerate(equations)]
         self._check_inverse(data, discover)
         self.hard: list[HardValue] = []
+        self.shape_hard: list[ShapeValue] = []  # value conditions on a plane shape's boundary parts
         self.penalties: list[Penalty] = []
         self.periodic: list[int] = []  # axes made exactly periodic by the network's inputs
         for i, cond in enumerate(conditions):
@@ -287,7 +288,7 @@ class Problem:
                 cond = Dirichlet(field, value, cond.on, weight=cond.weight, points=cond.points)
         if isinstance(cond, Dirichlet) and cond.impose not in ("exact", "penalty"):
             raise ProblemError(f"{what}: impose must be 'exact' or 'penalty', got {cond.impose!r}")
-        region = self.domain.boundary() if on == "boundary" else self.domain.face(*on)
+        region = self._region(on)
         if isinstance(cond, Dirichlet) and cond.impose == "exact" and self._try_hard(cond, region, what):
             return
         residual = self._condition_residual(cond, what)
@@ -301,14 +302,28 @@ class Problem:
             raise ProblemError(f"{what}: unknown field {field!r} (fields: {', '.join(self.fields)})")
 
     def region_of(self, on: str, what: str):
-        """Where a condition's ``on`` points: ``"boundary"`` or ``(coord, value)`` of a face."""
+        """Where a condition's ``on`` points: ``"boundary"``, ``(coord, value)`` of a face, or the
+        name of a part of a shape's boundary (a string other than ``"boundary"``)."""
         return self._region_spec(on, what)
 
+    def _region(self, on):
+        if on == "boundary":
+            return self.domain.boundary()
+        return self.domain.part(on) if isinstance(on, str) else self.domain.face(*on)
+
     def _region_spec(self, on, what: str):
-        """``"boundary"`` or ``(coord, value)`` for a face; ``"start"`` is the face ``t = t0``."""
+        """``"boundary"``, ``(coord, value)`` for a face (``"start"`` is the face ``t = t0``) or a
+        part name of a shape's boundary."""
         if on == "boundary":
             self.domain.boundary()  # raises for a domain with no spatial boundary
             return on
+        plane = self.domain.plane()
+        if plane is not None and isinstance(on, str) and on.strip() in plane.shape.names():
+            try:
+                self.domain.part(on.strip())
+            except ProblemError as err:
+                raise ProblemError(f"{what}: {err}") from None
+            return on.strip()
         if on == "start":
             segment = self.domain.segments().get(self.domain.coords.index(TIME)) if self.domain.has_time else None
             if segment is None:
@@ -316,6 +331,8 @@ class Problem:
             return (TIME, segment.lo)
         forms = ("'boundary' (the whole spatial boundary), 'start' (t at its lower bound) or a face "
                  f"'<coordinate> = <number>' such as '{self.domain.coords[0]} = 0'")
+        if plane is not None:
+            forms += f", or a part of the shape: {', '.join(map(repr, plane.shape.names()))}"
         if not isinstance(on, str):
             raise ProblemError(f"{what}: 'on' must be {forms}, got {type(on).__name__}")
         if "=" not in on:
@@ -342,7 +359,10 @@ class Problem:
         return None, None
 
     def _try_hard(self, cond: Dirichlet, region, what: str) -> bool:
-        """Impose a value condition exactly when its region is made of flat faces."""
+        """Impose a value condition exactly when its region is made of flat faces, or is part of a
+        plane shape's boundary in a steady problem on the shape alone."""
+        if region.shape_pieces and len(self.domain.factors) == 1 and isinstance(self.domain.factors[0], Plane):
+            return self._try_shape_hard(cond, region.shape_pieces, what)
         faces = region.faces
         if not faces:
             return False  # some boundary is curved (a disk): penalty instead
@@ -352,6 +372,16 @@ class Problem:
             if any(h.field == field and h.axis == axis and h.side == side for h in self.hard):
                 raise ProblemError(f"{what}: field {cond.field!r} already has a value condition on that face")
             self.hard.append(HardValue(field, axis, side, value))
+        return True
+
+    def _try_shape_hard(self, cond: Dirichlet, pieces: tuple[int, ...], what: str) -> bool:
+        field = self.fields.index(cond.field)
+        if self.sign[field] is not None:
+            return False  # a signed field is exp(network): its value conditions stay penalties
+        for h in self.shape_hard:
+            if h.field == field and set(h.pieces) & set(pieces):
+                raise ProblemError(f"{what}: field {cond.field!r} already has a value condition on part of that boundary")
+        self.shape_hard.append(ShapeValue(field, pieces, self._value(cond.value, what)))
         return True
 
     def _condition_residual(self, cond: Condition, what: str) -> Callable:

@@ -20,12 +20,16 @@ class Reference:
         fields: the field names, in the column order of :meth:`values`.
         domain: where it is defined; points outside get NaN.
         evaluate: the interpolant, ``(n, d) -> (n, n_fields)`` for points inside the domain.
+        error_estimate: the reference's own relative L2 error, estimated (by solving again at a
+            second resolution or tolerance); None where it was not estimated. A network error
+            below it cannot be told from the reference's own error.
     """
 
     method: str
     fields: tuple[str, ...]
     domain: Domain
     evaluate: Callable[[np.ndarray], np.ndarray]
+    error_estimate: float | None = None
 
     def values(self, points) -> np.ndarray:
         """Field values (n, n_fields) at points (n, d), columns of points in ``domain.coords`` order."""

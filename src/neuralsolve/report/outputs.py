@@ -26,10 +26,18 @@ def evaluation_grid(problem: Problem) -> tuple[np.ndarray, tuple[int, ...] | Non
     if problem.domain.dim == 1:
         return np.linspace(lo[0], hi[0], 401)[:, None], (401,)
     if problem.domain.dim == 2:
-        axes = [np.linspace(a, b, 121) for a, b in zip(lo, hi)]
+        # a plane shape: finer, with equal spacing on both axes, so holes and corners look as they are
+        counts = (121, 121) if problem.domain.plane() is None else _shape_counts(hi - lo)
+        axes = [np.linspace(a, b, n) for a, b, n in zip(lo, hi, counts)]
         mesh = np.meshgrid(*axes, indexing="ij")
-        return np.stack([m.ravel() for m in mesh], axis=1), (121, 121)
+        return np.stack([m.ravel() for m in mesh], axis=1), tuple(counts)
     return problem.domain.interior().sample(4096, "sobol", 12345)[0], None
+
+
+def _shape_counts(widths: np.ndarray, longest: int = 241, least: int = 41) -> tuple[int, int]:
+    """Grid points per axis with about equal spacing: ``longest`` along the longer side."""
+    counts = np.maximum(least, np.round(longest * widths / widths.max()).astype(int))
+    return int(counts[0]), int(counts[1])
 
 
 def metrics_record(problem: Problem, family: Family, sol: Solution, wall_time: float, seed: int) -> dict:

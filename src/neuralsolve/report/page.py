@@ -16,7 +16,7 @@ from .. import dispatch
 from ..loss.terms import Points
 from ..problem.conditions import (Condition, Dirichlet, InitialRate, Neumann, Observations, Periodic,
                                   Robin)  # fmt: skip
-from ..problem.domain import TIME, Round, Segment
+from ..problem.domain import TIME, Plane, Round, Segment
 from ..train.phases import PHASES
 from . import mathml
 
@@ -169,6 +169,10 @@ def domain(problem) -> str:
             parts.append(mathml.membership(f.coord, f.lo, f.hi) + (" (time)" if f.coord == TIME else ""))
         elif isinstance(f, Round):
             parts.append(mathml.disk(f.coord_pair, f.center, f.radius))
+        elif isinstance(f, Plane):
+            named = "".join(f"; <code>{html.escape(k)} = {html.escape(v)}</code>" for k, v in f.shape.definitions.items())
+            parts.append(f"({', '.join(map(html.escape, f.coords))}) in the shape <code>{html.escape(f.shape.text)}</code>"
+                         f"{named}")
         else:
             parts.append(html.escape(repr(f)))
     return ", ".join(parts)

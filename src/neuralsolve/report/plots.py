@@ -45,13 +45,20 @@ def solution_figure(problem, points, shape, values, reference, title: str, refer
         maps = [(values, f"{title} (network)", label)]
         if reference is not None:
             maps += [(reference, reference_label, label), (np.abs(values - reference), "pointwise error", f"|{label} − reference|")]
-        fig = Figure(figsize=(4.8 * len(maps), 3.9))
+        plane = problem.domain.plane()
+        height = 3.9
+        if plane is not None:  # a wide shape gets a low figure, so its maps are not mostly margin
+            lo, hi = plane.shape.lo, plane.shape.hi
+            height = float(np.clip(1.3 + 3.4 * (hi[1] - lo[1]) / (hi[0] - lo[0]), 2.2, 3.9))
+        fig = Figure(figsize=(4.8 * len(maps), height))
         axes = fig.subplots(1, len(maps), squeeze=False)[0]
         grid = [points[:, i].reshape(shape) for i in range(2)]
         for ax, (data, name, unit) in zip(axes, maps):
             image = ax.pcolormesh(grid[0], grid[1], data.reshape(shape), shading="auto", cmap="viridis")
-            fig.colorbar(image, ax=ax, label=unit)
+            fig.colorbar(image, ax=ax, label=unit, shrink=0.8 if plane is not None else 1.0)
             ax.set(xlabel=coords[0], ylabel=coords[1], title=name)
+            if plane is not None:  # the shape as it is: true proportions, its boundary drawn
+                _outline(ax, plane.shape)
     else:
         fig = Figure(figsize=(5.2, 3.8))
         ax = fig.subplots()
@@ -59,6 +66,14 @@ def solution_figure(problem, points, shape, values, reference, title: str, refer
         ax.set(title=f"{title} at {len(values)} points", xlabel=label, ylabel="number of points")
     fig.tight_layout()
     return fig
+
+
+def _outline(ax, shape) -> None:
+    """Draw a plane shape's boundary pieces on ``ax`` with equal scales on both axes."""
+    for piece in shape.pieces:
+        points, _ = piece.sample(np.linspace(0.0, 1.0, 200))
+        ax.plot(points[:, 0], points[:, 1], color="black", lw=0.8)
+    ax.set_aspect("equal")
 
 
 def time_slices(problem, shape) -> list[int] | None:

@@ -15,7 +15,7 @@ from .._errors import ProblemError
 from ..nn.features import KINDS
 from ..problem.conditions import (Condition, Dirichlet, Initial, InitialRate, Neumann, Observations, Periodic,
                                   Robin)  # fmt: skip
-from ..problem.domain import TIME, Round, Segment
+from ..problem.domain import TIME, Plane, Round, Segment
 from ..sampling.adaptive import SAMPLINGS
 from ..train.phases import PHASES
 from ..train.weighting import WEIGHTINGS
@@ -192,6 +192,11 @@ def _domain(domain) -> dict:
     if factors and isinstance(factors[0], Round):
         disk = factors.pop(0)
         table = {"shape": "disk", "center": list(disk.center), "radius": disk.radius, "coords": list(disk.coord_pair)}
+    elif factors and isinstance(factors[0], Plane) and factors[0].shape.text:
+        plane = factors.pop(0)
+        table = {"shape": plane.shape.text, "coords": list(plane.coord_pair)}
+        if plane.shape.definitions:
+            table["shapes"] = dict(plane.shape.definitions)
     if not all(isinstance(f, Segment) for f in factors):
         raise ProblemError(f"the domain {domain!r} has no problem-file form yet (intervals, boxes and one disk do)")
     return {**table, **{f.coord: [f.lo, f.hi] for f in factors}}
@@ -227,7 +232,11 @@ def _condition(problem, cond: Condition, what: str) -> dict:
         if on == "boundary":
             raise ProblemError(f"{what}: a {type(cond).__name__} condition on the whole boundary has no problem-file "
                                f"form yet; give one condition per face (on = 'x = 0', ...)")  # fmt: skip
-        coord, value = problem.region_of(on, what)
+        where = problem.region_of(on, what)
+        if isinstance(where, str):  # a named part of a shape's boundary
+            raise ProblemError(f"{what}: a {type(cond).__name__} condition on the part {on!r} has no problem-file form "
+                               "yet; write it with set = \"...\" in the coordinates' derivatives")  # fmt: skip
+        coord, value = where
         segment = problem.domain.segments()[problem.domain.coords.index(coord)]
         normal = f"diff({cond.field}, {coord})" if value == segment.hi else f"(-diff({cond.field}, {coord}))"
         left = normal if isinstance(cond, Neumann) else f"{cond.a!r}*{cond.field} + {cond.b!r}*{normal}"

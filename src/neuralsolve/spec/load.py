@@ -18,7 +18,7 @@ import numpy as np
 
 from .._errors import ProblemError
 from ..problem.conditions import Condition, Observations, Periodic
-from ..problem.domain import TIME, Box, Disk, Domain, Round, Segment, SpaceTime
+from ..problem.domain import TIME, Box, Disk, Domain, Plane, Round, Segment, Shape2D, SpaceTime
 from ..problem.eigen import Eigen
 from ..problem.compile import constant_value
 from ..problem.problem import Problem
@@ -35,7 +35,6 @@ CONDITION_KEYS = {"on", "set", "periodic", "impose", "weight", "points"}
 OBSERVATION_KEYS = {"field", "file", "points", "values", "weight"}
 SOLVER_KEYS = {"network", "points", "phases", "precision", "seed", "weighting", "causal", "sampling", "redraw",
                "time_limit", "windows", "method", "ode", "model", "training", "devices"}  # fmt: skip
-SHAPES = ("box", "disk")
 DISK_KEYS = {"shape", "center", "radius", "coords"}
 WEIGHT = Rule("number", low=0)
 IMPOSE = choice("exact", "penalty")
@@ -227,8 +226,16 @@ class _Reader(SolverReader, InverseReader, OperatorReader):
         if "domain" not in data:
             self.fail("domain", "missing; expected a table of coordinate bounds, e.g. x = [0, 1]")
         table = dict(self.table(data, "domain"))
-        shape = self.check(choice(*SHAPES), table.pop("shape", "box"), "domain.shape")
-        factors = [self.disk(table, parameters)] if shape == "disk" else []
+        shape = table.pop("shape", "box")
+        if not isinstance(shape, str):
+            self.fail("domain.shape", f"expected 'box', 'disk' or a shape such as \"rectangle(0, 0, 1, 1) - "
+                                      f"disk(0.5, 0.5, 0.2)\", got {kind_of(shape)}")  # fmt: skip
+        if shape == "disk":
+            factors = [self.disk(table, parameters)]
+        elif shape == "box":
+            factors = []
+        else:
+            factors = [self.plane(shape, table, parameters)]
         if not table and not factors:
             self.fail("domain", "expected at least one coordinate, e.g. x = [0, 1]")
         for coord, value in table.items():
@@ -248,7 +255,9 @@ class _Reader(SolverReader, InverseReader, OperatorReader):
         time = next((f for f in factors if f.coords == (TIME,)), None)
         if not space:
             return Box([(time.lo, time.hi)], coords=[TIME])
-        if len(space) == 1 and isinstance(space[0], Round):
+        if len(space) == 1 and isinstance(space[0], Plane):
+            space = Domain(space)
+        elif len(space) == 1 and isinstance(space[0], Round):
             r = space[0]
             space = Disk(r.center, r.radius, r.coords)
         elif all(isinstance(f, Segment) for f in space):
@@ -257,14 +266,34 @@ class _Reader(SolverReader, InverseReader, OperatorReader):
             space = Domain(space)
         return SpaceTime(space, (time.lo, time.hi)) if time is not None else space
 
-    def disk(self, table: dict, parameters: dict) -> Round:
-        """Pop a disk's keys from the ``[domain]`` table."""
+    def plane(self, text: str, table: dict, parameters: dict) -> Plane:
+        """Pop a plane shape's keys (``coords``, ``[domain.shapes]``) from the ``[domain]`` table;
+        the shape text is read as data (:func:`~neuralsolve.geometry.parse_shape`)."""
+        coords = self.coord_pair(table)
+        named = table.pop("shapes", {})
+        if not isinstance(named, dict):
+            self.fail("domain.shapes", f"expected a table of named shapes, e.g. hole = \"disk(0.5, 0.5, 0.2)\", got {kind_of(named)}")
+        for name, definition in named.items():
+            if not isinstance(definition, str):
+                self.fail(f"domain.shapes.{name}", f"expected a shape such as \"disk(0.5, 0.5, 0.2)\", got {kind_of(definition)}")
+        try:
+            return Shape2D(text, coords, constants=parameters, shapes=named).factors[0]
+        except ProblemError as err:
+            self.fail("domain.shape", str(err))
+
+    def coord_pair(self, table: dict) -> list[str]:
+        """Pop the two coordinate names of a disk or shape (default x, y)."""
         coords = table.pop("coords", ["x", "y"])
         if not isinstance(coords, list) or len(coords) != 2:
             self.fail("domain.coords", f"expected two coordinate names, e.g. [\"x\", \"y\"], got {kind_of(coords)}")
         coords = [self.name(c, "domain.coords", "a coordinate name") for c in coords]
         if coords[0] == coords[1] or TIME in coords:
             self.fail("domain.coords", f"expected two different coordinates other than '{TIME}', got {coords}")
+        return coords
+
+    def disk(self, table: dict, parameters: dict) -> Round:
+        """Pop a disk's keys from the ``[domain]`` table."""
+        coords = self.coord_pair(table)
         center = table.pop("center", [0, 0])
         if not isinstance(center, list) or len(center) != 2:
             self.fail("domain.center", f"expected [{coords[0]}, {coords[1]}] of the centre, got {kind_of(center)}")

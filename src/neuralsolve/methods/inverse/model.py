@@ -138,7 +138,8 @@ def build_fields(problem: Problem, network: MLP, dtype, seed: int):
     net = network.build(domain.dim, len(problem.fields), lo, hi, dtype, jax.random.PRNGKey(seed), (), problem.periodic)
     given = problem.arguments.get("scale") or {}
     scales = [s if f in given else data_scale(problem, j) for j, (f, s) in enumerate(zip(problem.fields, problem.scale))]
-    trial = make_trial(problem.hard, domain.segments(), domain.coords, len(problem.fields), scales, problem.sign)
+    trial = make_trial(problem.hard, domain.segments(), domain.coords, len(problem.fields), scales, problem.sign,
+                       shape=getattr(domain.plane(), "shape", None), shape_values=problem.shape_hard)
     return split(net, trial)
 
 
@@ -235,3 +236,4 @@ def misfit_rms(problem: Problem, learned: Learned, params) -> dict[str, float]:
 def _as_arrays(problem: Problem, dtype) -> list[dict]:
     cast = lambda a: jnp.asarray(a, dtype) if np.issubdtype(np.asarray(a).dtype, np.floating) else jnp.asarray(a)
     return jax.tree_util.tree_map(cast, observed_data(problem))
+

@@ -1,0 +1,175 @@
+"""Plane shapes: reading them safely, their boundary pieces and parts, sampling, distance functions,
+and boundary values imposed exactly on them."""
+
+import pathlib
+import re
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import neuralsolve as ns
+from neuralsolve.geometry import Disk, Rectangle, parse_shape
+
+L_SHAPE = "rectangle(0, 0, 2, 2) - rectangle(1, 1, 2, 2)"
+PLATE = "rectangle(0, 0, 2, 1) - disk(0.5, 0.5, 0.2) - disk(1.5, 0.5, 0.2)"
+
+
+def test_l_shape_boundary_is_its_six_edges_with_the_right_lengths():
+    shape = parse_shape(L_SHAPE)
+    assert shape.area == pytest.approx(3.0, rel=1e-3)
+    assert shape.length == pytest.approx(8.0, abs=1e-9)
+    # the cut quarter's two edges face out of the L (into the cut): flip -1
+    assert sorted(p.flip for p in shape.pieces) == [-1, -1, 1, 1, 1, 1]
+    assert shape.names() == ["rectangle1", "rectangle2"]
+    assert len(shape.on_line(0, 1.0, "x")) == 1 and len(shape.on_line(1, 0.0, "y")) == 1
+
+
+def test_union_keeps_only_the_outer_arcs_and_edges():
+    shape = parse_shape("rectangle(0, 0, 1, 1) + disk(1, 0.5, 0.3)")
+    assert shape.area == pytest.approx(1 + np.pi * 0.09 / 2, rel=2e-3)
+    assert shape.length == pytest.approx(3 + 0.4 + np.pi * 0.3, abs=1e-9)
+
+
+def test_python_shapes_combine_like_the_text():
+    node = Rectangle(0, 0, 2, 1) - Disk(0.5, 0.5, 0.2) - Disk(1.5, 0.5, 0.2)
+    domain = ns.Shape2D(node)
+    assert domain.plane().shape.length == pytest.approx(parse_shape(PLATE).length)
+
+
+def test_named_parts_and_lines():
+    shape = parse_shape("plate - hole", shapes={"plate": "rectangle(0, 0, 4, 1)", "hole": "disk(1, 0.5, 0.15)"})
+    assert shape.names() == ["plate", "hole"]
+    assert len(shape.part("plate")) == 4 and len(shape.part("hole")) == 1
+    with pytest.raises(ns.ProblemError, match="no part 'wall'"):
+        shape.part("wall")
+    with pytest.raises(ns.ProblemError, match="no straight part .* x = 2"):
+        shape.on_line(0, 2.0, "x")
+
+
+@pytest.mark.parametrize("text, match", [
+    ("rectangle(0, 0, 1, 1) - rectangle(-1, -1, 2, 2)", "empty"),
+    ("polygon([0, 0], [1, 1], [1, 0], [0, 1])", "not simple"),
+    ("polygon([0, 0], [1, 0])", "at least three"),
+    ("disc(0, 0, 1)", "unknown shape 'disc'"),
+    ("rectangle(0, 0, 1)", "takes 4 numbers"),
+    ("rectangle(1, 0, 0, 1)", "second corner"),
+    ("disk(0, 0, -1)", "positive"),
+    ("__import__('os').system('true')", "not a shape|unknown shape"),
+    ("rectangle(0, 0, 1, 1) * 2", "not a shape"),
+    ("disk(0, 0, 1/0)", "no finite value"),
+    ("rectangle(0, 0, 1, 1) -", "cannot be read"),
+    ("(" * 4000 + "disk(0, 0, 1)" + ")" * 4000, "nested too deeply|cannot be read"),
+    ("disk(0, 0, r)", "'r' is not a number"),
+])  # fmt: skip
+def test_bad_shapes_get_one_clear_line(text, match):
+    with pytest.raises(ns.ProblemError, match=match) as err:
+        parse_shape(text)
+    assert "\n" not in str(err.value)
+
+
+def test_sampling_stays_inside_with_unit_outward_normals():
+    shape = parse_shape(PLATE)
+    x = shape.interior(5000, "sobol", 0)
+    assert x.shape == (5000, 2) and shape.contains(x, 0).all()
+    assert shape.distance_to_boundary(x).min() > 0
+    b, n = shape.boundary(2000, "sobol", 1)
+    assert shape.distance_to_boundary(b).max() < 1e-12
+    np.testing.assert_allclose(np.linalg.norm(n, axis=1), 1.0)
+    # a step along the outward normal leaves the shape, a step against it enters
+    assert not shape.contains(b + 1e-6 * n, 0).any() and shape.contains(b - 1e-6 * n, 0).all()
+    # on the holes the outward normal of the plate points to the hole's centre
+    hole = np.hypot(b[:, 0] - 0.5, b[:, 1] - 0.5) < 0.2 + 1e-9
+    np.testing.assert_allclose(n[hole], -(b[hole] - 0.5) / 0.2, atol=1e-9)
+    # points are shared by length: the two holes' share is their share of the perimeter
+    assert hole.sum() / len(b) == pytest.approx(0.4 * np.pi / (6 + 0.8 * np.pi), abs=0.01)
+
+
+def test_distance_function_vanishes_on_its_parts_and_is_normalised():
+    with jax.enable_x64(True):
+        shape = parse_shape(PLATE)
+        phi = shape.distance(shape.part("disk1"))
+        b, n = shape.boundary(400, "sobol", 2, shape.part("disk1"))
+        assert float(jnp.abs(jax.vmap(phi)(jnp.asarray(b))).max()) < 1e-15
+        x = shape.interior(500, "sobol", 3)
+        assert float(jax.vmap(phi)(jnp.asarray(x)).min()) > 0
+        # its gradient just inside the part is the inward normal (first-order normalised)
+        grad = np.asarray(jax.vmap(jax.grad(phi))(jnp.asarray(b - 1e-7 * n)))
+        np.testing.assert_allclose(grad, -n, atol=1e-5)
+
+
+def test_boundary_values_are_exact_on_every_part_before_any_training():
+    from neuralsolve.nn.mlp import MLP
+    from neuralsolve.pinn.model import build_model
+
+    with jax.enable_x64(True):
+        problem = ns.load(_examples() / "plate_holes.toml")
+        model, params = build_model(problem, MLP(width=16, depth=2), jnp.float64, seed=0)
+        b, _ = problem.domain.boundary().sample(3000, "sobol", 5)
+        u = np.asarray(jax.vmap(model, in_axes=(None, 0))(params, jnp.asarray(b)))[:, 0]
+        exact = np.exp(-(b[:, 0] - 1) ** 2) * np.cos(np.pi * b[:, 1]) + b[:, 0] / 2
+        assert np.abs(u - exact).max() < 1e-12
+        inside = problem.domain.interior().sample(200, "sobol", 6)[0]
+        ui = np.asarray(jax.vmap(model, in_axes=(None, 0))(params, jnp.asarray(inside)))[:, 0]
+        ei = np.exp(-(inside[:, 0] - 1) ** 2) * np.cos(np.pi * inside[:, 1]) + inside[:, 0] / 2
+        assert np.abs(ui - ei).max() > 1e-6  # inside, the network is free
+
+
+def test_different_values_on_different_parts_are_each_exact():
+    with jax.enable_x64(True):
+        from neuralsolve.nn.mlp import MLP
+        from neuralsolve.pinn.model import build_model
+
+        domain = ns.Shape2D("plate - hole", shapes={"plate": "rectangle(0, 0, 4, 1)", "hole": "disk(1, 0.5, 0.15)"})
+        problem = ns.Problem(domain, "u", "diff(u, x, 2) + diff(u, y, 2) = 0",
+                             [ns.Dirichlet("u", "x", on="plate"), ns.Dirichlet("u", 7.0, on="hole")])  # fmt: skip
+        assert len(problem.shape_hard) == 2 and not problem.penalties
+        model, params = build_model(problem, MLP(width=8, depth=2), jnp.float64, seed=1)
+        for part, value in (("plate", lambda p: p[:, 0]), ("hole", lambda p: 7.0 + 0 * p[:, 0])):
+            b, _ = domain.part(part).sample(500, "sobol", 0)
+            u = np.asarray(jax.vmap(model, in_axes=(None, 0))(params, jnp.asarray(b)))[:, 0]
+            assert np.abs(u - value(b)).max() < 1e-12
+
+
+def test_conditions_on_parts_that_do_not_exist_are_refused():
+    domain = ns.Shape2D(PLATE)
+    with pytest.raises(ns.ProblemError, match="condition 1: .*not understood.*'disk1', 'disk2'"):
+        ns.Problem(domain, "u", "diff(u, x, 2) + diff(u, y, 2) = 0", [ns.Dirichlet("u", 0.0, on="hole")])
+    with pytest.raises(ns.ProblemError, match="no straight part"):
+        ns.Problem(domain, "u", "diff(u, x, 2) + diff(u, y, 2) = 0", [ns.Dirichlet("u", 0.0, on="x = 1")])
+    problem = ns.Problem(domain, "u", "diff(u, x, 2) + diff(u, y, 2) = 0",
+                         [ns.Dirichlet("u", 0.0, on="x = 0"), ns.Neumann("u", 0.0, on="disk2")])  # fmt: skip
+    assert len(problem.shape_hard) == 1 and len(problem.penalties) == 1
+
+
+def test_problem_file_shape_errors_name_the_key_and_line(tmp_path):
+    cases = {
+        'shape = "rectangle(0, 0, 1, 1) - disc(0.5, 0.5, 0.2)"': ("domain.shape", "unknown shape 'disc'"),
+        'shape = "polygon([0, 0], [1, 1], [1, 0], [0, 1])"': ("domain.shape", "not simple"),
+        'shape = "plate"\n[domain.shapes]\nplate = 3': ("domain.shapes.plate", "expected a shape"),
+        'shape = 5': ("domain.shape", "expected 'box', 'disk' or a shape"),
+    }
+    for domain, (key, cause) in cases.items():
+        path = tmp_path / "p.toml"
+        path.write_text(f'fields = ["u"]\nequations = ["diff(u, x, 2) + diff(u, y, 2) = 0"]\n[domain]\n{domain}\n')
+        with pytest.raises(ns.ProblemError) as err:
+            ns.load(path)
+        assert re.search(rf"p\.toml:\d+: {re.escape(key)}: ", str(err.value)) and cause in str(err.value)
+        assert "\n" not in str(err.value)
+
+
+def test_a_shape_problem_file_loads_and_writes_back(tmp_path):
+    from neuralsolve.spec.dump import problem_table, to_toml
+
+    problem = ns.load(_examples() / "plate_holes.toml")
+    assert problem.domain.coords == ("x", "y") and len(problem.shape_hard) == 3
+    text = to_toml(problem_table(problem))
+    assert 'shape = "plate - left - right"' in text and 'left = "disk(0.5, 0.5, 0.2)"' in text
+    (tmp_path / "again.toml").write_text(text)
+    again = ns.load(tmp_path / "again.toml")
+    assert again.domain.plane().shape.length == pytest.approx(problem.domain.plane().shape.length)
+
+
+def _examples():
+    return pathlib.Path(__file__).parents[1] / "src/neuralsolve/examples"
