@@ -19,7 +19,8 @@ class Node:
     """A plane shape: a primitive or a combination of two shapes."""
 
     def inside(self, points: np.ndarray) -> np.ndarray:
-        """Whether each point (n, 2) lies in the closed shape."""
+        """Whether each point (n, 2) lies in the shape. Points on the boundary itself may go either
+        way: :meth:`~.shape.Shape.contains` adds a distance tolerance where that matters."""
         raise NotImplementedError
 
     def primitives(self) -> list[Primitive]:
@@ -98,18 +99,7 @@ class Polygon(Primitive):
             crosses = (y0 > y) != (y1 > y)
             xc = x0 + (y - y0) * (x1 - x0) / (y1 - y0)
             result ^= crosses & (x < xc)
-        return result | self._on_edges(points)
-
-    def _on_edges(self, points, tol: float = 1e-12):
-        """Points on an edge count as inside (closed shape); tolerance relative to the polygon's size."""
-        lo, hi = self.bounds()
-        tol = tol * float(np.max(hi - lo))
-        near = np.zeros(len(points), bool)
-        for edge in self.curves():
-            s = edge.nearest(points)
-            p, _ = edge.at(s)
-            near |= np.hypot(*(points - p).T) <= tol
-        return near
+        return result
 
 
 class Rectangle(Polygon):
