@@ -24,6 +24,7 @@ from .primitives import Node, Primitive
 
 _SCAN = 2048  # scan points per curve; pieces shorter than 1/_SCAN of a curve could be missed
 _BISECT = 60  # halvings of a run's end: to rounding
+GRADING = 8  # halvings of the outline's segments towards a re-entrant corner
 
 
 @dataclass(frozen=True, eq=False)
@@ -252,13 +253,22 @@ class Shape:
 
     def outline(self, h: float) -> Outline:
         """The boundary as straight segments of length about ``h`` between points on the curves,
-        one marker per piece (``parts[k]`` is piece k's label)."""
+        one marker per piece (``parts[k]`` is piece k's label). Towards a re-entrant corner the
+        segments halve in length down to ``h / 2**GRADING``: solutions are singular there, and a
+        quality mesher grades the interior from these boundary points."""
         if not h > 0:
             raise ProblemError(f"the mesh size must be positive, got {h}")
         vertices, segments, markers = [], [], []
         for k, piece in enumerate(self.pieces):
             count = max(2 if isinstance(piece.curve, Line) else 8, math.ceil(piece.length / h))
-            points, _ = piece.sample(np.linspace(0.0, 1.0, count + 1))
+            fractions = np.linspace(0.0, 1.0, count + 1)
+            steps = h * 0.5 ** np.arange(1, GRADING + 1) / piece.length
+            for end, reentrant in zip((0.0, 1.0), self._reentrant(piece)):
+                if reentrant:
+                    near = steps[steps < 0.5 / count] if count > 1 else steps[steps < 0.5]
+                    fractions = np.union1d(fractions, np.abs(end - near))
+            count = len(fractions) - 1
+            points, _ = piece.sample(fractions)
             start = len(vertices)
             vertices.extend(points)
             segments.extend((start + i, start + i + 1) for i in range(count))
@@ -266,6 +276,15 @@ class Shape:
         vertices, segments, kept = _merge(np.asarray(vertices), np.asarray(segments), 1e-9 * self.size)
         return Outline(vertices, segments[kept], np.asarray(markers)[kept], tuple(self.labels()), self.contains,
                        self.project)
+
+    def _reentrant(self, piece: Piece) -> tuple[bool, bool]:
+        """Whether each end of ``piece`` is a re-entrant corner: more than half of a small circle
+        around it lies in the shape (an interior angle above 180 degrees)."""
+        radius = 1e-6 * self.size
+        angles = np.linspace(0.0, 2 * math.pi, 72, endpoint=False)
+        ring = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+        ends, _ = piece.sample(np.array([0.0, 1.0]))
+        return tuple(bool(np.mean(self.node.inside(end + ring)) > 0.52) for end in ends)
 
     def labels(self) -> list[str]:
         """One label per piece: its primitive's name, numbered where a primitive has several."""

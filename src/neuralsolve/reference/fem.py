@@ -13,6 +13,11 @@ Boundary conditions per boundary part: ``("value", g)``, ``("flux", g)`` (outwar
 With P2 the mid-edge nodes of boundary edges are moved onto the curve (``Outline.project``) and the
 elements there are isoparametric, so a circle is followed to third order, not by its chords.
 
+:func:`assemble` builds the discretisation once (an :class:`Assembly`: the operator's matrix, the
+mass matrix, loads as sparse maps of the data at the quadrature points, the dofs of value parts)
+for any number of solves: :func:`solve_fem` solves it once, :mod:`.plane_evolution` steps it in
+time with data that vary in time.
+
 SciPy, scikit-fem and Triangle are imported inside the functions: importing this module is cheap.
 """
 
@@ -42,6 +47,8 @@ _DEFAULT_TRIANGLES = 20_000
 _FILL = 0.63
 # default sample points of the error estimate (fine-mesh element centroids)
 _DEFAULT_SAMPLES = 4000
+# lambdify's modules for the coefficients and data: SciPy first, for the functions NumPy lacks (erf)
+LAMBDIFY_MODULES = ["scipy", "numpy"]
 
 
 @dataclass(frozen=True)
@@ -268,23 +275,40 @@ def solve_fem(outline_at: Callable[[float], Outline], form: EllipticForm, condit
     constant (no value or Robin condition and no ``u`` term), or the linear system is singular.
     Raises :class:`ProblemError` for a shape with no area or malformed conditions.
     """
+    assembly = assemble(outline_at, form, conditions, h, degree, steady=True)
+    if assembly is None:
+        return None
+    solve = assembly.factorised(assembly.matrix)
+    u = None if solve is None else solve(assembly.load(), assembly.fixed())
+    return None if u is None else assembly.solution(u)
+
+
+def assemble(outline_at: Callable[[float], Outline], form: EllipticForm, conditions: dict, h: float,
+             degree: int = 2, *, steady: bool = False) -> Assembly | None:  # fmt: skip
+    """The discretisation of ``form`` and ``conditions`` on ``outline_at(h)`` (as :func:`solve_fem`
+    meshes and reads them), assembled once for any number of solves: an :class:`Assembly`.
+
+    The data ``g`` of the conditions are read only when a load or the fixed values are made, so
+    they may take the time as a third argument, ``g(x, y, t)``, for :meth:`Assembly.load` and
+    :meth:`Assembly.fixed` at a time ``t`` (Robin coefficients ``a``, ``b`` stay functions of
+    (x, y)). None where the coefficients cannot be evaluated numerically or the second-order part
+    is not definite with one sign; with ``steady``, also where a steady solution would be
+    determined only up to a constant. Raises :class:`ProblemError` for a shape with no area or
+    malformed conditions.
+    """
     if degree not in (1, 2):
         raise ProblemError(f"finite elements of degree {degree}: only 1 (P1) and 2 (P2) are available")
     outline = outline_at(h)
     conditions = _checked_conditions(conditions, outline)
     mesh = triangulate(outline, h)  # first: a shape with no area is an error, whatever the equation
     coeffs = _weak_coefficients(form)
-    if coeffs is None or not _determined(form, conditions):
+    if coeffs is None or (steady and not _determined(form, conditions)):
         return None
     basis, part_facets = _basis(mesh, outline, degree)
     sign = _definite_sign(coeffs, basis)
     if sign is None:
         return None
-    u = _solve(basis, part_facets, coeffs, sign, conditions)
-    if u is None:
-        return None
-    centroids = mesh.points[mesh.triangles].mean(axis=1)
-    return FemSolution(degree, float(h), len(mesh.triangles), basis.N, centroids, _Evaluator(basis, u))
+    return Assembly(degree, float(h), mesh, basis, part_facets, coeffs, sign, conditions)
 
 
 def fem_solution(outline_at: Callable[[float], Outline], form: EllipticForm, conditions: dict, *,
@@ -326,12 +350,20 @@ def fem_solution(outline_at: Callable[[float], Outline], form: EllipticForm, con
 
 def _richardson(d1: float, d2: float, degree: int) -> float:
     """The finest solution's error from the differences d1 (coarse - middle) and d2 (middle - fine)."""
+    return richardson(d1, d2, degree + 1)
+
+
+def richardson(d1: float, d2: float, order: int) -> float:
+    """The finest of three solutions' error, each resolution twice the last, from the differences
+    d1 (coarse - middle) and d2 (middle - fine): ``d2 / (r - 1)`` with ``r = d1 / d2`` the measured
+    ratio, never below ``d2 / (2^order - 1)`` (the method's ``order``: a faster observed rate is
+    luck, not accuracy), and ``d2`` itself where ``r < 1.5`` (not yet converging)."""
     if d2 == 0 or not np.isfinite(d2) or not np.isfinite(d1):
         return d2
     ratio = d1 / d2
     if ratio < 1.5:
         return d2
-    return max(d2 / (ratio - 1), d2 / (2 ** (degree + 1) - 1))
+    return max(d2 / (ratio - 1), d2 / (2**order - 1))
 
 
 def default_h(outline_at: Callable[[float], Outline], triangles: int = _DEFAULT_TRIANGLES) -> float:
@@ -393,19 +425,19 @@ def _plain_robin(part: str, a, b, g) -> tuple[str, list]:
         raise ProblemError(f"Robin condition on {part!r}: a·u + b·du/dn = g with a = b = 0 sets nothing")
     if b_zero:  # a u = g
         a, g = _function(a), _function(g)
-        return "value", [lambda x, y: g(x, y) / a(x, y)]
+        return "value", [lambda x, y, *t: g(x, y, *t) / a(x, y)]
     if a_zero:  # b du/dn = g
         b, g = _function(b), _function(g)
-        return "flux", [lambda x, y: g(x, y) / b(x, y)]
+        return "flux", [lambda x, y, *t: g(x, y, *t) / b(x, y)]
     return "robin", [a, b, g]
 
 
 def _function(value) -> Callable:
-    """A vectorised ``(x, y) -> array`` of x's shape, from a callable or a number."""
+    """A vectorised ``(x, y[, t]) -> array`` of x's shape, from a callable or a number."""
     if callable(value):
-        return lambda x, y: np.broadcast_to(np.asarray(value(x, y), float), np.shape(x))
+        return lambda x, y, *t: np.broadcast_to(np.asarray(value(x, y, *t), float), np.shape(x))
     number = float(value)
-    return lambda x, y: np.full(np.shape(x), number)
+    return lambda x, y, *t: np.full(np.shape(x), number)
 
 
 def _weak_coefficients(form: EllipticForm) -> dict | None:
@@ -419,7 +451,7 @@ def _weak_coefficients(form: EllipticForm) -> dict | None:
         e = e.replace(sp.DiracDelta, lambda *args: sp.S.Zero)
         try:
             # an expression from our own parser's SymPy tree, never text: lambdify is safe here
-            fn = sp.lambdify(form.symbols, e, modules="numpy")
+            fn = sp.lambdify(form.symbols, e, modules=LAMBDIFY_MODULES)
         except Exception:  # a function NumPy has no counterpart for: no reference
             return None
         out[name] = _function(fn)
@@ -498,14 +530,141 @@ def _facet_parts(mesh: _Mesh, ends: np.ndarray) -> np.ndarray:
     return parts
 
 
-def _solve(basis, part_facets: dict, coeffs: dict, sign: int, conditions: dict) -> np.ndarray | None:
-    """Assemble and solve; the dof vector, or None if the system is singular."""
-    from skfem import BilinearForm, FacetBasis, LinearForm, asm
+class Assembly:
+    """A finite-element discretisation of ``L u = source`` with its boundary conditions (:func:`assemble`).
+
+    ``matrix @ u = load()`` is the weak form on the free dofs, with ``u = fixed()`` on
+    :attr:`fixed_dofs` (the dofs of the value parts). ``matrix`` holds ``∫ K grad u·grad v -
+    sign·((b - div A)·grad u + c u) v`` with ``K = sign·A`` positive definite, plus the Robin parts'
+    boundary terms; ``load(t)`` is ``-sign ∫ source·v`` plus the flux and Robin parts' data terms,
+    so that ``matrix @ u - load`` is the weak form of ``-sign·(L u - source)``. With ``sign = +1``
+    the evolution ``u_t = L u - source`` is, in space, ``mass() @ u' = load(t) - matrix @ u``.
+
+    Attributes:
+        degree, h: the elements' degree and the mesh's target edge length.
+        sign: the sign of the second-order part (+1: ``A`` positive definite).
+        basis: the scikit-fem basis; ``part_facets`` the boundary facets of each part.
+        matrix: the operator (sparse CSR, n_dofs × n_dofs).
+        fixed_dofs, free_dofs: the dofs of value parts (a dof shared by two takes the later
+            part's value) and the others, each sorted.
+        n_triangles, n_dofs, centroids: the mesh's size and element centroids (n_triangles, 2).
+    """
+
+    def __init__(self, degree: int, h: float, mesh: _Mesh, basis, part_facets: dict, coeffs: dict, sign: int,
+                 conditions: dict):  # fmt: skip
+        from skfem import FacetBasis, asm
+
+        self.degree, self.h, self.sign, self.basis, self.part_facets = degree, h, sign, basis, part_facets
+        self.n_triangles, self.n_dofs = len(mesh.triangles), basis.N
+        self.centroids = mesh.points[mesh.triangles].mean(axis=1)
+        self._coeffs = coeffs
+        self.matrix = asm(_operator_form(basis, coeffs, sign), basis)
+        # the source's load as a matrix on its values at the quadrature points: a new load (a new
+        # time) is then a function evaluation and a sparse product, not an assembly
+        self._source = None if "f" in coeffs["zero"] else _quadrature_load(basis, -sign)
+        self._data = []  # (matrix, points, g) of each flux and Robin part
+        owner = {}  # dof -> the value part that sets it (a later part wins a shared dof)
+        values = {}
+        for part, (kind, *fns) in sorted(conditions.items()):
+            if part not in part_facets:
+                continue  # a part with no edge in this mesh (too small to mesh at this h)
+            if kind == "value":
+                owner.update(dict.fromkeys(basis.get_dofs(facets=part_facets[part]).all().tolist(), part))
+                values[part] = fns[0]
+                continue
+            fb = FacetBasis(basis.mesh, basis.elem, facets=part_facets[part], intorder=_intorder(degree))
+            weight = _conormal(fb, coeffs, sign)
+            if kind == "robin":
+                a, b, g = fns
+                xy = np.asarray(fb.global_coordinates())
+                weight = weight / _nonzero_b(b, *xy)
+                robin = _quadrature_form(fb, weight * a(*xy))
+                self.matrix = self.matrix + robin
+            self._data.append((*_quadrature_load(fb, weight), fns[-1]))
+        self.matrix = self.matrix.tocsr()
+        dofs = np.array(sorted(owner), int)
+        parts = np.array([owner[d] for d in dofs.tolist()], int)
+        self._values = [(np.flatnonzero(parts == part), basis.doflocs[:, dofs[parts == part]], g)
+                        for part, g in values.items()]  # fmt: skip
+        self.fixed_dofs = dofs
+        self.free_dofs = np.setdiff1d(np.arange(self.n_dofs), dofs)
+        self._mass = None
+        self._locator = None
+
+    def load(self, t: float | None = None, source: Callable | None = None) -> np.ndarray:
+        """The load vector (n_dofs,): of the form's source, or of ``source(x, y, t)`` at time ``t``;
+        the flux and Robin data are called as ``g(x, y)``, or ``g(x, y, t)`` at a time ``t``."""
+        extra = () if t is None else (t,)
+        rhs = np.zeros(self.n_dofs)
+        if source is not None or self._source is not None:
+            if self._source is None:
+                self._source = _quadrature_load(self.basis, -self.sign)
+            matrix, points = self._source
+            values = self._coeffs["f"](*points) if source is None else _function(source)(*points, *extra)
+            rhs += matrix @ values.ravel()
+        for matrix, points, g in self._data:
+            rhs += matrix @ g(*points, *extra).ravel()
+        return rhs
+
+    def fixed(self, t: float | None = None) -> np.ndarray:
+        """The values (len(fixed_dofs),) of the value parts' data at their dofs (at time ``t``)."""
+        out = np.zeros(len(self.fixed_dofs))
+        extra = () if t is None else (t,)
+        for rows, points, g in self._values:
+            out[rows] = g(*points, *extra)
+        return out
+
+    def mass(self):
+        """The mass matrix ``∫ u v`` (sparse CSR)."""
+        if self._mass is None:
+            from skfem import BilinearForm, asm
+
+            self._mass = asm(BilinearForm(lambda u, v, w: u * v), self.basis).tocsr()
+        return self._mass
+
+    def factorised(self, matrix) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+        """``solve(rhs, fixed_values) -> u``: the solution of ``matrix @ u = rhs`` on the free dofs
+        with ``u[fixed_dofs] = fixed_values``, factorised once (SuperLU); None if singular."""
+        from scipy.sparse.linalg import splu
+
+        matrix = matrix.tocsr()
+        free, fixed = self.free_dofs, self.fixed_dofs
+        rows = matrix[free]
+        try:
+            # SuperLU with its default COLAMD ordering: the fastest of its orderings on these matrices
+            lu = splu(rows[:, free].tocsc())
+        except RuntimeError:  # exactly singular: no unique solution
+            return None
+        coupling = rows[:, fixed].tocsr()
+
+        def solve(rhs: np.ndarray, values: np.ndarray) -> np.ndarray | None:
+            u = np.empty(self.n_dofs)
+            u[fixed] = values
+            u[free] = lu.solve(rhs[free] - coupling @ values)
+            return u if np.isfinite(u).all() else None
+
+        return solve
+
+    def locator(self) -> _Locator:
+        """Where points lie in this mesh (shared by every solution on it)."""
+        if self._locator is None:
+            self._locator = _Locator(self.basis)
+        return self._locator
+
+    def solution(self, u: np.ndarray) -> FemSolution:
+        """The :class:`FemSolution` of the dof vector ``u``."""
+        return FemSolution(self.degree, self.h, self.n_triangles, self.n_dofs, self.centroids,
+                           _Evaluator(self.basis, u, self.locator()))  # fmt: skip
+
+
+def _operator_form(basis, coeffs: dict, sign: int):
+    """The bilinear form of the operator, its coefficients taken at the quadrature points once."""
+    from skfem import BilinearForm
 
     # the coefficients at the quadrature points once (the form runs once per pair of basis
     # functions); identically zero ones drop out of the form
     x = basis.mapping.F(basis.X)
-    names = ("kxx", "kxy", "kyy", "bx", "by", "c", "f")
+    names = ("kxx", "kxy", "kyy", "bx", "by", "c")
     k = {n: None if n in coeffs["zero"] else sign * coeffs[n](*x) for n in names}
 
     @BilinearForm
@@ -521,90 +680,72 @@ def _solve(basis, part_facets: dict, coeffs: dict, sign: int, conditions: dict) 
                 out = out - k[name] * du[d] * v
         return out if k["c"] is None else out - k["c"] * u * v
 
-    @LinearForm
-    def load(v, w):
-        return 0 * v if k["f"] is None else -k["f"] * v
-
-    matrix, rhs = asm(operator, basis), asm(load, basis)
-    fixed = {}
-    for part, (kind, *fns) in sorted(conditions.items()):
-        if part not in part_facets:
-            continue  # a part with no edge in this mesh (too small to mesh at this h)
-        if kind == "value":
-            dofs = basis.get_dofs(facets=part_facets[part]).all()
-            fixed.update(zip(dofs.tolist(), fns[0](*basis.doflocs[:, dofs]).tolist()))
-            continue
-        fb = FacetBasis(basis.mesh, basis.elem, facets=part_facets[part], intorder=_intorder(basis.elem.maxdeg))
-        m, r = _boundary_terms(fb, kind, fns, coeffs, sign)
-        rhs = rhs + r
-        if m is not None:
-            matrix = matrix + m
-    return _linear_solve(matrix.tocsr(), rhs, fixed)
+    return operator
 
 
-def _linear_solve(matrix, rhs: np.ndarray, fixed: dict) -> np.ndarray | None:
-    """Solve with the dofs in ``fixed`` (index -> value) prescribed; None if singular."""
-    from scipy.sparse.linalg import splu
+def _quadrature_load(basis, weight) -> tuple:
+    """``(matrix, (x, y))``: ``matrix @ g(x, y).ravel()`` is the load ``∫ weight·g·v`` of the
+    values of ``g`` at the basis's quadrature points (x and y of shape (elements, points))."""
+    from scipy.sparse import coo_matrix
 
-    u = np.zeros(len(rhs))
-    dofs = np.array(sorted(fixed), int)
-    u[dofs] = [fixed[d] for d in dofs]
-    free = np.setdiff1d(np.arange(len(rhs)), dofs)
-    rows = matrix[free]
-    try:
-        # SuperLU with its default COLAMD ordering: the fastest of its orderings on these matrices
-        lu = splu(rows[:, free].tocsc())
-    except RuntimeError:  # exactly singular: no unique solution
-        return None
-    u[free] = lu.solve(rhs[free] - rows[:, dofs] @ u[dofs])
-    return u if np.isfinite(u).all() else None
+    x, y = np.asarray(basis.global_coordinates())
+    w = np.broadcast_to(weight * basis.dx, x.shape)
+    columns = np.arange(x.size).reshape(x.shape)
+    rows, cols, data = [], [], []
+    for i in range(basis.Nbfun):
+        rows.append(np.broadcast_to(basis.element_dofs[i][:, None], x.shape).ravel())
+        cols.append(columns.ravel())
+        data.append((np.asarray(basis.basis[i][0]) * w).ravel())
+    matrix = coo_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))), shape=(basis.N, x.size))
+    return matrix.tocsr(), (x, y)
 
 
-def _boundary_terms(fb, kind: str, fns: list, coeffs: dict, sign: int):
-    """The matrix (Robin) and load of a flux or Robin part, through the conormal flux (nᵀKn)·du/dn."""
-    from skfem import BilinearForm, LinearForm, asm
+def _quadrature_form(basis, weight):
+    """The matrix of ``∫ weight·u·v`` with ``weight`` given at the basis's quadrature points."""
+    from skfem import BilinearForm, asm
 
-    def conormal(w):
-        n = w.n
-        kxx, kxy, kyy = (sign * coeffs[c](*w.x) for c in ("kxx", "kxy", "kyy"))
-        return kxx * n[0] ** 2 + 2 * kxy * n[0] * n[1] + kyy * n[1] ** 2
+    return asm(BilinearForm(lambda u, v, w: weight * u * v), basis)
 
-    if kind == "flux":
-        g = fns[0]
-        return None, asm(LinearForm(lambda v, w: conormal(w) * g(*w.x) * v), fb)
-    a, b, g = fns
 
-    def over_b(w):
-        bv = b(*w.x)
-        if np.any(np.abs(bv) < 1e-300):
-            raise ProblemError("a Robin condition a·u + b·du/dn = g needs b ≠ 0 on its part "
-                               "(b = 0 everywhere is a value condition: give b as the number 0)")
-        return conormal(w) / bv
+def _conormal(fb, coeffs: dict, sign: int) -> np.ndarray:
+    """``nᵀ K n`` at the facet quadrature points: a flux g is imposed as the conormal flux (nᵀKn)·g."""
+    n = np.asarray(fb.normals)
+    xy = np.asarray(fb.global_coordinates())
+    kxx, kxy, kyy = (sign * coeffs[c](*xy) for c in ("kxx", "kxy", "kyy"))
+    return kxx * n[0] ** 2 + 2 * kxy * n[0] * n[1] + kyy * n[1] ** 2
 
-    matrix = asm(BilinearForm(lambda u, v, w: over_b(w) * a(*w.x) * u * v), fb)
-    return matrix, asm(LinearForm(lambda v, w: over_b(w) * g(*w.x) * v), fb)
+
+def _nonzero_b(b, x, y) -> np.ndarray:
+    bv = b(x, y)
+    if np.any(np.abs(bv) < 1e-300):
+        raise ProblemError("a Robin condition a·u + b·du/dn = g needs b ≠ 0 on its part "
+                           "(b = 0 everywhere is a value condition: give b as the number 0)")
+    return bv
 
 
 # ----------------------------------------------------------------------------------------------
 # evaluation at arbitrary points
 
 
-class _Evaluator:
-    """Values of a finite-element function at any points: the element holding each point, found
-    among the nearest centroids, and the point's reference coordinates by Newton on the (possibly
-    curved) element map. Points just outside the mesh (between a chord and its curve) take the
-    nearest element's polynomial; points more than about half an element outside get NaN."""
+class _Locator:
+    """Where points lie in a mesh: the element holding each point, found among the nearest
+    centroids, and the values there of the element's basis functions, from the point's reference
+    coordinates (by Newton on the possibly curved element map). Points just outside the mesh
+    (between a chord and its curve) take the nearest element's polynomials; points more than about
+    half an element outside are marked outside. Any function on the mesh is then evaluated at the
+    points as ``sum(phi * u[element_dofs[:, cells]], axis=0)``."""
 
     _NEAR, _WIDER = 8, 40  # candidate elements per point: first try, then for the few missed
     _INSIDE = 1e-9  # tolerance in reference coordinates
     _FAR = 0.3  # reference-coordinate distance beyond which a point is outside the mesh
+    _CHUNK = 50_000  # points located together: bounded memory, k candidates × basis × points
 
-    def __init__(self, basis, u: np.ndarray):
+    def __init__(self, basis):
         from scipy.spatial import cKDTree
 
         self.element = basis.elem
+        self.element_dofs = basis.element_dofs  # (n_basis, n_elements)
         self.nodes = basis.doflocs[:, basis.element_dofs]  # (2, n_basis, n_elements): the element maps
-        self.local = u[basis.element_dofs]  # (n_basis, n_elements)
         self.tree = cKDTree(self.nodes[:, :3].mean(axis=1).T)
         self.n_elements = self.nodes.shape[2]
         # elements whose mid-edge nodes were moved onto a curve: their map is not affine
@@ -616,25 +757,24 @@ class _Evaluator:
             scale = np.abs(self.nodes).max() + 1.0
             self.curved = np.abs(self.nodes - affine).max(axis=(0, 1)) > 1e-13 * scale
 
-    def __call__(self, points: np.ndarray) -> np.ndarray:
-        out = np.full(len(points), np.nan)
-        for start in range(0, len(points), 50_000):  # bounded memory: k candidates × basis × points
-            out[start : start + 50_000] = self._chunk(points[start : start + 50_000])
-        return out
+    def locate(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(cells (k,), phi (n_basis, k), inside (k,) bool)`` for points (k, 2)."""
+        points = np.asarray(points, float).reshape(-1, 2)
+        found = [self._chunk(points[start : start + self._CHUNK]) for start in range(0, len(points), self._CHUNK)]
+        if not found:
+            return np.zeros(0, int), np.zeros((self.element_dofs.shape[0], 0)), np.zeros(0, bool)
+        cells, phi, inside = zip(*found)
+        return np.concatenate(cells), np.concatenate(phi, axis=1), np.concatenate(inside)
 
-    def _chunk(self, points: np.ndarray) -> np.ndarray:
-        if not len(points):
-            return np.zeros(0)
+    def _chunk(self, points: np.ndarray):
         cells, X, outside = self._locate(points, self._NEAR)
         missed = np.flatnonzero(outside > self._INSIDE)
         if len(missed) and self.n_elements > self._NEAR:
             c2, X2, o2 = self._locate(points[missed], self._WIDER)
             better = o2 < outside[missed]
             cells[missed[better]], X[:, missed[better]], outside[missed[better]] = c2[better], X2[:, better], o2[better]
-        phi = np.array([self.element.lbasis(X, i)[0] for i in range(self.local.shape[0])])
-        values = np.sum(phi * self.local[:, cells], axis=0)
-        values[~(outside <= self._FAR)] = np.nan
-        return values
+        phi = np.array([self.element.lbasis(X, i)[0] for i in range(self.element_dofs.shape[0])]).reshape(-1, len(points))
+        return cells, phi, outside <= self._FAR
 
     def _locate(self, points: np.ndarray, k: int):
         """The best of the k nearest elements for each point: (cells, reference coords (2, n), outside-ness)."""
@@ -674,6 +814,20 @@ class _Evaluator:
                 jac = np.einsum("dbn,bkn->dkn", G, dphi)
                 X = X + _solve2(jac, points.T - mapped)
         return X
+
+
+class _Evaluator:
+    """Values of one finite-element function (dof vector ``u``) at any points; NaN well outside the mesh."""
+
+    def __init__(self, basis, u: np.ndarray, locator: _Locator | None = None):
+        self.locator = _Locator(basis) if locator is None else locator
+        self.local = u[basis.element_dofs]  # (n_basis, n_elements)
+
+    def __call__(self, points: np.ndarray) -> np.ndarray:
+        cells, phi, inside = self.locator.locate(points)
+        values = np.sum(phi * self.local[:, cells], axis=0)
+        values[~inside] = np.nan
+        return values
 
 
 def _solve2(m: np.ndarray, r: np.ndarray) -> np.ndarray:
