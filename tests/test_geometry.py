@@ -173,3 +173,16 @@ def test_a_shape_problem_file_loads_and_writes_back(tmp_path):
 
 def _examples():
     return pathlib.Path(__file__).parents[1] / "src/neuralsolve/examples"
+
+
+def test_a_reentrant_corner_gets_the_singular_function_of_its_angle():
+    with jax.enable_x64(True):
+        shape = parse_shape("polygon([0, 0], [1, 0], [1, -1], [-1, -1], [-1, 1], [0, 1])")
+        (singular,) = shape.singular_functions(range(len(shape.pieces)))
+        b, _ = shape.boundary(2000, "sobol", 0)
+        assert float(jnp.abs(jax.vmap(singular)(jnp.asarray(b))).max()) < 1e-15
+        # along the bisector (into the L) it grows like r^(2/3): the 270-degree corner's exponent
+        bisector = np.array([-1.0, -1.0]) / np.sqrt(2)
+        near, far = (float(singular(jnp.asarray(r * bisector))) for r in (1e-6, 1e-3))
+        assert near / far == pytest.approx(1e-3 ** (2 / 3), rel=1e-3)
+        assert parse_shape(PLATE).singular_functions(range(6)) == []

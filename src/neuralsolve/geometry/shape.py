@@ -249,6 +249,66 @@ class Shape:
 
         return g
 
+    def singular_functions(self, pieces) -> list:
+        """``s(x)`` (JAX, x of shape (2,)) for each re-entrant corner where two straight pieces of
+        ``pieces`` meet: the corner's singular solution of Laplace's equation that vanishes on both,
+        ``r^a sin(a θ)`` with ``a = π/ω`` (ω the interior angle, θ from one edge), times a smooth
+        cutoff ``(1 - r²/R²)³`` that vanishes before any other piece of the boundary. Near such a
+        corner solutions behave like ``r^a`` (``r^(2/3)`` in an L-shape), which ``φ·N`` with a smooth
+        network cannot follow; adding ``s·M`` (M another network output) to the trial function
+        can, and keeps its values on the boundary exact."""
+        chosen = set(pieces)
+        out = []
+        for corner, (a, b) in self._straight_corners():
+            if a in chosen and b in chosen:
+                out.append(self._singular(corner, a, b))
+        return out
+
+    def _straight_corners(self) -> list:
+        """(point, (piece, piece)) of each re-entrant corner where two straight pieces meet."""
+        ends = []
+        for i, piece in enumerate(self.pieces):
+            if isinstance(piece.curve, Line):
+                points, _ = piece.sample(np.array([0.0, 1.0]))
+                reentrant = self._reentrant(piece)
+                ends += [(points[k], i) for k in (0, 1) if reentrant[k]]
+        found, tol = [], 1e-9 * self.size
+        for k, (point, i) in enumerate(ends):
+            for point2, j in ends[k + 1 :]:
+                if j != i and np.hypot(*(point - point2)) <= tol:
+                    found.append((point, (i, j)))
+        return found
+
+    def _singular(self, corner: np.ndarray, a: int, b: int):
+        directions = []
+        for i in (a, b):  # unit vectors from the corner along each edge
+            ends, _ = self.pieces[i].sample(np.array([0.0, 1.0]))
+            far = ends[1] if np.hypot(*(ends[0] - corner)) < np.hypot(*(ends[1] - corner)) else ends[0]
+            directions.append((far - corner) / np.hypot(*(far - corner)))
+        angles = [math.atan2(d[1], d[0]) for d in directions]
+        sweep = (angles[1] - angles[0]) % (2 * math.pi)  # counter-clockwise from edge a to edge b
+        middle = angles[0] + sweep / 2
+        probe = corner + 1e-6 * self.size * np.array([math.cos(middle), math.sin(middle)])
+        omega = sweep if self.node.inside(probe[None])[0] else 2 * math.pi - sweep
+        if omega == 2 * math.pi - sweep:  # the domain's sector is the other way round
+            middle += math.pi
+        exponent = math.pi / omega
+        others = [p for k, p in enumerate(self.pieces) if k not in (a, b)]
+        points = np.concatenate([p.sample(np.linspace(0, 1, 257))[0] for p in others]) if others else None
+        reach = 0.9 * float(np.min(np.hypot(*(points - corner).T))) if points is not None else self.size
+        cx, cy = float(corner[0]), float(corner[1])
+        mx, my = math.cos(middle), math.sin(middle)
+
+        def singular(x):
+            dx, dy = x[0] - cx, x[1] - cy
+            r2 = dx**2 + dy**2
+            # the angle from the sector's bisector: its branch cut lies outside the domain's sector
+            theta = jnp.arctan2(mx * dy - my * dx, mx * dx + my * dy) + omega / 2
+            cutoff = jnp.where(r2 < reach**2, (1 - r2 / reach**2) ** 3, 0.0)
+            return cutoff * jnp.exp(exponent / 2 * jnp.log(r2)) * jnp.sin(exponent * theta)
+
+        return singular
+
     # --- meshing ----------------------------------------------------------------------------------
 
     def outline(self, h: float) -> Outline:

@@ -15,7 +15,11 @@ the known decay of a bound state), so the network only learns what the envelope 
 On a plane shape (a steady problem), value conditions on parts of its boundary are imposed the same
 way with u = g(x) + φ(x)·N(x): φ is the shape's approximate distance function to the parts with a
 value condition (zero exactly there, normalised to first order), g blends the parts' values
-(:meth:`~neuralsolve.geometry.Shape.distance`, :meth:`~neuralsolve.geometry.Shape.blend`).
+(:meth:`~neuralsolve.geometry.Shape.distance`, :meth:`~neuralsolve.geometry.Shape.blend`). At a
+re-entrant corner between two such straight parts the field also gets ``s(x)·M(x)``: the corner's
+singular function (zero on both edges, cut off before the rest of the boundary) times one more
+network output, so a solution that behaves like r^(2/3) there can be followed
+(:meth:`~neuralsolve.geometry.Shape.singular_functions`); ``trial.extra_outputs`` counts them.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ..ops.point import value_at
 from ..problem.conditions import HardValue
@@ -48,17 +53,29 @@ def make_trial(hard: list[HardValue], segments: dict, coords: tuple[str, ...], n
             value = partial(_log_magnitude, value, _scale_at(scales[h.field], coords), signs[h.field])
         per_field[h.field][h.axis][h.side] = value
     blends = [_blend(axes, segments) if axes else None for axes in per_field]
+    extra = []  # per field: its singular corner functions, each taking one more network output
     for f in range(n_fields):
         on_shape = [h for h in shape_values if h.field == f]
+        singular = shape.singular_functions([i for h in on_shape for i in h.pieces]) if on_shape and signs[f] is None else []
         if on_shape:
             blends[f] = _shape_blend(shape, on_shape, coords)
+        extra.append(singular)
     fields = [_field(b, _scale_at(scale, coords), sign) for b, scale, sign in zip(blends, scales, signs)]
 
+    offsets = np.cumsum([n_fields] + [len(e) for e in extra]).tolist()
+
     def trial(net_out: jax.Array, x: jax.Array) -> jax.Array:
-        return jnp.stack([field(net_out[f], x) for f, field in enumerate(fields)])
+        values = []
+        for f, field in enumerate(fields):
+            value = field(net_out[f], x)
+            for k, singular in enumerate(extra[f]):  # corner singularities: zero on the boundary
+                value = value + singular(x) * net_out[offsets[f] + k]
+            values.append(value)
+        return jnp.stack(values)
 
     # Nothing imposed, scaled or signed: the fields are the network's outputs as they are.
     trial.identity = all(b is None for b in blends) and all(s == 1.0 for s in scales) and not any(signs)
+    trial.extra_outputs = offsets[-1] - n_fields  # network outputs beyond one per field
     return trial
 
 

@@ -17,9 +17,9 @@ def build_model(problem: Problem, network: MLP, dtype, seed: int) -> tuple[Calla
     domain = problem.domain
     lo, hi = domain.bounds()
     kinks = [(axis, a) for axis, points in problem.jumps.items() for a in points]
-    net = network.build(domain.dim, len(problem.fields), lo, hi, dtype, jax.random.PRNGKey(seed), kinks,
-                        problem.periodic)
     trial = make_trial(problem.hard, domain.segments(), domain.coords, len(problem.fields), problem.scale, problem.sign,
                        shape=getattr(domain.plane(), "shape", None), shape_values=problem.shape_hard)
+    net = network.build(domain.dim, len(problem.fields) + trial.extra_outputs, lo, hi, dtype, jax.random.PRNGKey(seed),
+                        kinks, problem.periodic)
     return split(net, trial)
 

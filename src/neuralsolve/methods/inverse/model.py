@@ -135,11 +135,12 @@ def build_fields(problem: Problem, network: MLP, dtype, seed: int):
     network then works with values near 1 whatever the field's units."""
     domain = problem.domain
     lo, hi = domain.bounds()
-    net = network.build(domain.dim, len(problem.fields), lo, hi, dtype, jax.random.PRNGKey(seed), (), problem.periodic)
     given = problem.arguments.get("scale") or {}
     scales = [s if f in given else data_scale(problem, j) for j, (f, s) in enumerate(zip(problem.fields, problem.scale))]
     trial = make_trial(problem.hard, domain.segments(), domain.coords, len(problem.fields), scales, problem.sign,
                        shape=getattr(domain.plane(), "shape", None), shape_values=problem.shape_hard)
+    net = network.build(domain.dim, len(problem.fields) + trial.extra_outputs, lo, hi, dtype, jax.random.PRNGKey(seed),
+                        (), problem.periodic)
     return split(net, trial)
 
 
