@@ -24,6 +24,7 @@ from .primitives import Node, Primitive
 
 _SCAN = 2048  # scan points per curve; pieces shorter than 1/_SCAN of a curve could be missed
 _BISECT = 60  # halvings of a run's end: to rounding
+CURVED = 4.0  # a curve of radius r gets segments of h * min(1, CURVED * r / size)
 GRADING = 8  # halvings of the outline's segments towards a re-entrant corner
 
 
@@ -320,7 +321,10 @@ class Shape:
             raise ProblemError(f"the mesh size must be positive, got {h}")
         vertices, segments, markers = [], [], []
         for k, piece in enumerate(self.pieces):
-            count = max(2 if isinstance(piece.curve, Line) else 8, math.ceil(piece.length / h))
+            # a small curve (a hole, a cylinder) gets segments in proportion to its radius, so
+            # the mesh resolves the steep fields around it
+            local = h if isinstance(piece.curve, Line) else h * min(1.0, CURVED * min(piece.curve.radii) / self.size)
+            count = max(2 if isinstance(piece.curve, Line) else 8, math.ceil(piece.length / local))
             fractions = np.linspace(0.0, 1.0, count + 1)
             steps = h * 0.5 ** np.arange(1, GRADING + 1) / piece.length
             for end, reentrant in zip((0.0, 1.0), self._reentrant(piece)):

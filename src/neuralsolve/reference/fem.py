@@ -42,7 +42,7 @@ _ORDERS = {"uxx": (2, 0), "uxy": (1, 1), "uyy": (0, 2), "ux": (1, 0), "uy": (0, 
 _MARKER_SHIFT = 2
 # the finest solve of fem_solution by default: about this many triangles (P2, ~40 000 dofs: about
 # 1.5 s on one core, most of it SuperLU's factorisation)
-_DEFAULT_TRIANGLES = 20_000
+_DEFAULT_TRIANGLES = 80_000
 # mean triangle area of Triangle's 'q30a' meshes over the area bound (measured: 0.63 on a square)
 _FILL = 0.63
 # default sample points of the error estimate (fine-mesh element centroids)
@@ -324,7 +324,7 @@ def fem_solution(outline_at: Callable[[float], Outline], form: EllipticForm, con
     and where the rate is not yet clear (r < 1.5, before the asymptotic range) it is d2 itself.
     The order is measured, not assumed, so a solution with a corner singularity (slower
     convergence) gets the larger estimate it needs. ``h`` defaults to the size that gives the
-    finest mesh about 20 000 triangles (a few seconds on one core with P2, the coarser two a
+    finest mesh about 80 000 triangles (5-10 s on one core with P2, the coarser two a
     fifth of that together).
     """
     if h is None:
