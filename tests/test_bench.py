@@ -97,6 +97,7 @@ def test_bench_command_writes_the_json_record(tmp_path):
     assert row["recipe"]["phases"][0] == {"method": "adam", "steps": 20}
     assert row["recipe"]["points"] == RECIPES["poisson_2d"].solver["points"]
     assert 0 < row["l2_relative_error"] < 0.5  # 40 steps of a smooth problem already get close
+    assert row["reference_error_estimate"] == 0.0  # an exact reference
     assert row["wall_s"] > 0
 
 

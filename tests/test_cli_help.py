@@ -99,7 +99,7 @@ def test_examples_list_shows_each_first_sentence_whole():
 @pytest.mark.parametrize("name, says", [
     ("heat", "reference: the exact solution"),
     ("ode_system", "SciPy's solve_ivp"),
-    ("allen_cahn", "the method of lines"),
+    ("allen_cahn", "the spectral method of lines"),
     ("finite_well", "spectral elements"),
     ("bondi", 'none ([reference] solver = "none")'),
 ])  # fmt: skip
@@ -113,6 +113,11 @@ def test_check_says_when_no_reference_applies(tmp_path):
     text = (BUNDLED / "poisson_2d.toml").read_text()
     path = tmp_path / "p.toml"
     path.write_text(text[: text.index("[exact]")])  # a 2-D problem without its exact solution
+    result = _invoke("check", path)
+    assert result.exit_code == 0, result.output
+    assert "reference: a classical solution by finite elements" in result.output
+    path.write_text(text[: text.index("[exact]")].replace('y = [0, 1]', 'y = [0, 1]\nz = [0, 1]').replace(
+        "- diff(u, y, 2)", "- diff(u, y, 2) - diff(u, z, 2)"))  # three space dimensions: no method
     result = _invoke("check", path)
     assert result.exit_code == 0, result.output
     assert "reference: none: no classical method fits" in result.output
@@ -184,11 +189,12 @@ def test_documented_option_defaults_are_the_defaults():
 
 def test_the_planned_method_is_the_one_the_solve_uses(tmp_path):
     from neuralsolve.methods.eigen.metrics import classical_eigen
-    from neuralsolve.reference.plan import BVP, IVP, MOL, SPECTRAL, classical_method, eigen_method
+    from neuralsolve.reference.plan import BVP, FEM, IVP, MOL, SPECTRAL, classical_method, eigen_method
 
     planned = {n: classical_method(ns.load(BUNDLED / f"{n}.toml")) for n in ("ode_system", "poisson_1d", "heat")}
     assert planned == {"ode_system": IVP, "poisson_1d": BVP, "heat": MOL}
-    assert classical_method(_problem(2)) is None  # no classical method in two space dimensions
+    assert classical_method(_problem(2)) == FEM  # finite elements in two space dimensions
+    assert classical_method(_problem(3)) is None  # no classical method in three
     well = ns.load(BUNDLED / "infinite_well.toml")
     assert eigen_method(well) == SPECTRAL and classical_eigen(well, 1) is not None
     text = (BUNDLED / "infinite_well.toml").read_text()

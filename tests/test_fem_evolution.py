@@ -13,7 +13,7 @@ from neuralsolve.problem.conditions import Condition, Dirichlet, Initial, Neuman
 from neuralsolve.problem.domain import Rectangle, SpaceTime
 from neuralsolve.problem.problem import Problem
 from neuralsolve.reference import plane_evolution
-from neuralsolve.reference.plane import plane_reference
+from neuralsolve.reference.auto import classical_reference
 from neuralsolve.spec.load import load
 
 pytest.importorskip("skfem")
@@ -120,8 +120,9 @@ def _report(capsys, text):
 def test_heat_on_a_plate_with_holes(tmp_path, capsys, text, h):
     problem = _problem(tmp_path, text)
     start = time.perf_counter()
-    # the single entry point of plane references, at its default size; a coarser mesh for the second
-    reference = plane_reference(problem) if h is None else plane_evolution.plane_evolution_reference(problem, h=h)
+    # the automatic reference (classical_reference dispatches to it), at its default size; a coarser
+    # mesh for the second
+    reference = classical_reference(problem) if h is None else plane_evolution.plane_evolution_reference(problem, h=h)
     seconds = time.perf_counter() - start
     points = _points(problem)
     error = _error(reference.values(points)[:, 0], points)
@@ -190,4 +191,4 @@ def test_refuses_what_it_cannot_answer(equation, why):
         conditions.append(Condition("diff(u, t) = 0", on="start"))
     problem = Problem(SpaceTime(Rectangle((0, 1), (0, 1)), (0, 1)), "u", [equation], conditions)
     with pytest.warns(RuntimeWarning, match=why):
-        assert plane_reference(problem) is None
+        assert classical_reference(problem) is None

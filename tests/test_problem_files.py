@@ -164,7 +164,7 @@ MALFORMED.update({
     "disk_center_length": (DISK.replace("radius = 2", "radius = 2\ncenter = [0]"), r":7: domain.center: expected \[x, y\] of the centre"),
     "disk_coords_time": (DISK.replace("radius = 2", 'radius = 2\ncoords = ["x", "t"]'), r":7: domain.coords: expected two different coordinates other than 't'"),
     "disk_coords_and_interval": (DISK.replace("radius = 2", "radius = 2\ny = [0, 1]"), r":7: domain.y: coordinate 'y' is given twice"),
-    "domain_unknown_shape": (DISK.replace('"disk"', '"sphere"'), r":5: domain.shape: expected one of 'box', 'disk', got a string \('sphere'\)"),
+    "domain_unknown_shape": (DISK.replace('"disk"', '"sphere"'), r":5: domain.shape: expected 'box', 'disk' or a shape such as \"rectangle\(0, 0, 1, 1\) - disk\(0.5, 0.5, 0.2\)\" \(docs/geometry.md\), got 'sphere'"),
     "disk_face_condition": (DISK.replace('on = "boundary"', 'on = "x = 2"'), r":8: conditions\[1\]: condition on 'x = 2' is not on the boundary of the disk"),
     "observation_without_field": (OBSERVED.replace('field = "u"\n', ""), r":15: observations\[1\].field: missing"),
     "observation_unknown_field": (OBSERVED.replace('field = "u"', 'field = "v"'), r":15: observations\[1\]: unknown field 'v' \(fields: u\)"),

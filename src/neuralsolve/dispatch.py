@@ -132,18 +132,39 @@ def judge(sol: Solution, tolerance: float) -> Solution:
     own reference (exact or classical) exceeds ``tolerance`` gets status ``"disagrees"`` and a
     message saying by how much. Errors are relative L2 errors of the fields (of each state, for an
     eigenproblem), relative eigenvalue errors and relative errors of estimated constants (one
-    within 3 of its standard errors of the true value agrees at any tolerance)."""
+    within 3 of its standard errors of the true value agrees at any tolerance).
+
+    Errors at the level of the reference's own estimated error (metrics ``error_below_reference``)
+    are said to be so in the message, whatever the status: they show the solution is about as
+    accurate as the reference, not that its error is as small as measured."""
     worst = _worst_error(sol.metrics)
-    if sol.status != "ok" or worst is None or worst[1] <= tolerance:
-        return sol
-    key = "reference" if sol.metrics.get("reference") else "eigenvalue_reference"
-    against = reference_name(sol.metrics, key, method=False) or "its reference"
-    if worst[0].startswith("unknown "):
-        against = "the true value ([exact]) of " + worst[0].removeprefix("unknown ")
-    sol.status = "disagrees"
-    sol.message = (f"solved, but disagrees with {against} by {worst[1]:.2g} (relative error of {worst[0]}; "
-                   f"tolerance {tolerance:g})" + ("" if sol.message == "training completed" else f"; {sol.message}"))  # fmt: skip
+    if sol.status == "ok" and worst is not None and worst[1] > tolerance:
+        key = "reference" if sol.metrics.get("reference") else "eigenvalue_reference"
+        against = reference_name(sol.metrics, key, method=False) or "its reference"
+        if worst[0].startswith("unknown "):
+            against = "the true value ([exact]) of " + worst[0].removeprefix("unknown ")
+        sol.status = "disagrees"
+        sol.message = (f"solved, but disagrees with {against} by {worst[1]:.2g} (relative error of {worst[0]}; "
+                       f"tolerance {tolerance:g})" + ("" if sol.message == "training completed" else f"; {sol.message}"))  # fmt: skip
+    note = reference_level_note(sol.metrics)
+    if note is not None:
+        sol.message = f"{sol.message}; {note}"
     return sol
+
+
+def reference_level_note(metrics: dict) -> str | None:
+    """Words for the errors that are at the level of the reference's own estimated error (None: none are)."""
+    names = metrics.get("error_below_reference") or []
+    if not names:
+        return None
+    errors = dict(metrics.get("l2_relative_error") or {})
+    errors.update({f"eigenvalue {k}": e for k, e in enumerate(metrics.get("eigenvalue_errors") or [])})
+    shown = ", ".join(f"{n} ({errors[n]:.2g})" if n in errors else n for n in names)
+    own = [metrics.get(k) for k in ("reference_error_estimate", "eigenvalue_reference_error_estimate")]
+    own = [e for e in own if e is not None]
+    level = f" (estimated {max(own):.2g})" if own else ""
+    return (f"the error of {shown} is at the level of the reference's own accuracy{level}: the solution is "
+            "about that accurate or better, and this reference cannot tell how much better")
 
 
 def reference_name(metrics: dict, key: str = "reference", method: bool = True) -> str | None:

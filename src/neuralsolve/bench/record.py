@@ -13,26 +13,47 @@ import platform
 import subprocess
 
 
+# an error within this factor of the reference's own error is at the reference's accuracy (as in metrics)
+AT_REFERENCE_LEVEL = 2.0
+
+
 def table(rows: list[dict]):
     """A rich Table: problem, tool, relative L2 error, wall time, Adam steps/s, steps per phase, the
-    peer's time budget (with ``--peer``), the estimated constants (inverse benchmarks), status."""
+    peer's time budget (with ``--peer``), the estimated constants (inverse benchmarks), status; the
+    caption gives each reference's own error, and an error at that level is starred."""
     from rich.table import Table
 
     timed = any("peer_time" in r or "time_limit" in r for r in rows)
     inverse = any("unknown_errors" in r for r in rows)
-    out = Table(title="neuralsolve bench")
+    out = Table(title="neuralsolve bench", caption=reference_caption(rows))
     columns = [("problem", "left"), ("tool", "left"), ("rel. L2", "right"), ("wall", "right"),
                ("Adam steps/s", "right"), ("steps", "left")] + ([("time budget", "left")] if timed else [])  # fmt: skip
     columns += [("estimates (rel. error)", "left")] if inverse else []
     for name, justify in columns + [("status", "left")]:
         out.add_column(name, justify=justify)
     for r in rows:
-        cells = [r["problem"], r["tool"], _number(r["l2_relative_error"], "{:.2e}"), _number(r["wall_s"], "{:.1f} s"),
+        cells = [r["problem"], r["tool"], error_cell(r), _number(r["wall_s"], "{:.1f} s"),
                  _number(r["adam_steps_per_s"], "{:.0f}"), steps_cell(r)]  # fmt: skip
         cells += [budget_cell(r)] if timed else []
         cells += [estimates_cell(r)] if inverse else []
         out.add_row(*cells, _status(r))
     return out
+
+
+def error_cell(row: dict) -> str:
+    """The relative L2 error, starred where it is at the level of the reference's own error."""
+    error, own = row["l2_relative_error"], row.get("reference_error_estimate")
+    at_level = error is not None and own is not None and own > 0 and error <= AT_REFERENCE_LEVEL * own
+    return _number(error, "{:.2e}") + (" *" if at_level else "")
+
+
+def reference_caption(rows: list[dict]) -> str | None:
+    """Each problem's reference error, "references' own relative errors: burgers 2.9e-12, ..."."""
+    own = {r["problem"]: r["reference_error_estimate"] for r in rows if r.get("reference_error_estimate") is not None}
+    if not own:
+        return None
+    parts = ", ".join(f"{name} {'exact' if e == 0 else f'{e:.1e}'}" for name, e in own.items())
+    return f"references' own relative errors: {parts} (* an error at that level: it cannot be measured below it)"
 
 
 def estimates_cell(row: dict) -> str:

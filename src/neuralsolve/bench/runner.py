@@ -1,6 +1,7 @@
 """Runs benchmark problems with neuralsolve (and a peer) and measures them against their references.
 
 A run gives one row per problem and tool: a plain dict (``problem``, ``tool``, ``l2_relative_error``,
+``reference_error_estimate`` (the reference's own error, below which an error cannot be measured),
 ``wall_s``, ``adam_steps_per_s``, ``steps``, ``status``, ``note``) that the table and the JSON
 record share. neuralsolve's rows also carry ``train_s`` (training time, compilation included) and,
 under ``--time-limit``, ``time_limit``: the limit used and why.
@@ -40,6 +41,11 @@ def select(names: Iterable[str]) -> list[Benchmark]:
 def relative_l2(predicted: np.ndarray, reference: np.ndarray) -> float:
     """‖predicted − reference‖ / ‖reference‖ over the reference points (every field together)."""
     return float(np.linalg.norm(predicted - reference) / np.linalg.norm(reference))
+
+
+def with_reference_error(bench: Benchmark, row: dict) -> dict:
+    """``row`` (a peer's) with its benchmark's ``reference_error_estimate``, as neuralsolve's rows have."""
+    return {**row, "reference_error_estimate": bench.reference_error()}
 
 
 def adam_rate(records: list[dict]) -> float | None:
@@ -82,7 +88,8 @@ def run_neuralsolve(bench: Benchmark, recipe: Recipe, callback: Callable | None 
         steps[phase["phase"]] = steps.get(phase["phase"], 0) + phase["steps"]
     predicted = sol(points) if values.ndim == 2 else sol(points, "u")  # every field, or the one u
     row = {"problem": bench.name, "tool": "neuralsolve", "l2_relative_error": relative_l2(predicted, values),
-           "wall_s": wall, "train_s": sol.history[-1]["elapsed"] if sol.history else 0.0,
+           "reference_error_estimate": bench.reference_error(), "wall_s": wall,
+           "train_s": sol.history[-1]["elapsed"] if sol.history else 0.0,
            "adam_steps_per_s": adam_rate(records), "steps": steps, "status": sol.status, "note": sol.message,
            "precision": recipe.precision, "recipe": recipe.record()}  # fmt: skip
     if bench.truth is not None:
@@ -162,7 +169,7 @@ def run_bench(chosen: list[Benchmark], *, steps: int | None = None, time_limit: 
             ours = rows[-1]
             budget = peers.time_budget(peer_mode, ours)  # matched: the row just measured
             echo(f"{b.name}: {peer} ..." + (f" (training capped at {budget:.1f} s)" if budget else ""))
-            rows.append(peers.run_deepxde(b, python, steps, mode=peer_mode, budget_s=budget))
+            rows.append(with_reference_error(b, peers.run_deepxde(b, python, steps, mode=peer_mode, budget_s=budget)))
             if peer_mode == "matched" and time_limit is None and _finished_first(rows[-1], ours):
                 rows.append(_within_peer(b, recipe, rows[-1], echo))
     return rows
@@ -194,7 +201,7 @@ def _peer_first(bench: Benchmark, recipe: Recipe, steps: int | None, peer: str, 
     budget = peers.time_budget(peer_mode, {})  # full: no cap; a number: that cap
     echo(f"{bench.name}: {peer} first, its wall time sets neuralsolve's time limit ..."
          + (f" (training capped at {budget:.1f} s)" if budget else ""))  # fmt: skip
-    peer_row = peers.run_deepxde(bench, python, steps, mode=peer_mode, budget_s=budget)
+    peer_row = with_reference_error(bench, peers.run_deepxde(bench, python, steps, mode=peer_mode, budget_s=budget))
     limit = peer_limit(bench, recipe, peer_row)
     cap = f"training capped at {limit['limit_s']:.1f} s" if limit["limit_s"] is not None else "uncapped"
     echo(f"{bench.name}: neuralsolve ... ({cap}: {limit['reason']})")

@@ -32,8 +32,10 @@ def trajectory_plan(problem, settings: dict) -> str:
 
 
 CLASSICAL = {"solve_ivp": "SciPy's solve_ivp", "solve_bvp": "SciPy's solve_bvp",
-             "method of lines": "the method of lines (finite differences in x, SciPy's stiff integrators in t)",
-             "spectral elements": "spectral elements and SciPy's eigensolver"}  # fmt: skip
+             "method of lines": "the spectral method of lines (Chebyshev or Fourier collocation in x, LSODA in t)",
+             "spectral elements": "spectral elements and SciPy's eigensolver",
+             "finite elements": "finite elements (P2 on Triangle meshes, scikit-fem)",
+             "finite elements in space, TR-BDF2 in time": "finite elements in space (P2, scikit-fem) and TR-BDF2 in time"}  # fmt: skip
 
 
 def reference_plan(problem) -> str:

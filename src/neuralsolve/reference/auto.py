@@ -7,35 +7,60 @@ from ..problem.problem import Problem
 from .bvp import bvp_reference
 from .mol import mol_reference
 from .ode import ode_reference
-from .plan import BVP, IVP, MOL, classical_method
+from .plan import BVP, FEM, FEM_TIME, IVP, MOL, classical_method
 from .result import Reference
+from .threads import single_threaded
 
 
-def classical_reference(problem: Problem, *, nodes: int = 4096) -> Reference | None:
+def classical_reference(problem: Problem, *, nodes: int | None = None, estimate: bool = True) -> Reference | None:
     """A classical solution of ``problem`` to verify a network against, or None if no method applies.
 
+    Every reference estimates its own relative L2 error (``Reference.error_estimate``) by solving
+    twice, at two tolerances or resolutions, and comparing the two:
+
     - ODE initial-value problems in ``t`` (equations as strings, every condition at the start
-      time): ``solve_ivp`` with dense output.
+      time): ``solve_ivp`` (LSODA, rtol 1e-11) with dense output; estimate: a second solve at
+      tolerances 100 times tighter.
     - ODE boundary-value problems on an interval in any coordinate (equations as strings;
       values, Neumann, Robin or other conditions at either end, as many as the first-order
-      system has states): ``solve_bvp`` collocation to a residual of 1e-10, with its dense output.
-    - Evolution equations ``u_t = F(x, t, u, u_x, u_xx)`` on an interval with exact Dirichlet or
-      periodic ends: the method of lines on ``nodes`` grid points.
+      system has states): ``solve_bvp`` collocation to a residual of 1e-10, with its dense output;
+      estimate: a second solve at 1e-8 from another mesh (an overestimate).
+    - Evolution equations ``u_t = F(x, t, u, u_x, u_xx)`` on an interval with Dirichlet, Neumann,
+      Robin (any condition affine in the end values and slopes) or periodic ends: the spectral
+      method of lines (:mod:`.mol`), refined to at most ``nodes`` collocation nodes per field
+      (default 512); estimate: the differences between the last two grids and two tolerances.
 
-    Anything else (Python-function equations, several space dimensions, second order in time,
-    Neumann ends of evolution equations, periodic ODEs, ...) gives None; so does a solve that
-    fails, with a ``RuntimeWarning`` saying why.
+    - Steady linear second-order equations of one field on a rectangle, a disk or a plane shape
+      (:mod:`.plane`), and linear parabolic ones ``u_t = L u + f`` there (:mod:`.plane_evolution`):
+      isoparametric P2 finite elements on Triangle meshes (scikit-fem), TR-BDF2 in time;
+      estimate: Richardson's, from three meshes (and three step sizes), with the observed order.
+
+    ``estimate=False`` skips the second solve of ODEs (``error_estimate`` is then None), for
+    callers that only need the solution, many times over (the inverse family's sensitivities).
+
+    Anything else (Python-function equations, systems in two space dimensions, three space
+    dimensions, second order in time, periodic ODEs, ...) gives None; so does a solve that fails, with a ``RuntimeWarning`` saying why.
 
     Raises:
-        ProblemError: if ``problem`` is not a Problem or ``nodes`` is not a usable grid size.
+        ProblemError: if ``problem`` is not a Problem or ``nodes`` is not a usable grid size (an
+            integer of at least 16).
     """
     if not isinstance(problem, Problem):
         raise ProblemError(f"classical_reference needs a neuralsolve Problem, got {type(problem).__name__}")
     method = classical_method(problem)  # the same choice `neuralsolve check` reports
-    if method == IVP:
-        return ode_reference(problem)
-    if method == BVP:
-        return bvp_reference(problem)
-    if method == MOL:
-        return mol_reference(problem, nodes=nodes)
+    with single_threaded():
+        if method == IVP:
+            return ode_reference(problem, estimate=estimate)
+        if method == BVP:
+            return bvp_reference(problem, estimate=estimate)
+        if method == MOL:
+            return mol_reference(problem, nodes=nodes)
+        if method == FEM:
+            from .plane import plane_reference
+
+            return plane_reference(problem)
+        if method == FEM_TIME:
+            from .plane_evolution import plane_evolution_reference
+
+            return plane_evolution_reference(problem)
     return None

@@ -19,6 +19,7 @@ from scipy.integrate import solve_bvp
 
 from ..ops.point import Point
 from .conditions import hard_values, values_at
+from .estimate import relative_difference
 from .ode import first_order_system
 from .result import Reference
 
@@ -26,15 +27,17 @@ State = tuple[str, int]  # (field, derivative order)
 EndCondition = tuple[int, Callable]  # (side 0|1, residual(y at that end) -> scalar)
 
 
-def bvp_reference(problem, *, nodes: int = 1001, tol: float = 1e-10,
-                  max_nodes: int = 100_000) -> Reference | None:  # fmt: skip
+def bvp_reference(problem, *, nodes: int = 1001, tol: float = 1e-10, max_nodes: int = 100_000,
+                  estimate: bool = True) -> Reference | None:  # fmt: skip
     """Solve an ODE boundary-value problem on an interval with ``solve_bvp``; None if it is not one.
 
     The domain is one interval (any coordinate name), every equation a string solvable for the
     highest derivative of each field, and the conditions at the two ends — observations aside —
     as many as the first-order system has states. ``nodes`` is the initial uniform mesh, which
     the solver refines up to ``max_nodes`` until the collocation residual and the boundary
-    conditions are below ``tol``. A failed solve gives None with a ``RuntimeWarning``.
+    conditions are below ``tol``. A failed solve gives None with a ``RuntimeWarning``. The
+    reference's ``error_estimate`` is its relative L2 difference from a second solve at a tolerance
+    100 times looser on another initial mesh: an overestimate (None with ``estimate=False``).
     """
     domain = problem.domain
     if len(domain.coords) != 1 or set(domain.segments()) != {0} or any(eq.expr is None for eq in problem.equations):
@@ -49,13 +52,33 @@ def bvp_reference(problem, *, nodes: int = 1001, tol: float = 1e-10,
     if conditions is None or len(conditions) != len(states):
         return None  # too few or too many conditions for a unique solution
     mesh = np.linspace(*ends, nodes)
-    sol = _solve(rhs, conditions, mesh, _guess(problem, states, fixed, mesh), name=problem.name,
-                 tol=tol, max_nodes=max_nodes)  # fmt: skip
+    guess = _guess(problem, states, fixed, mesh)
+    functions = _compiled(rhs, conditions)
+    sol = _solve(functions, mesh, guess, name=problem.name, tol=tol, max_nodes=max_nodes)
     if sol is None:
         return None
     rows = [states.index((f, 0)) for f in problem.fields]
     desc = f"solve_bvp ({len(sol.x)}-node collocation)"
-    return Reference(desc, problem.fields, domain, lambda pts: sol.sol(pts[:, 0])[rows].T)
+    own = _estimate(sol, functions, (mesh, guess), tol, max_nodes, rows) if estimate else None
+    return Reference(desc, problem.fields, domain, lambda pts: sol.sol(pts[:, 0])[rows].T, error_estimate=own)
+
+
+def _estimate(sol, functions: tuple, start, tol: float, max_nodes: int, rows: list[int]) -> float | None:
+    """The relative L2 difference between ``sol`` and a second, independent solve: at a tolerance 100
+    times looser, from a mesh of two thirds the nodes (so the two never share a mesh). It measures
+    the second solve's error, an overestimate of the first's. None if the second solve fails.
+
+    (A tighter second solve would measure the first's error itself, but refining to 1e-12 often
+    runs into the node budget after seconds; the looser one takes milliseconds.)
+    """
+    mesh, guess = start
+    coarse = np.linspace(mesh[0], mesh[-1], max(2 * len(mesh) // 3, 3))
+    guess = np.stack([np.interp(coarse, mesh, g) for g in guess])
+    check = _solve(functions, coarse, guess, name=None, tol=tol * 100, max_nodes=max_nodes)
+    if check is None:
+        return None
+    x = np.linspace(sol.x[0], sol.x[-1], 2001)
+    return relative_difference(sol.sol(x)[rows].T, check.sol(x)[rows].T)
 
 
 def _fixed_values(problem, ends: tuple[float, float]) -> dict[tuple[int, int], float]:
@@ -134,9 +157,9 @@ def _guess(problem, states: list[State], fixed: dict, mesh: np.ndarray) -> np.nd
     return y
 
 
-def _solve(rhs: Callable, conditions: list[EndCondition], mesh: np.ndarray, guess: np.ndarray, *, name: str,
-           tol: float, max_nodes: int):  # fmt: skip
-    """``solve_bvp``'s solution, or None (with a warning) if it fails."""
+def _compiled(rhs: Callable, conditions: list[EndCondition]) -> tuple[Callable, Callable, Callable, Callable]:
+    """``fun``, ``bc``, ``fun_jac`` and ``bc_jac`` as ``solve_bvp`` calls them (NumPy in and out),
+    compiled once for the first solve and the second (the error estimate) alike."""
 
     def bc(ya, yb):
         return jnp.stack([fn(ya if side == 0 else yb) for side, fn in conditions])
@@ -144,15 +167,22 @@ def _solve(rhs: Callable, conditions: list[EndCondition], mesh: np.ndarray, gues
     # along the mesh: states (n, m) and Jacobians (n, n, m), as solve_bvp's vectorised calls expect
     fun = jax.vmap(rhs, in_axes=(0, 1), out_axes=1)
     fun_jac = jax.vmap(jax.jacfwd(rhs, argnums=1), in_axes=(0, 1), out_axes=2)
+    return _along_mesh(fun), _numpy(bc), _along_mesh(fun_jac), _numpy(jax.jacfwd(bc, argnums=(0, 1)))
+
+
+def _solve(functions: tuple, mesh: np.ndarray, guess: np.ndarray, *, name: str | None, tol: float, max_nodes: int):
+    """``solve_bvp``'s solution, or None (with a warning naming ``name``, unless it is None) if it fails."""
+    fun, bc, fun_jac, bc_jac = functions
     try:  # a failing solve meets inf/NaN inside SciPy: silence NumPy there, the warning below says why
         with np.errstate(all="ignore"):
-            sol = solve_bvp(_numpy(fun), _numpy(bc), mesh, guess, fun_jac=_numpy(fun_jac),
-                            bc_jac=_numpy(jax.jacfwd(bc, argnums=(0, 1))), tol=tol, bc_tol=tol,
+            sol = solve_bvp(fun, bc, mesh, guess, fun_jac=fun_jac, bc_jac=bc_jac, tol=tol, bc_tol=tol,
                             max_nodes=max_nodes)  # fmt: skip
         message = None if sol.status == 0 else sol.message
     except (ValueError, ArithmeticError, np.linalg.LinAlgError) as err:  # no reference, not a crash
         message = f"{type(err).__name__}: {err}"
     if message is not None:
+        if name is None:  # a second solve for an error estimate: its failure is no news
+            return None
         warnings.warn(f"no classical reference for {name!r}: solve_bvp failed: {message}", RuntimeWarning,
                       stacklevel=4)  # fmt: skip
         return None
@@ -169,3 +199,18 @@ def _numpy(fn: Callable) -> Callable:
             return jax.tree_util.tree_map(np.asarray, out)
 
     return call
+
+
+def _along_mesh(fn: Callable) -> Callable:
+    """:func:`_numpy` for a function of the mesh (m,) and states (n, m), whose result ends in the
+    mesh axis: the mesh is padded to a power of two, so that the solver's ever-changing mesh sizes
+    compile a handful of times, not once each."""
+    call = _numpy(fn)
+
+    def padded(x, y):
+        m = len(x)
+        size = max(64, 1 << (m - 1).bit_length())
+        pad = np.concatenate([np.arange(m), np.full(size - m, m - 1)])  # the last mesh point repeated
+        return call(np.asarray(x)[pad], np.asarray(y)[:, pad])[..., :m]
+
+    return padded

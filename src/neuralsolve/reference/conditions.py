@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from .._errors import ProblemError
@@ -14,15 +14,29 @@ from ..problem.conditions import HardValue, Penalty
 
 
 def values_at(value: Callable, coords: tuple[str, ...], points: np.ndarray, what: str) -> np.ndarray:
-    """A condition's value at points (n, d), as float64 NumPy."""
+    """A condition's value at points (n, d), as float64 NumPy.
+
+    Compiled once per condition and per size class (the points padded to a power of two): the
+    spectral references evaluate the same initial values on grid after grid, and op-by-op
+    evaluation compiles every operation anew for each new number of points.
+    """
+    points = np.asarray(points, np.float64)
+    n = len(points)
+    size = max(16, 1 << max(n - 1, 0).bit_length())
+    padded = np.concatenate([points, np.repeat(points[-1:], size - n, axis=0)]) if n else np.zeros((size, len(coords)))
     with jax.enable_x64(True):
         try:
-            out = jax.vmap(lambda x: value_at(value, coords, x))(jnp.asarray(points, jnp.float64))
+            out = _compiled(value, tuple(coords))(padded)
         except ProblemError:
             raise
         except Exception as err:  # a user's value function that cannot be evaluated on arrays
             raise ProblemError(f"{what}: evaluating its value failed: {type(err).__name__}: {err}") from None
-        return np.asarray(out, np.float64).reshape(len(points))
+        return np.asarray(out, np.float64).reshape(size)[:n]
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(value: Callable, coords: tuple[str, ...]) -> Callable:
+    return jax.jit(jax.vmap(lambda x: value_at(value, coords, x)))
 
 
 def hard_values(problem, axis: int, side: int) -> dict[int, HardValue]:

@@ -23,6 +23,11 @@ from itertools import pairwise
 import numpy as np
 import scipy.linalg as sl
 
+from .collocation import barycentric as _barycentric
+from .collocation import chebyshev as _chebyshev
+from .estimate import relative_difference
+from .threads import single_threaded
+
 Terms = Mapping[tuple[int, ...], Callable]
 
 _DEFAULTS = {1: (24, 12), 2: (16, 2)}  # dimension -> (degree, elements per axis); see solve_eigen
@@ -36,11 +41,16 @@ class EigenReference:
     Attributes:
         eigenvalues: (k,) real eigenvalues, ascending.
         method: how they were computed, e.g. ``"spectral elements (12 elements, degree 24)"``.
+        eigenvalue_errors: (k,) estimated relative errors of the eigenvalues, or None (not estimated).
+        state_errors: (k,) estimated relative L2 errors of the eigenfunctions (of the space a
+            degenerate eigenvalue spans), or None.
     """
 
     eigenvalues: np.ndarray
     method: str
     _evaluate: Callable[[np.ndarray], np.ndarray] = field(repr=False)
+    eigenvalue_errors: np.ndarray | None = None
+    state_errors: np.ndarray | None = None
 
     def values(self, points) -> np.ndarray:
         """Eigenfunctions (k, n) at points (n, d).
@@ -79,7 +89,7 @@ class _Axis:
 
 
 def solve_eigen(bounds, operator: Terms, mass: Terms, states: int, *, breaks=None, degree=None,
-                elements=None) -> EigenReference:  # fmt: skip
+                elements=None, estimate: bool = False) -> EigenReference:  # fmt: skip
     """The ``states`` lowest eigenpairs of ``A psi = E B psi`` with psi = 0 on the boundary.
 
     Args:
@@ -94,6 +104,9 @@ def solve_eigen(bounds, operator: Terms, mass: Terms, states: int, *, breaks=Non
         degree: polynomial degree per element (int, or one per axis); default 24 in 1-D, 16 in 2-D.
         elements: elements per axis (int, or one per axis), spread over the pieces between breaks in
             proportion to their length, at least one each; default 12 in 1-D, 2 in 2-D.
+        estimate: also solve at a degree 4 lower (4 higher below degree 9) and attach the differences
+            as ``eigenvalue_errors`` and ``state_errors``: estimates of the lower degree's errors, so
+            overestimates of these (spectral convergence).
 
     The discrete problem is dense: ``prod(elements * (degree - 1))`` unknowns, fine up to a few thousand.
     """
@@ -105,12 +118,27 @@ def solve_eigen(bounds, operator: Terms, mass: Terms, states: int, *, breaks=Non
         raise ValueError(f"each axis needs finite bounds (lo, hi) with lo < hi; got {bounds}")
     if int(states) != states or states < 1:
         raise ValueError(f"states must be a positive integer; got {states!r}")
-    terms_a, terms_b = _check_terms(operator, dim, "operator"), _check_terms(mass, dim, "mass")
+    terms = _check_terms(operator, dim, "operator"), _check_terms(mass, dim, "mass")
     degrees = _per_axis(degree, _DEFAULTS[dim][0], dim, "degree", minimum=2)
     counts = _per_axis(elements, _DEFAULTS[dim][1], dim, "elements", minimum=1)
     breaks = [[]] * dim if breaks is None else breaks
     if len(breaks) != dim:
         raise ValueError(f"breaks must give one list per axis ({dim}); got {len(breaks)}")
+    with single_threaded():
+        ref = _solve(bounds, terms, states, breaks, counts, degrees)
+        if not estimate:
+            return ref
+        try:
+            check = _solve(bounds, terms, states, breaks, counts, [p - 4 if p > 8 else p + 4 for p in degrees])
+        except ValueError:  # too few real eigenvalues at the other degree: no estimate, the reference stands
+            return ref
+        return _with_estimates(ref, check, bounds)
+
+
+def _solve(bounds, terms, states: int, breaks, counts, degrees) -> EigenReference:
+    """The eigenpairs on one discretisation (arguments checked by :func:`solve_eigen`)."""
+    dim = len(bounds)
+    terms_a, terms_b = terms
     axes = [_axis(*b, cuts, n, p) for b, cuts, n, p in zip(bounds, breaks, counts, degrees)]
     size = int(np.prod([len(ax.interior) for ax in axes]))
     if states > size:
@@ -146,6 +174,32 @@ def solve_eigen(bounds, operator: Terms, mass: Terms, states: int, *, breaks=Non
     return EigenReference(eigenvalues, method, evaluate)
 
 
+def _with_estimates(ref: EigenReference, check: EigenReference, bounds) -> EigenReference:
+    """``ref`` with the relative differences from ``check`` as its error estimates.
+
+    Eigenfunctions are compared on a grid, each against the span of ``check``'s functions of the
+    same (numerically equal) eigenvalue: the sign, and the basis of a degenerate eigenvalue, are
+    arbitrary.
+    """
+    lam, other = ref.eigenvalues, check.eigenvalues
+    eigenvalue_errors = np.abs(lam - other) / np.maximum(np.abs(lam), 1e-300)
+    axes = [np.linspace(lo, hi, 2001 if len(bounds) == 1 else 101) for lo, hi in bounds]
+    points = np.stack([g.ravel() for g in np.meshgrid(*axes, indexing="ij")], axis=1)
+    U, V = ref.values(points), check.values(points)  # (k, n)
+    state_errors = np.empty(len(lam))
+    start = 0
+    while start < len(lam):
+        stop = start + 1
+        while stop < len(lam) and lam[stop] - lam[stop - 1] <= 1e-8 * max(1.0, abs(lam[stop])):
+            stop += 1
+        A, B = U[start:stop].T, V[start:stop].T
+        projected = B @ np.linalg.lstsq(B, A, rcond=None)[0]
+        for i in range(stop - start):
+            state_errors[start + i] = relative_difference(A[:, i], projected[:, i])
+        start = stop
+    return EigenReference(ref.eigenvalues, ref.method, ref._evaluate, eigenvalue_errors, state_errors)
+
+
 def _check_terms(terms: Terms, dim: int, what: str) -> dict[tuple[int, ...], Callable]:
     """The terms with keys as tuples of non-negative derivative counts, one per axis, total <= 2."""
     if not terms:
@@ -166,40 +220,6 @@ def _per_axis(value, default: int, dim: int, what: str, minimum: int) -> list[in
     if len(values) != dim or any(int(v) != v or v < minimum for v in values):
         raise ValueError(f"{what} must be an integer >= {minimum}, or one per axis; got {value!r}")
     return [int(v) for v in values]
-
-
-def _chebyshev(p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gauss–Lobatto nodes ascending on [-1, 1], the differentiation matrix and Clenshaw–Curtis weights."""
-    j = np.arange(p + 1)
-    t = -np.cos(np.pi * j / p)
-    # node differences from a product of sines: no cancellation between nearly equal cosines
-    diff = 2 * np.sin((j[:, None] + j) * np.pi / (2 * p)) * np.sin((j[:, None] - j) * np.pi / (2 * p))
-    np.fill_diagonal(diff, 1.0)
-    c = np.where((j == 0) | (j == p), 2.0, 1.0) * (-1.0) ** j
-    D = np.outer(c, 1 / c) / diff
-    np.fill_diagonal(D, 0.0)
-    D -= np.diag(D.sum(axis=1))  # rows of D annihilate constants exactly: better-conditioned diagonal
-    # weights integrating T_0..T_p exactly; T_k at these nodes is a well-conditioned cosine matrix
-    k = j[:, None]
-    moments = np.zeros(p + 1)
-    moments[::2] = 2 / (1 - j[::2].astype(float) ** 2)
-    weights = np.linalg.solve(np.cos(k * (np.pi - np.pi * j / p)), moments)
-    return t, D, weights
-
-
-def _barycentric(p: int, t: np.ndarray) -> np.ndarray:
-    """Interpolation weights (n, p+1) at reference points t for the Gauss–Lobatto nodes."""
-    nodes = -np.cos(np.pi * np.arange(p + 1) / p)
-    w = (-1.0) ** np.arange(p + 1)
-    w[[0, -1]] *= 0.5
-    d = t[:, None] - nodes
-    hit = d == 0
-    d[hit] = 1.0
-    r = w / d
-    r /= r.sum(axis=1, keepdims=True)
-    on_node = hit.any(axis=1)
-    r[on_node] = hit[on_node]  # the formula is 0/0 exactly on a node: take the nodal value
-    return r
 
 
 def _axis(lo: float, hi: float, breaks, count: int, p: int) -> _Axis:

@@ -5,19 +5,22 @@ through :func:`classical_method`, so the two always name the same method.
 
 from __future__ import annotations
 
-from ..problem.domain import TIME
+from ..problem.domain import TIME, Segment
 from ..problem.problem import Problem
 from .conditions import face_of
 
 IVP, BVP, MOL = "solve_ivp", "solve_bvp", "method of lines"
+FEM, FEM_TIME = "finite elements", "finite elements in space, TR-BDF2 in time"
 SPECTRAL = "spectral elements"
 
 
 def classical_method(problem: Problem) -> str | None:
     """The classical method tried on a (non-eigen) ``problem``: :data:`IVP` for an ODE
     initial-value problem in ``t``, :data:`BVP` for an ODE on an interval, :data:`MOL` for an
-    evolution equation in one space dimension; None where no method fits (several space
-    dimensions, periodic ODEs, equations given as Python functions). A method that is tried can
+    evolution equation in one space dimension, :data:`FEM` for one equation in one field on a
+    plane domain (a rectangle, a disk or a shape) and :data:`FEM_TIME` for that domain in time;
+    None where no method fits (three or more space dimensions, periodic ODEs, equations given as
+    Python functions). A method that is tried can
     still decline the problem (equations it cannot solve for their highest derivatives, conditions
     it does not support, second order in time) or fail; the solve then reports the residual only.
     """
@@ -32,7 +35,17 @@ def classical_method(problem: Problem) -> str | None:
         return BVP
     if len(coords) == 2 and coords[1] == TIME:
         return MOL
+    if len(problem.fields) == 1 and len(problem.equations) == 1 and _on_a_plane(problem.domain):
+        return FEM_TIME if problem.domain.has_time else FEM
     return None
+
+
+def _on_a_plane(domain) -> bool:
+    """Two space coordinates making a rectangle, a disk or a plane shape (in time or not)."""
+    space = [f for f in domain.factors if f.coords != (TIME,)]
+    if sum(len(f.coords) for f in space) != 2:
+        return False
+    return len(space) == 1 or all(isinstance(f, Segment) for f in space)
 
 
 def eigen_method(problem: Problem) -> str | None:

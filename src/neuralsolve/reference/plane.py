@@ -28,17 +28,15 @@ from .result import Reference
 
 
 def plane_reference(problem) -> Reference | None:
-    """A finite-element solution of ``problem`` with its own error estimate, or None where the
-    problem is not a steady linear elliptic one with a condition on every boundary piece, nor
-    (on a plane domain × time) a linear parabolic one (:func:`.plane_evolution.plane_evolution_reference`),
-    or the finite-element packages are not installed (``pip install 'neuralsolve[fem]'``)."""
+    """A finite-element solution of the steady ``problem`` with its own error estimate, or None
+    where the problem is not a linear elliptic one with a condition on every boundary piece, or
+    the finite-element packages are not installed (``pip install 'neuralsolve[fem]'``). Problems
+    in time on a plane domain: :func:`.plane_evolution.plane_evolution_reference`."""
     from . import fem
 
     domain = problem.domain
     if domain.has_time:
-        from .plane_evolution import plane_evolution_reference
-
-        return plane_evolution_reference(problem)
+        return None
     shape = plane_shape(domain)
     if shape is None or not fem_installed() or len(problem.fields) != 1 or len(problem.equations) != 1:
         return None

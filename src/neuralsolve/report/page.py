@@ -248,6 +248,7 @@ def accuracy(problem, metrics: dict) -> str:
         out.append(f"<table class='metrics errors'><caption>Errors against {against or 'a reference'}</caption>"
                    f"<thead><tr><th>field</th><th>relative L2 error against {against or 'the reference'}</th>"
                    f"<th>largest absolute error</th></tr></thead><tbody>{rows}</tbody></table>")  # fmt: skip
+        out.append(reference_accuracy(metrics))
     else:
         out.append("<p>No reference: no exact solution was given and no classical method applied, so only the "
                    "equation residual below measures this solve.</p>")  # fmt: skip
@@ -255,6 +256,22 @@ def accuracy(problem, metrics: dict) -> str:
         out.append(eigenvalues(metrics))
     out.append(residuals(problem, metrics))
     return "\n".join(out)
+
+
+def reference_accuracy(metrics: dict) -> str:
+    """The classical reference's own estimated errors and the errors at their level ("" for an
+    exact reference with nothing to add)."""
+    parts = []
+    states, values = metrics.get("reference_error_estimate"), metrics.get("eigenvalue_reference_error_estimate")
+    if metrics.get("reference") == "classical" and states is not None:
+        parts.append(f"The classical reference estimates its own relative L2 error at {sci(states)} (it is solved "
+                     "a second time, at another resolution or tolerance, and the two compared).")  # fmt: skip
+    if metrics.get("eigenvalue_reference") == "classical" and values is not None:
+        parts.append(f"The classical reference's eigenvalues have estimated relative errors of {sci(values)} or less.")
+    note = dispatch.reference_level_note(metrics)
+    if note is not None:
+        parts.append(html.escape(note[0].upper() + note[1:]) + ".")
+    return f"<p class='reference-accuracy'>{' '.join(parts)}</p>" if parts else ""
 
 
 def eigenvalues(metrics: dict) -> str:

@@ -271,6 +271,9 @@ class _Reader(SolverReader, InverseReader, OperatorReader):
         the shape text is read as data (:func:`~neuralsolve.geometry.parse_shape`)."""
         coords = self.coord_pair(table)
         named = table.pop("shapes", {})
+        if text.strip().isidentifier() and text.strip() not in (named if isinstance(named, dict) else {}):
+            self.fail("domain.shape", f"expected 'box', 'disk' or a shape such as \"rectangle(0, 0, 1, 1) - "
+                                      f"disk(0.5, 0.5, 0.2)\" (docs/geometry.md), got {text!r}")  # fmt: skip
         if not isinstance(named, dict):
             self.fail("domain.shapes", f"expected a table of named shapes, e.g. hole = \"disk(0.5, 0.5, 0.2)\", got {kind_of(named)}")
         for name, definition in named.items():

@@ -13,14 +13,15 @@ import numpy as np
 
 from ...loss.terms import residuals
 from ...ops.point import Point, value_at
-from ...pinn.measure import fresh_points
+from ...pinn.measure import at_reference_level, fresh_points
 from ...problem.compile import compile_expression
 from ...problem.problem import Problem
 from .quadrature import quadrature
 
 METRIC_KEYS = ("eigenvalues", "residual_rms", "residual_rms_per_equation", "residual_rms_per_state", "reference",
-               "reference_method", "eigenvalue_reference", "reference_eigenvalues", "eigenvalue_errors",
-               "l2_relative_error", "max_abs_error")  # fmt: skip
+               "reference_method", "reference_error_estimate", "eigenvalue_reference", "reference_eigenvalues",
+               "eigenvalue_reference_error_estimate", "eigenvalue_errors", "l2_relative_error", "max_abs_error",
+               "error_below_reference")  # fmt: skip
 
 
 def eigen_metrics(problem: Problem, sol, seed: int, method: str) -> dict:
@@ -43,16 +44,28 @@ def eigen_metrics(problem: Problem, sol, seed: int, method: str) -> dict:
     sol.reference = None if reference is None else reference.values
     exact_values = problem.exact_eigenvalues()
     target = exact_values if exact_values is not None else (None if reference is None else reference.eigenvalues)
+    estimates = {}  # each error's reference's own estimated error, by the names dispatch.judge uses
     if target is not None:
         target = np.asarray(target[: sol.states], float)
         metrics["eigenvalue_reference"] = "exact" if exact_values is not None else "classical"
         metrics["reference_eigenvalues"] = target.tolist()
         metrics["eigenvalue_errors"] = (np.abs(sol.eigenvalues - target) / np.maximum(np.abs(target), 1e-300)).tolist()
+        own = np.zeros(sol.states) if exact_values is not None else reference.eigenvalue_errors
+        metrics["eigenvalue_reference_error_estimate"] = None if own is None else float(np.max(own))
+        estimates.update({f"eigenvalue {k}": None if own is None else float(own[k]) for k in range(sol.states)})
     if reference is not None:
         metrics["reference"] = reference.kind
         if reference.kind == "classical":
             metrics["reference_method"] = reference.method
+        own = reference.state_errors
+        metrics["reference_error_estimate"] = None if own is None else float(np.max(own))
         metrics.update(state_errors(problem, sol(x), reference.values(x)))
+        estimates.update({f"{f}[{k}]": None if own is None else float(own[k])
+                          for f in problem.fields for k in range(sol.states)})  # fmt: skip
+    errors = dict(metrics.get("l2_relative_error") or {})
+    errors.update({f"eigenvalue {k}": e for k, e in enumerate(metrics.get("eigenvalue_errors") or [])})
+    if errors:
+        metrics["error_below_reference"] = at_reference_level(errors, estimates)
     return metrics
 
 
@@ -70,10 +83,13 @@ def state_errors(problem: Problem, values: np.ndarray, reference: np.ndarray) ->
 
 
 class _StatesReference:
-    """Reference states: ``values(points) -> (states, n, n_fields)``, and eigenvalues if known."""
+    """Reference states: ``values(points) -> (states, n, n_fields)``, and eigenvalues if known, with
+    the estimated relative errors of each (zeros for an exact reference, None where not estimated)."""
 
-    def __init__(self, kind: str, method: str | None, values, eigenvalues=None):
+    def __init__(self, kind: str, method: str | None, values, eigenvalues=None, eigenvalue_errors=None,
+                 state_errors=None):  # fmt: skip
         self.kind, self.method, self.values, self.eigenvalues = kind, method, values, eigenvalues
+        self.eigenvalue_errors, self.state_errors = eigenvalue_errors, state_errors
 
 
 def eigen_reference(problem: Problem, states: int) -> _StatesReference | None:
@@ -92,11 +108,12 @@ def eigen_reference(problem: Problem, states: int) -> _StatesReference | None:
                     out.append(u[:, None])
                 return np.stack(out)
 
-        return _StatesReference("exact", None, exact_values)
+        return _StatesReference("exact", None, exact_values, state_errors=np.zeros(states))
     classical = classical_eigen(problem, states)
     if classical is None:
         return None
-    return _StatesReference("classical", classical.method, lambda pts: classical.values(pts)[:, :, None], classical.eigenvalues)
+    return _StatesReference("classical", classical.method, lambda pts: classical.values(pts)[:, :, None],
+                            classical.eigenvalues, classical.eigenvalue_errors, classical.state_errors)  # fmt: skip
 
 
 def classical_eigen(problem: Problem, states: int):
@@ -124,7 +141,7 @@ def classical_eigen(problem: Problem, states: int):
     A, B = ({k: coefficient(v) for k, v in part.items()} for part in problem.pencil)
     lo, hi = domain.bounds()
     breaks = [problem.jumps.get(i, []) for i in range(domain.dim)]
-    return solve_eigen(list(zip(lo, hi)), A, B, states, breaks=breaks)
+    return solve_eigen(list(zip(lo, hi)), A, B, states, breaks=breaks, estimate=True)
 
 
 def _zero_on_every_face(problem: Problem) -> bool:
