@@ -186,3 +186,23 @@ def test_a_reentrant_corner_gets_the_singular_function_of_its_angle():
         near, far = (float(singular(jnp.asarray(r * bisector))) for r in (1e-6, 1e-3))
         assert near / far == pytest.approx(1e-3 ** (2 / 3), rel=1e-3)
         assert parse_shape(PLATE).singular_functions(range(6)) == []
+
+
+def test_values_at_the_corners_between_parts_are_finite_and_exact():
+    """At a corner two pieces' distances vanish (0/0 in the R-equivalence): φ is 0 there, and a
+    corner between parts with different values gets their mean."""
+    from neuralsolve.nn.mlp import MLP
+    from neuralsolve.pinn.model import build_model
+
+    with jax.enable_x64(True):
+        domain = ns.Shape2D(L_SHAPE)
+        problem = ns.Problem(domain, "u", "diff(u, x, 2) + diff(u, y, 2) = 1",
+                             [ns.Dirichlet("u", "x*y", on="boundary")])  # fmt: skip
+        model, params = build_model(problem, MLP(width=8, depth=2), jnp.float64, seed=0)
+        corners = jnp.array([[0.0, 0.0], [2.0, 0.0], [2.0, 1.0], [1.0, 1.0], [1.0, 2.0], [0.0, 2.0]])
+        u = np.asarray(jax.vmap(model, in_axes=(None, 0))(params, corners))[:, 0]
+        np.testing.assert_allclose(u, np.asarray(corners[:, 0] * corners[:, 1]), atol=1e-12)
+        shape = domain.plane().shape
+        g = shape.blend([(shape.on_line(0, 0.0, "x"), lambda x: 1.0 + 0 * x[0]),
+                         (shape.on_line(1, 0.0, "y"), lambda x: 3.0 + 0 * x[0])])  # fmt: skip
+        assert float(g(jnp.array([0.0, 0.0]))) == pytest.approx(2.0)

@@ -229,7 +229,10 @@ class Shape:
 
         def phi(x):
             each = [p.curve.distance(x, p.s0, p.s1) for p in chosen]
-            return _product(each) / _sum_of_others(each)
+            # at a corner two φ_i vanish and the ratio is 0/0: φ is 0 there (the safe denominator
+            # keeps the unused branch's derivatives finite)
+            den = _sum_of_others(each)
+            return jnp.where(den > 0, _product(each) / jnp.where(den > 0, den, 1.0), 0.0)
 
         return phi
 
@@ -246,7 +249,9 @@ class Shape:
             others = [_product(each[:j] + each[j + 1 :]) for j in range(len(each))]
             total = sum(others)
             values = [value(x) for _, value in groups]
-            return sum(o * values[k] for o, (_, k) in zip(others, per_piece)) / total
+            blended = sum(o * values[k] for o, (_, k) in zip(others, per_piece)) / jnp.where(total > 0, total, 1.0)
+            # at a corner between parts (every weight 0): the parts' mean, as good as any there
+            return jnp.where(total > 0, blended, sum(values) / len(values))
 
         return g
 
