@@ -366,10 +366,12 @@ def richardson(d1: float, d2: float, order: int) -> float:
     return max(d2 / (ratio - 1), d2 / (2**order - 1))
 
 
-def default_h(outline_at: Callable[[float], Outline], triangles: int = _DEFAULT_TRIANGLES) -> float:
-    """The middle ``h`` of :func:`fem_solution`: its finest mesh (``h/2``) has about ``triangles`` triangles."""
+def default_h(outline_at: Callable[[float], Outline], triangles: int | None = None) -> float:
+    """The middle ``h`` of :func:`fem_solution`: its finest mesh (``h/2``) has about ``triangles``
+    triangles (default :data:`_DEFAULT_TRIANGLES`, read when called)."""
     import triangle
 
+    triangles = _DEFAULT_TRIANGLES if triangles is None else triangles
     # the outline at h = 1 gives the scale, a finer one the area (a triangulation without quality)
     extent = float(np.ptp(np.asarray(outline_at(1.0).vertices, float), axis=0).max())
     if not np.isfinite(extent) or extent <= 0:
