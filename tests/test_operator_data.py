@@ -284,3 +284,20 @@ def test_darcy_refuses_a_non_positive_coefficient():
     a[2, 2] = 0.0
     with pytest.raises(ValueError, match="positive everywhere"):
         darcy.solve_darcy(a, 1.0)
+
+
+def test_refined_inputs_are_the_same_functions_on_a_grid_twice_as_fine():
+    """Estimating the generated data's error solves again on a finer grid: a band-limited periodic
+    field is refined exactly (Fourier), a vertex-grid field keeps its values at the old points."""
+    from types import SimpleNamespace
+
+    from neuralsolve.reference.datasets import _refined
+
+    x = np.arange(16) / 16
+    fine = _refined(np.sin(2 * np.pi * 3 * x)[None], SimpleNamespace(dim=1))
+    np.testing.assert_allclose(fine[0], np.sin(2 * np.pi * 3 * np.arange(32) / 32), atol=1e-13)
+    field = np.random.default_rng(0).random((2, 5, 7))
+    refined = _refined(field, SimpleNamespace(dim=2))
+    assert refined.shape == (2, 9, 13)
+    np.testing.assert_array_equal(refined[:, ::2, ::2], field)
+    np.testing.assert_allclose(refined[:, 1, 0], (field[:, 0, 0] + field[:, 1, 0]) / 2)

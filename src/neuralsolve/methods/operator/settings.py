@@ -14,7 +14,7 @@ from ...train.phases import Adam
 LOSSES = ("relative-l2", "mse")
 # the keys of metrics.json an operator solve fills (docs/neural-operators.md)
 METRIC_KEYS = ("test_relative_l2", "test_relative_l2_std", "zero_shot", "parameters", "epoch_seconds",
-               "inference_seconds", "samples", "grid", "data", "model")  # fmt: skip
+               "inference_seconds", "samples", "grid", "data", "model", "reference_error_estimate")  # fmt: skip
 # what an operator solve reads from [solver]
 SOLVER_KEYS = {"method", "model", "training", "precision", "seed", "time_limit"}
 

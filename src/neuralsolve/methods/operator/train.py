@@ -61,6 +61,7 @@ def build(problem: Problem, settings: dict, data, resolution: int, scales: Scale
 def measure(problem: Problem, model: OperatorModel, result: FitResult, data, settings: dict, every: int) -> dict:
     """The metrics of an operator solve (docs/neural-operators.md lists each key)."""
     from ...nn.operators import count_parameters
+    from ...reference.datasets import generator_error_estimate
     from ...reference.operators import generator_for
 
     op = problem.operator
@@ -84,6 +85,8 @@ def measure(problem: Problem, model: OperatorModel, result: FitResult, data, set
     metrics["l2_relative_error"] = {problem.fields[0]: metrics["test_relative_l2"]}
     metrics["reference"] = "classical"
     metrics["reference_method"] = f"the data file {op.file}" if op.file else METHODS[type(generator_for(problem)).__name__]
+    # the generated data's own accuracy (a user's file states none): test errors below it mean nothing
+    metrics["reference_error_estimate"] = None if op.file else generator_error_estimate(problem)
     return metrics
 
 
