@@ -286,7 +286,9 @@ def _accuracy_line(metrics: dict) -> str:
     errors = metrics["l2_relative_error"] or {}
     if "test_relative_l2" in metrics:  # a neural operator: against its test samples, at each resolution
         shots = ", ".join(f"{s} {e:.2e}" for s, e in (metrics.get("zero_shot") or {}).items())
-        return (f"test relative L2 error against the {metrics.get('reference_method')}: {metrics['test_relative_l2']:.2e} "
+        own = metrics.get("reference_error_estimate")
+        data = f" (its data accurate to about {own:.1e})" if own is not None else ""
+        return (f"test relative L2 error against the {metrics.get('reference_method')}{data}: {metrics['test_relative_l2']:.2e} "
                 f"at resolution {metrics['grid']['resolution']}" + (f"; zero-shot at {shots}" if shots else ""))  # fmt: skip
     if not errors and metrics.get("residual_rms") is None:  # a neural ODE: its equations hold by construction
         return "checked against the data: see the misfit below (the equations are solved, not penalised)"
@@ -296,6 +298,9 @@ def _accuracy_line(metrics: dict) -> str:
 
     against = reference_name(metrics) or "the reference"
     summary = ", ".join(f"{f} {e:.2e}" for f, e in errors.items())
+    own = metrics.get("reference_error_estimate")
+    if metrics.get("reference") == "classical" and own is not None:  # what the reference itself is worth
+        against += f", itself accurate to about {own:.1e}"
     return f"relative L2 error against {against}: {summary}; residual RMS {metrics['residual_rms']:.2e}"
 
 
