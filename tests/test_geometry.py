@@ -206,3 +206,43 @@ def test_values_at_the_corners_between_parts_are_finite_and_exact():
         g = shape.blend([(shape.on_line(0, 0.0, "x"), lambda x: 1.0 + 0 * x[0]),
                          (shape.on_line(1, 0.0, "y"), lambda x: 3.0 + 0 * x[0])])  # fmt: skip
         assert float(g(jnp.array([0.0, 0.0]))) == pytest.approx(2.0)
+
+
+HEAT_ON_A_SHAPE = """
+fields = ["u"]
+equations = ["diff(u, t) = diff(u, x, 2) + diff(u, y, 2) + exp(-t)*sin(x)*cos(y) + x"]
+[domain]
+shape = "rectangle(0, 0, 2, 1) - disk(0.5, 0.5, 0.2) - rectangle(1, 0.5, 2, 1)"
+t = [0, 1]
+[[conditions]]
+on = "boundary"
+set = "u = exp(-t)*sin(x)*cos(y) + t*x"
+[[conditions]]
+on = "start"
+set = "u = START"
+"""
+
+
+def test_in_time_values_on_a_shape_and_at_the_start_are_both_exact_when_they_agree(tmp_path):
+    """u = g(x, t) + u0(x) - g(x, t0) + φ(x)·(t - t0)/T·N: exact on the boundary (the inner corner's
+    singular function vanishes at t0 too) and at the start; with data that disagree at t0 the
+    boundary values become penalty terms (the start value stays exact)."""
+    from neuralsolve.nn.mlp import MLP
+    from neuralsolve.pinn.model import build_model
+
+    path = tmp_path / "heat.toml"
+    path.write_text(HEAT_ON_A_SHAPE.replace("START", "sin(x)*cos(y)"))
+    with jax.enable_x64(True):
+        problem = ns.load(path)
+        assert len(problem.shape_hard) == 1 and not problem.penalties
+        model, params = build_model(problem, MLP(width=8, depth=2), jnp.float64, seed=0)
+        run = jax.vmap(model, in_axes=(None, 0))
+        b, _ = problem.domain.boundary().sample(2000, "sobol", 1)
+        g = np.exp(-b[:, 2]) * np.sin(b[:, 0]) * np.cos(b[:, 1]) + b[:, 2] * b[:, 0]
+        assert np.abs(np.asarray(run(params, jnp.asarray(b)))[:, 0] - g).max() < 1e-12
+        s, _ = problem.domain.face("t", 0.0).sample(500, "sobol", 2)
+        u0 = np.sin(s[:, 0]) * np.cos(s[:, 1])
+        assert np.abs(np.asarray(run(params, jnp.asarray(s)))[:, 0] - u0).max() < 1e-12
+    path.write_text(HEAT_ON_A_SHAPE.replace("START", "0"))
+    disagreeing = ns.load(path)
+    assert not disagreeing.shape_hard and [p.name for p in disagreeing.penalties] == ["condition 1 on boundary"]

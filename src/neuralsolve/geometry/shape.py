@@ -195,10 +195,12 @@ class Shape:
         with the shape's outward normals."""
         chosen = [self.pieces[i] for i in (range(len(self.pieces)) if pieces is None else pieces)]
         lengths = np.array([p.length for p in chosen])
-        counts = np.maximum(1, np.round(n * lengths / lengths.sum()).astype(int))
+        counts = _shares(n, lengths)
         u = unit_points(int(counts.sum()), 1, method, seed)[:, 0]
         points, normals, k = [], [], 0
         for piece, c in zip(chosen, counts):
+            if c == 0:  # fewer points than pieces: the shortest go without
+                continue
             # each piece takes a stretch of one sequence, rescaled: low discrepancy on every piece
             frac = np.sort(u[k : k + c]) if method == "uniform" else (np.arange(c) + u[k]) / c % 1.0
             p, nrm = piece.sample(frac)
@@ -376,6 +378,15 @@ class Shape:
 
     def __repr__(self) -> str:
         return f"Shape({self.text!r})"
+
+
+def _shares(n: int, weights: np.ndarray) -> np.ndarray:
+    """``n`` split in proportion to ``weights``, summing to exactly ``n`` (largest remainders), so a
+    shape's boundary points pair one to one with the points of another factor (time)."""
+    exact = n * weights / weights.sum()
+    counts = np.floor(exact).astype(int)
+    counts[np.argsort(counts - exact)[: n - counts.sum()]] += 1
+    return counts
 
 
 def _product(values):

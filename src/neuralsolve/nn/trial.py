@@ -57,7 +57,11 @@ def make_trial(hard: list[HardValue], segments: dict, coords: tuple[str, ...], n
     for f in range(n_fields):
         on_shape = [h for h in shape_values if h.field == f]
         singular = shape.singular_functions([i for h in on_shape for i in h.pieces]) if on_shape and signs[f] is None else []
-        if on_shape:
+        if on_shape and per_field[f]:  # in time: the start value is exact too
+            ((axis, ends),) = per_field[f].items()
+            blends[f] = _shape_time_blend(shape, on_shape, coords, axis, segments[axis], ends[0])
+            singular = [_from_start(s, axis, segments[axis]) for s in singular]
+        elif on_shape:
             blends[f] = _shape_blend(shape, on_shape, coords)
         extra.append(singular)
     fields = [_field(b, _scale_at(scale, coords), sign) for b, scale, sign in zip(blends, scales, signs)]
@@ -150,6 +154,26 @@ def _shape_blend(shape, values: list, coords: tuple[str, ...]) -> Callable:
     phi = shape.distance(sorted(i for h in values for i in h.pieces))
     g = shape.blend([(h.pieces, partial(value_at, h.value, coords)) for h in values])
     return lambda n, x: g(x) + phi(x) * n
+
+
+def _shape_time_blend(shape, values: list, coords: tuple[str, ...], axis: int, segment, start: Callable) -> Callable:
+    """u = g(x, t) + u0(x) − g(x, t0) + φ(x)·(t − t0)/T·n: the start value u0 at t = t0, and on the
+    boundary g(x, t) wherever u0 = g(·, t0) there (the problem keeps these exact only then)."""
+    phi = shape.distance(sorted(i for h in values for i in h.pieces))
+    g = shape.blend([(h.pieces, partial(value_at, h.value, coords)) for h in values])
+    t0, span = segment.lo, segment.hi - segment.lo
+
+    def blend(n, x):
+        x0 = _set(x, axis, t0)
+        return g(x) + start(x0) - g(x0) + phi(x) * ((x[axis] - t0) / span) * n
+
+    return blend
+
+
+def _from_start(singular: Callable, axis: int, segment) -> Callable:
+    """A corner's singular function made to vanish at the start time too."""
+    t0, span = segment.lo, segment.hi - segment.lo
+    return lambda x: singular(x) * ((x[axis] - t0) / span)
 
 
 def _set(y: jax.Array, i: int, value: float) -> jax.Array:

@@ -42,8 +42,9 @@ class Dirichlet(Condition):
     """``field = value`` on ``on``.
 
     ``impose="exact"`` (default) builds it into the trial function wherever ``on`` is made of flat
-    faces, and on any part of a plane shape's boundary in a steady problem (through an approximate
-    distance function); ``impose="penalty"`` always makes it a loss term.
+    faces, and on any part of a plane shape's boundary (through an approximate distance function;
+    in time, when an exact start value agrees with it at t0); ``impose="penalty"`` always makes it
+    a loss term.
     """
 
     def __init__(self, field: str, value: Value = 0.0, on: str = "boundary", *, weight: float = 1.0,
@@ -125,7 +126,7 @@ class HardValue:
 @dataclass(frozen=True)
 class ShapeValue:
     """``field = value(p)`` on the boundary pieces ``pieces`` of the domain's plane shape, imposed
-    through an approximate distance function (steady problems on a shape)."""
+    through an approximate distance function (a shape, or a shape in time)."""
 
     field: int
     pieces: tuple[int, ...]

@@ -134,11 +134,13 @@ class Problem:
         self._check_inverse(data, discover)
         self.hard: list[HardValue] = []
         self.shape_hard: list[ShapeValue] = []  # value conditions on a plane shape's boundary parts
+        self._shape_conditions: list = []  # the conditions behind them, should they become penalties
         self.penalties: list[Penalty] = []
         self.periodic: list[int] = []  # axes made exactly periodic by the network's inputs
         for i, cond in enumerate(conditions):
             self._add_condition(cond, f"condition {i + 1}")
         self._check_periodic_faces()
+        self._check_shape_in_time()
         exact = dict(exact or {})
         self.inverse.exact = {k: constant_value(exact.pop(k), self.parameters, f"exact solution for {k!r}")
                               for k in list(exact) if k in self.inverse.unknowns}  # fmt: skip
@@ -361,8 +363,8 @@ class Problem:
     def _try_hard(self, cond: Dirichlet, region, what: str) -> bool:
         """Impose a value condition exactly when its region is made of flat faces, or is part of a
         plane shape's boundary in a steady problem on the shape alone."""
-        if region.shape_pieces and len(self.domain.factors) == 1 and isinstance(self.domain.factors[0], Plane):
-            return self._try_shape_hard(cond, region.shape_pieces, what)
+        if region.shape_pieces and self._plane_alone_or_in_time():
+            return self._try_shape_hard(cond, region, what)
         faces = region.faces
         if not faces:
             return False  # some boundary is curved (a disk): penalty instead
@@ -374,7 +376,14 @@ class Problem:
             self.hard.append(HardValue(field, axis, side, value))
         return True
 
-    def _try_shape_hard(self, cond: Dirichlet, pieces: tuple[int, ...], what: str) -> bool:
+    def _plane_alone_or_in_time(self) -> bool:
+        factors = self.domain.factors
+        if len(factors) == 1:
+            return isinstance(factors[0], Plane)
+        return len(factors) == 2 and isinstance(factors[0], Plane) and factors[1].coords == (TIME,)
+
+    def _try_shape_hard(self, cond: Dirichlet, region, what: str) -> bool:
+        pieces = region.shape_pieces
         field = self.fields.index(cond.field)
         if self.sign[field] is not None:
             return False  # a signed field is exp(network): its value conditions stay penalties
@@ -382,7 +391,31 @@ class Problem:
             if h.field == field and set(h.pieces) & set(pieces):
                 raise ProblemError(f"{what}: field {cond.field!r} already has a value condition on part of that boundary")
         self.shape_hard.append(ShapeValue(field, pieces, self._value(cond.value, what)))
+        self._shape_conditions.append((cond, region, what))
         return True
+
+    def _check_shape_in_time(self) -> None:
+        """In time, a field's values on a shape's boundary are exact only together with an exact
+        initial value that agrees with them at the start (the trial function adds the difference of
+        the two at t0, which must vanish on the boundary); otherwise they become penalty terms."""
+        if not self.domain.has_time or not self.shape_hard:
+            return
+        axis = self.domain.coords.index(TIME)
+        t0 = self.domain.segments()[axis].lo
+        shape = self.domain.plane().shape
+        kept, moved = [], set()
+        for h, (cond, region, what) in zip(self.shape_hard, self._shape_conditions):
+            initial = next((v for v in self.hard if v.field == h.field and v.axis == axis and v.side == 0), None)
+            if initial is not None and _agree(shape, h, initial.value, self.domain.coords, t0):
+                kept.append(h)
+            else:
+                moved.add(h.field)
+        for h, (cond, region, what) in zip(self.shape_hard, self._shape_conditions):
+            if h.field in moved:  # every boundary value of that field: one construction or the other
+                residual = self._condition_residual(cond, what)
+                self.penalties.append(Penalty(f"{what} on {region.name}", residual, self._record(residual, what),
+                                              cond.weight, region=region, count=cond.points))  # fmt: skip
+        self.shape_hard = [h for h in kept if h.field not in moved]
 
     def _condition_residual(self, cond: Condition, what: str) -> Callable:
         if type(cond) is Condition:
@@ -478,6 +511,16 @@ class Problem:
 
     def __repr__(self) -> str:
         return f"Problem({self.name!r}, fields={list(self.fields)}, coords={list(self.domain.coords)})"
+
+
+def _agree(shape, value: ShapeValue, initial: Callable, coords: tuple[str, ...], t0: float) -> bool:
+    """Whether a boundary value and the initial value agree on its pieces at the start time."""
+    points, _ = shape.boundary(64, "sobol", 0, value.pieces)
+    x = jnp.asarray(np.concatenate([points, np.full((len(points), 1), t0)], axis=1))
+    with jax.enable_x64(True):
+        a = np.asarray(jax.vmap(lambda y: value_at(value.value, coords, y))(x))
+        b = np.asarray(jax.vmap(lambda y: value_at(initial, coords, y))(x))
+    return bool(np.all(np.abs(a - b) <= 1e-10 * (1.0 + np.abs(a))))
 
 
 def _with_column(points: np.ndarray, axis: int, value: float) -> np.ndarray:
