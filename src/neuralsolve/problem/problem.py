@@ -14,9 +14,11 @@ from ..ops.point import Point, value_at
 from .compile import compile_expression, constant_value
 from .conditions import (Condition, Dirichlet, HardValue, InitialRate, Neumann, Observations,
                          Penalty, Periodic, Robin, ShapeValue)  # fmt: skip
-from .domain import TIME, Domain, Plane
+from .domain import TIME, Domain
 from .eigen import STATE_INDEX, Eigen, jumps, pencil
 from .operator import Operator
+from .shape_values import add_shape_value, plane_alone_or_in_time, settle_in_time
+from .arguments import TOLERANCE, checked_parameters, checked_tolerance, field_names  # noqa: F401 (TOLERANCE: named here)
 from .inverse import Discover, Inverse, candidate_terms, check_data, check_hidden, check_unknowns
 from .parse import Namespace, parse_equation, parse_expression, split_equation
 
@@ -100,18 +102,18 @@ class Problem:
         if reference not in ("auto", "none"):
             raise ProblemError(f"reference must be 'auto' or 'none', got {reference!r}")
         self.reference = reference
-        self.tolerance = _tolerance(tolerance)
+        self.tolerance = checked_tolerance(tolerance)
         unknown_settings = set(self.solver) - SOLVE_SETTINGS
         if unknown_settings:
             raise ProblemError(f"unknown solver setting(s) {sorted(unknown_settings)}; expected some of {sorted(SOLVE_SETTINGS)}")
-        self.fields = _field_names(fields)
+        self.fields = field_names(fields)
         if operator is not None and not isinstance(operator, Operator):
             raise ProblemError(f"operator must be an Operator(input=..., grf=...), got {type(operator).__name__}")
         self.operator = operator
         # an operator's input function (a coefficient, a source) is a function of the coordinates
         # the equations may use and differentiate, as a field; it is not solved for
         self.inputs = (operator.function,) if operator is not None and operator.function else ()
-        self.parameters = _parameters(parameters or {})
+        self.parameters = checked_parameters(parameters or {})
         if eigen is not None and not isinstance(eigen, Eigen):
             raise ProblemError(f"eigen must be an Eigen(symbol=..., states=...), got {type(eigen).__name__}")
         self.eigen = eigen
@@ -140,7 +142,7 @@ class Problem:
         for i, cond in enumerate(conditions):
             self._add_condition(cond, f"condition {i + 1}")
         self._check_periodic_faces()
-        self._check_shape_in_time()
+        settle_in_time(self)
         exact = dict(exact or {})
         self.inverse.exact = {k: constant_value(exact.pop(k), self.parameters, f"exact solution for {k!r}")
                               for k in list(exact) if k in self.inverse.unknowns}  # fmt: skip
@@ -363,7 +365,7 @@ class Problem:
     def _try_hard(self, cond: Dirichlet, region, what: str) -> bool:
         """Impose a value condition exactly when its region is made of flat faces, or is part of a
         plane shape's boundary in a steady problem on the shape alone."""
-        if region.shape_pieces and self._plane_alone_or_in_time():
+        if region.shape_pieces and plane_alone_or_in_time(self.domain):
             return self._try_shape_hard(cond, region, what)
         faces = region.faces
         if not faces:
@@ -376,46 +378,8 @@ class Problem:
             self.hard.append(HardValue(field, axis, side, value))
         return True
 
-    def _plane_alone_or_in_time(self) -> bool:
-        factors = self.domain.factors
-        if len(factors) == 1:
-            return isinstance(factors[0], Plane)
-        return len(factors) == 2 and isinstance(factors[0], Plane) and factors[1].coords == (TIME,)
-
     def _try_shape_hard(self, cond: Dirichlet, region, what: str) -> bool:
-        pieces = region.shape_pieces
-        field = self.fields.index(cond.field)
-        if self.sign[field] is not None:
-            return False  # a signed field is exp(network): its value conditions stay penalties
-        for h in self.shape_hard:
-            if h.field == field and set(h.pieces) & set(pieces):
-                raise ProblemError(f"{what}: field {cond.field!r} already has a value condition on part of that boundary")
-        self.shape_hard.append(ShapeValue(field, pieces, self._value(cond.value, what)))
-        self._shape_conditions.append((cond, region, what))
-        return True
-
-    def _check_shape_in_time(self) -> None:
-        """In time, a field's values on a shape's boundary are exact only together with an exact
-        initial value that agrees with them at the start (the trial function adds the difference of
-        the two at t0, which must vanish on the boundary); otherwise they become penalty terms."""
-        if not self.domain.has_time or not self.shape_hard:
-            return
-        axis = self.domain.coords.index(TIME)
-        t0 = self.domain.segments()[axis].lo
-        shape = self.domain.plane().shape
-        kept, moved = [], set()
-        for h, (cond, region, what) in zip(self.shape_hard, self._shape_conditions):
-            initial = next((v for v in self.hard if v.field == h.field and v.axis == axis and v.side == 0), None)
-            if initial is not None and _agree(shape, h, initial.value, self.domain.coords, t0):
-                kept.append(h)
-            else:
-                moved.add(h.field)
-        for h, (cond, region, what) in zip(self.shape_hard, self._shape_conditions):
-            if h.field in moved:  # every boundary value of that field: one construction or the other
-                residual = self._condition_residual(cond, what)
-                self.penalties.append(Penalty(f"{what} on {region.name}", residual, self._record(residual, what),
-                                              cond.weight, region=region, count=cond.points))  # fmt: skip
-        self.shape_hard = [h for h in kept if h.field not in moved]
+        return add_shape_value(self, cond, region, what)
 
     def _condition_residual(self, cond: Condition, what: str) -> Callable:
         if type(cond) is Condition:
@@ -513,53 +477,7 @@ class Problem:
         return f"Problem({self.name!r}, fields={list(self.fields)}, coords={list(self.domain.coords)})"
 
 
-def _agree(shape, value: ShapeValue, initial: Callable, coords: tuple[str, ...], t0: float) -> bool:
-    """Whether a boundary value and the initial value agree on its pieces at the start time."""
-    points, _ = shape.boundary(64, "sobol", 0, value.pieces)
-    x = jnp.asarray(np.concatenate([points, np.full((len(points), 1), t0)], axis=1))
-    with jax.enable_x64(True):
-        a = np.asarray(jax.vmap(lambda y: value_at(value.value, coords, y))(x))
-        b = np.asarray(jax.vmap(lambda y: value_at(initial, coords, y))(x))
-    return bool(np.all(np.abs(a - b) <= 1e-10 * (1.0 + np.abs(a))))
-
-
 def _with_column(points: np.ndarray, axis: int, value: float) -> np.ndarray:
     out = np.array(points, copy=True)
     out[:, axis] = value
     return out
-
-
-def _field_names(fields) -> tuple[str, ...]:
-    names = (fields,) if isinstance(fields, str) else tuple(fields)
-    if not names:
-        raise ProblemError("a problem needs at least one field")
-    for n in names:
-        if not isinstance(n, str) or not n.isidentifier():
-            raise ProblemError(f"field name {n!r} is not a valid name")
-    if len(set(names)) != len(names):
-        dup = next(n for n in names if names.count(n) > 1)
-        raise ProblemError(f"field {dup!r} is named twice")
-    return names
-
-
-def _parameters(params: dict) -> dict[str, float]:
-    out = {}
-    for k, v in params.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise ProblemError(f"parameter {k!r} must be a number, got {v!r}")
-        out[k] = float(v)
-    return out
-
-
-# the default largest relative error against a reference that counts as agreement: PINN solves
-# reach 1e-3 to 1e-9 where they work; several times worse than 1e-2 means the answer is not usable
-TOLERANCE = 1e-2
-
-
-def _tolerance(value) -> float:
-    """The agreement tolerance: a positive, finite number (default :data:`TOLERANCE`)."""
-    if value is None:
-        return TOLERANCE
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
-        raise ProblemError(f"tolerance must be a positive, finite number (a relative error), got {value!r}")
-    return float(value)

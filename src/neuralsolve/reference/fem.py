@@ -1,12 +1,14 @@
-"""Finite elements for 2-D steady linear elliptic equations on any plane shape.
+"""Finite elements for 2-D steady linear elliptic equations on any plane shape: assembly, solves
+and the error estimate (the equation and conditions: :mod:`.fem_form`; meshes: :mod:`.fem_mesh`;
+evaluation at points: :mod:`.fem_locate`).
 
 A residual ``L u - f = 0`` with ``L u = a_xx u_xx + a_xy u_xy + a_yy u_yy + b_x u_x + b_y u_y + c u``
 (coefficients may vary in x and y) is brought to the weak form of ``div(A grad u) + (b - div A)·grad u
 + c u = f``, with ``A`` the symmetrised matrix of the second-order coefficients. The shape's
 :class:`~neuralsolve.geometry.outline.Outline` is meshed by Triangle (a constrained, quality Delaunay
 triangulation that keeps each boundary edge's part), the equation is solved with P2 (or P1) Lagrange
-elements by scikit-fem and a sparse direct factorisation, and :func:`fem_solution` solves twice, at
-``h`` and ``h/2``, so that the difference of the two estimates the error of the finer one.
+elements by scikit-fem and a sparse direct factorisation, and :func:`fem_solution` solves three times,
+at ``2h``, ``h`` and ``h/2``, so that Richardson's rule estimates the error of the finest.
 
 Boundary conditions per boundary part: ``("value", g)``, ``("flux", g)`` (outward normal derivative),
 ``("robin", a, b, g)`` (``a u + b du/dn = g``); a part without an entry is insulated (zero flux).
@@ -28,203 +30,18 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
 import numpy as np
-import sympy as sp
-from sympy.core.function import AppliedUndef
 
 from .._errors import ProblemError
 from ..geometry.outline import Outline
-
-# the coefficients of EllipticForm, in this order: u_xx, u_xy, u_yy, u_x, u_y, u
-TERMS = ("uxx", "uxy", "uyy", "ux", "uy", "u")
-# (x-order, y-order) of each term's derivative
-_ORDERS = {"uxx": (2, 0), "uxy": (1, 1), "uyy": (0, 2), "ux": (1, 0), "uy": (0, 1), "u": (0, 0)}
-# Triangle gives boundary segments whose marker is 0 the marker 1: part k travels as k + 2
-_MARKER_SHIFT = 2
-# the finest solve of fem_solution by default: about this many triangles (P2, ~40 000 dofs: about
-# 1.5 s on one core, most of it SuperLU's factorisation)
+from .fem_form import (LAMBDIFY_MODULES, TERMS, EllipticForm, _checked_conditions, _definite_sign,  # noqa: F401
+                       _determined, _function, _weak_coefficients, elliptic_form)
+from .fem_locate import _Evaluator, _Locator
+from .fem_mesh import _FILL, _Mesh, _area, _no_area, triangulate  # noqa: F401
+# the finest solve of fem_solution by default: about this many triangles (P2, ~160 000 dofs: 5-10 s
+# on one core for the three meshes, most of it SuperLU's factorisation)
 _DEFAULT_TRIANGLES = 80_000
-# mean triangle area of Triangle's 'q30a' meshes over the area bound (measured: 0.63 on a square)
-_FILL = 0.63
 # default sample points of the error estimate (fine-mesh element centroids)
 _DEFAULT_SAMPLES = 4000
-# lambdify's modules for the coefficients and data: SciPy first, for the functions NumPy lacks (erf)
-LAMBDIFY_MODULES = ["scipy", "numpy"]
-
-
-@dataclass(frozen=True)
-class EllipticForm:
-    """A linear second-order equation ``L u = source`` in two coordinates, in non-divergence form.
-
-    ``L u = uxx·u_xx + uxy·u_xy + uyy·u_yy + ux·u_x + uy·u_y + u·u``; every coefficient and the
-    source is a SymPy expression in the coordinate symbols (``Symbol(name, real=True)``), possibly
-    a constant.
-    """
-
-    field: str
-    coords: tuple[str, str]
-    uxx: sp.Expr
-    uxy: sp.Expr
-    uyy: sp.Expr
-    ux: sp.Expr
-    uy: sp.Expr
-    u: sp.Expr
-    source: sp.Expr
-
-    @property
-    def symbols(self) -> tuple[sp.Symbol, sp.Symbol]:
-        """The coordinate symbols the coefficients are written in."""
-        return tuple(sp.Symbol(c, real=True) for c in self.coords)
-
-    def diffusion(self) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
-        """``(A_xx, A_xy, A_yy)`` of the symmetric matrix with ``Σ a_ij u_ij = A : Hess u``."""
-        # u_xy = u_yx: the mixed coefficient is shared equally by both off-diagonal entries
-        return self.uxx, self.uxy / 2, self.uyy
-
-    def drift(self) -> tuple[sp.Expr, sp.Expr]:
-        """``b - div A``: the first-order coefficients once ``A : Hess u`` is ``div(A grad u) - (div A)·grad u``."""
-        x, y = self.symbols
-        axx, axy, ayy = self.diffusion()
-        return self.ux - sp.diff(axx, x) - sp.diff(axy, y), self.uy - sp.diff(axy, x) - sp.diff(ayy, y)
-
-
-def elliptic_form(expr, field: str, coords: tuple[str, str]) -> EllipticForm | None:
-    """The :class:`EllipticForm` of the residual ``expr`` (SymPy; the equation as ``residual = 0``).
-
-    The field appears as the applied function ``field(x, y)`` and its derivatives. None where the
-    residual is not linear in the field and its derivatives, has a derivative above second order,
-    holds another field, an unknown symbol or the field at other arguments, or has no second-order
-    term at all. Whether the second-order part is elliptic (definite) is checked by the solver on
-    the mesh, not here.
-    """
-    x, y = (sp.Symbol(c, real=True) for c in coords)
-    expr = sp.sympify(expr)
-    # one symbol per coordinate name, whatever assumptions the caller's symbols carry
-    expr = expr.xreplace({s: {coords[0]: x, coords[1]: y}[s.name] for s in expr.free_symbols
-                          if isinstance(s, sp.Symbol) and s.name in coords})  # fmt: skip
-    expr = expr.doit()
-    if not expr.free_symbols <= {x, y}:
-        return None
-    u = sp.Function(field)(x, y)
-    placeholders = {name: sp.Dummy(name) for name in TERMS}
-    swap = _derivative_symbols(expr, u, x, y, placeholders)
-    if swap is None:
-        return None
-    plain = expr.xreplace(swap)
-    if plain.atoms(AppliedUndef) or plain.atoms(sp.Derivative):
-        return None
-    dummies = set(placeholders.values())
-    coeffs = {}
-    for name, s in placeholders.items():
-        # linear: every coefficient is free of the field (u·u_x gives u_x's coefficient u)
-        coeff = sp.expand(sp.diff(plain, s))
-        if coeff.free_symbols & dummies:
-            return None
-        coeffs[name] = coeff
-    if all(coeffs[n] == 0 for n in ("uxx", "uxy", "uyy")):
-        return None  # first order or algebraic: not elliptic
-    source = -plain.xreplace({s: 0 for s in dummies})  # residual = L u - source
-    return EllipticForm(field, tuple(coords), **coeffs, source=source)
-
-
-def _derivative_symbols(expr, u, x, y, placeholders) -> dict | None:
-    """Map the field and each of its derivatives in ``expr`` to its placeholder; None if any is not allowed."""
-    swap = {u: placeholders["u"]}
-    for f in expr.atoms(AppliedUndef):
-        if f != u:
-            return None  # another field, or the field at other arguments (u(0, y))
-    for d in expr.atoms(sp.Derivative):
-        if d.expr != u:
-            return None
-        counts = dict(d.variable_count)
-        order = (int(counts.pop(x, 0)), int(counts.pop(y, 0)))
-        if counts or sum(order) > 2:
-            return None
-        swap[d] = placeholders[next(n for n, o in _ORDERS.items() if o == order)]
-    return swap
-
-
-# ----------------------------------------------------------------------------------------------
-# meshing
-
-
-@dataclass(frozen=True)
-class _Mesh:
-    """A triangulation of the shape: vertices (n, 2), triangles (m, 3) and the part of each boundary edge."""
-
-    points: np.ndarray
-    triangles: np.ndarray
-    edge_parts: dict  # (i, j) with i < j -> part index
-
-
-def _no_area(outline: Outline) -> ProblemError:
-    return ProblemError(f"the outline with parts {', '.join(outline.parts) or '(none)'} encloses no area: no triangle "
-                        "of its triangulation has its centroid inside the shape (check the vertex loops and contains)")  # fmt: skip
-
-
-def triangulate(outline: Outline, h: float) -> _Mesh:
-    """A quality triangulation of ``outline`` with edges about ``h`` long (Triangle, 'pq30a').
-
-    Triangles whose centroid ``outline.contains`` rejects are dropped; vertices Triangle inserts on
-    boundary segments are moved onto their part's curve by ``outline.project``. Raises
-    :class:`ProblemError` when no triangle is left.
-    """
-    import triangle
-
-    vertices = np.asarray(outline.vertices, float)
-    segments = np.asarray(outline.segments, np.int32).reshape(-1, 2)
-    markers = np.asarray(outline.markers, np.int32).reshape(-1)
-    if len(vertices) < 3 or len(segments) < 3 or not np.isfinite(vertices).all():
-        raise _no_area(outline)
-    pslg = {"vertices": vertices, "segments": segments, "segment_markers": markers[:, None] + _MARKER_SHIFT}
-    # first a bare triangulation: the centroids the shape rejects seed Triangle's holes, so the
-    # quality pass does not fill holes and the outside of re-entrant corners with small triangles
-    coarse = triangle.triangulate(pslg, "p")
-    if "triangles" not in coarse:
-        raise _no_area(outline)
-    centroids = coarse["vertices"][coarse["triangles"]].mean(axis=1)
-    outside = ~np.asarray(outline.contains(centroids), bool)
-    if outside.all():
-        raise _no_area(outline)
-    # no exponent notation in Triangle's switches: a fixed-point area with enough digits
-    switches = f"pq30a{h * h * np.sqrt(3) / 4:.20f}"
-    if not outside.any():
-        return _keep_inside(outline, triangle.triangulate(pslg, switches), len(vertices))
-    mesh = _keep_inside(outline, triangle.triangulate({**pslg, "holes": centroids[outside]}, switches), len(vertices))
-    # a seed in a region the segments do not close off from the shape (contains and the loops
-    # disagree) would eat part of the shape: then mesh without seeds and let contains sort it out
-    if _area(mesh.points, mesh.triangles) < (1 - 1e-3) * _area(coarse["vertices"], coarse["triangles"][~outside]):
-        mesh = _keep_inside(outline, triangle.triangulate(pslg, switches), len(vertices))
-    return mesh
-
-
-def _area(points: np.ndarray, triangles: np.ndarray) -> float:
-    corners = points[triangles]
-    e1, e2 = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
-    return float(np.sum(np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])) / 2)
-
-
-def _keep_inside(outline: Outline, tri: dict, n_input: int) -> _Mesh:
-    """Drop triangles outside the shape, project new boundary vertices, renumber the vertices used."""
-    points = np.array(tri["vertices"], float)
-    triangles = np.asarray(tri.get("triangles", np.zeros((0, 3), int)), np.int64)
-    if len(triangles):
-        triangles = triangles[np.asarray(outline.contains(points[triangles].mean(axis=1)), bool)]
-    if not len(triangles):
-        raise _no_area(outline)
-    vmark = np.asarray(tri["vertex_markers"]).reshape(-1) - _MARKER_SHIFT
-    new = np.flatnonzero((np.arange(len(points)) >= n_input) & (vmark >= 0))
-    if len(new):
-        # Triangle split a boundary segment: the new vertex lies on the chord, the boundary on the curve
-        points[new] = outline.project(points[new], vmark[new])
-    used, t = np.unique(triangles, return_inverse=True)
-    edges = np.sort(np.asarray(tri["segments"], np.int64), axis=1)
-    parts = np.asarray(tri["segment_markers"]).reshape(-1) - _MARKER_SHIFT
-    renumber = np.full(len(points), -1)
-    renumber[used] = np.arange(len(used))
-    # np.unique sorts, so renumbering keeps each pair in increasing order
-    edge_parts = {(int(renumber[a]), int(renumber[b])): int(p)
-                  for (a, b), p in zip(edges, parts) if renumber[a] >= 0 and renumber[b] >= 0 and p >= 0}  # fmt: skip
-    return _Mesh(points[used], t.reshape(-1, 3), edge_parts)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -395,91 +212,6 @@ def _relative_difference(fine: np.ndarray, coarse: np.ndarray) -> float:
     if scale == 0:
         return 0.0 if diff == 0 else float("inf")
     return float(diff / scale)
-
-
-# ----------------------------------------------------------------------------------------------
-# conditions and coefficients
-
-_KINDS = {"value": 1, "flux": 1, "robin": 3}
-
-
-def _checked_conditions(conditions: dict, outline: Outline) -> dict:
-    """``{part: (kind, callables...)}`` with numbers made functions; Robin with ``b = 0`` made a value."""
-    out = {}
-    for part, cond in (conditions or {}).items():
-        if not isinstance(part, (int, np.integer)) or not 0 <= part < len(outline.parts):
-            raise ProblemError(f"boundary condition for part {part!r}: the outline's parts are 0..{len(outline.parts) - 1} "
-                               f"({', '.join(outline.parts)})")  # fmt: skip
-        kind, *args = cond if isinstance(cond, tuple) else (cond,)
-        if kind not in _KINDS or len(args) != _KINDS[kind]:
-            raise ProblemError(f"boundary condition for part {outline.parts[part]!r}: expected ('value', g), ('flux', g) "
-                               f"or ('robin', a, b, g); got {cond!r}")  # fmt: skip
-        if kind == "robin":
-            kind, args = _plain_robin(outline.parts[part], *args)
-        out[int(part)] = (kind, *(_function(a) for a in args))
-    return out
-
-
-def _plain_robin(part: str, a, b, g) -> tuple[str, list]:
-    """A Robin condition with a number 0 for ``a`` or ``b`` is a flux or a value condition."""
-    a_zero, b_zero = (not callable(v) and float(v) == 0 for v in (a, b))
-    if a_zero and b_zero:
-        raise ProblemError(f"Robin condition on {part!r}: a·u + b·du/dn = g with a = b = 0 sets nothing")
-    if b_zero:  # a u = g
-        a, g = _function(a), _function(g)
-        return "value", [lambda x, y, *t: g(x, y, *t) / a(x, y)]
-    if a_zero:  # b du/dn = g
-        b, g = _function(b), _function(g)
-        return "flux", [lambda x, y, *t: g(x, y, *t) / b(x, y)]
-    return "robin", [a, b, g]
-
-
-def _function(value) -> Callable:
-    """A vectorised ``(x, y[, t]) -> array`` of x's shape, from a callable or a number."""
-    if callable(value):
-        return lambda x, y, *t: np.broadcast_to(np.asarray(value(x, y, *t), float), np.shape(x))
-    number = float(value)
-    return lambda x, y, *t: np.full(np.shape(x), number)
-
-
-def _weak_coefficients(form: EllipticForm) -> dict | None:
-    """Numeric ``(x, y) -> array`` functions of A (kxx, kxy, kyy), b - div A (bx, by), c and the source f."""
-    axx, axy, ayy = form.diffusion()
-    bx, by = form.drift()
-    exprs = {"kxx": axx, "kxy": axy, "kyy": ayy, "bx": bx, "by": by, "c": form.u, "f": form.source}
-    out = {}
-    for name, e in exprs.items():
-        # the derivative of a jump (Heaviside in a coefficient) is zero almost everywhere
-        e = e.replace(sp.DiracDelta, lambda *args: sp.S.Zero)
-        try:
-            # an expression from our own parser's SymPy tree, never text: lambdify is safe here
-            fn = sp.lambdify(form.symbols, e, modules=LAMBDIFY_MODULES)
-        except Exception:  # a function NumPy has no counterpart for: no reference
-            return None
-        out[name] = _function(fn)
-    out["zero"] = {name for name, e in exprs.items() if e == 0}
-    return out
-
-
-def _determined(form: EllipticForm, conditions: dict) -> bool:
-    """False when the solution is fixed only up to a constant: fluxes everywhere and no ``u`` term."""
-    return form.u != 0 or any(c[0] in ("value", "robin") for c in conditions.values())
-
-
-def _definite_sign(coeffs: dict, basis) -> int | None:
-    """+1 or -1: the sign of A, definite at every quadrature point; None if it is not."""
-    x, y = basis.mapping.F(basis.X)
-    with np.errstate(all="ignore"):
-        kxx, kxy, kyy = (coeffs[n](x, y) for n in ("kxx", "kxy", "kyy"))
-        det, trace = kxx * kyy - kxy**2, kxx + kyy
-    if not (np.isfinite(det).all() and np.isfinite(trace).all()):
-        return None
-    # both eigenvalues of one sign: det > 0, relative to the scale so rounding is not definiteness
-    if not (det > 1e-10 * np.max(trace**2)).all():
-        return None
-    if (trace > 0).all():
-        return 1
-    return -1 if (trace < 0).all() else None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -725,115 +457,3 @@ def _nonzero_b(b, x, y) -> np.ndarray:
     return bv
 
 
-# ----------------------------------------------------------------------------------------------
-# evaluation at arbitrary points
-
-
-class _Locator:
-    """Where points lie in a mesh: the element holding each point, found among the nearest
-    centroids, and the values there of the element's basis functions, from the point's reference
-    coordinates (by Newton on the possibly curved element map). Points just outside the mesh
-    (between a chord and its curve) take the nearest element's polynomials; points more than about
-    half an element outside are marked outside. Any function on the mesh is then evaluated at the
-    points as ``sum(phi * u[element_dofs[:, cells]], axis=0)``."""
-
-    _NEAR, _WIDER = 8, 40  # candidate elements per point: first try, then for the few missed
-    _INSIDE = 1e-9  # tolerance in reference coordinates
-    _FAR = 0.3  # reference-coordinate distance beyond which a point is outside the mesh
-    _CHUNK = 50_000  # points located together: bounded memory, k candidates × basis × points
-
-    def __init__(self, basis):
-        from scipy.spatial import cKDTree
-
-        self.element = basis.elem
-        self.element_dofs = basis.element_dofs  # (n_basis, n_elements)
-        self.nodes = basis.doflocs[:, basis.element_dofs]  # (2, n_basis, n_elements): the element maps
-        self.tree = cKDTree(self.nodes[:, :3].mean(axis=1).T)
-        self.n_elements = self.nodes.shape[2]
-        # elements whose mid-edge nodes were moved onto a curve: their map is not affine
-        self.curved = np.zeros(self.n_elements, bool)
-        if self.nodes.shape[1] > 3:
-            ref = np.asarray(self.element.doflocs, float)  # (6, 2) nodes of the reference triangle
-            weights = np.stack([1 - ref[:, 0] - ref[:, 1], ref[:, 0], ref[:, 1]], axis=1)  # (6, 3)
-            affine = np.einsum("dvn,bv->dbn", self.nodes[:, :3], weights)
-            scale = np.abs(self.nodes).max() + 1.0
-            self.curved = np.abs(self.nodes - affine).max(axis=(0, 1)) > 1e-13 * scale
-
-    def locate(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(cells (k,), phi (n_basis, k), inside (k,) bool)`` for points (k, 2)."""
-        points = np.asarray(points, float).reshape(-1, 2)
-        found = [self._chunk(points[start : start + self._CHUNK]) for start in range(0, len(points), self._CHUNK)]
-        if not found:
-            return np.zeros(0, int), np.zeros((self.element_dofs.shape[0], 0)), np.zeros(0, bool)
-        cells, phi, inside = zip(*found)
-        return np.concatenate(cells), np.concatenate(phi, axis=1), np.concatenate(inside)
-
-    def _chunk(self, points: np.ndarray):
-        cells, X, outside = self._locate(points, self._NEAR)
-        missed = np.flatnonzero(outside > self._INSIDE)
-        if len(missed) and self.n_elements > self._NEAR:
-            c2, X2, o2 = self._locate(points[missed], self._WIDER)
-            better = o2 < outside[missed]
-            cells[missed[better]], X[:, missed[better]], outside[missed[better]] = c2[better], X2[:, better], o2[better]
-        phi = np.array([self.element.lbasis(X, i)[0] for i in range(self.element_dofs.shape[0])]).reshape(-1, len(points))
-        return cells, phi, outside <= self._FAR
-
-    def _locate(self, points: np.ndarray, k: int):
-        """The best of the k nearest elements for each point: (cells, reference coords (2, n), outside-ness)."""
-        k = min(k, self.n_elements)
-        _, candidates = self.tree.query(points, k)
-        candidates = candidates.reshape(len(points), k)
-        best_cells = candidates[:, 0].copy()
-        best_X = np.zeros((2, len(points)))
-        best_out = np.full(len(points), np.inf)
-        for j in range(k):
-            X = self._reference(points, candidates[:, j])
-            with np.errstate(invalid="ignore"):
-                out = np.max([-X[0], -X[1], X[0] + X[1] - 1], axis=0)
-            out[~np.isfinite(out)] = np.inf
-            better = out < best_out
-            best_cells[better], best_X[:, better], best_out[better] = candidates[better, j], X[:, better], out[better]
-        return best_cells, best_X, best_out
-
-    def _reference(self, points: np.ndarray, cells: np.ndarray) -> np.ndarray:
-        """Reference coordinates (2, n) of points in elements ``cells``: exact for straight elements."""
-        G = self.nodes[:, :3, cells]  # (2, 3, n): the vertices
-        X = _solve2(np.stack([G[:, 1] - G[:, 0], G[:, 2] - G[:, 0]], axis=1), points.T - G[:, 0])
-        curved = np.flatnonzero(self.curved[cells])
-        if len(curved):
-            X[:, curved] = self._newton(points[curved], cells[curved], X[:, curved])
-        return X
-
-    def _newton(self, points: np.ndarray, cells: np.ndarray, X: np.ndarray) -> np.ndarray:
-        """Reference coordinates in curved (quadratic) elements, from the straight element's."""
-        G = self.nodes[:, :, cells]  # (2, 6, n)
-        with np.errstate(all="ignore"):
-            for _ in range(6):  # the map is close to affine: a few Newton steps reach rounding
-                values = [self.element.lbasis(X, i) for i in range(G.shape[1])]
-                phi = np.array([v[0] for v in values])  # (6, n)
-                dphi = np.array([v[1] for v in values])  # (6, 2, n)
-                mapped = np.einsum("dbn,bn->dn", G, phi)
-                jac = np.einsum("dbn,bkn->dkn", G, dphi)
-                X = X + _solve2(jac, points.T - mapped)
-        return X
-
-
-class _Evaluator:
-    """Values of one finite-element function (dof vector ``u``) at any points; NaN well outside the mesh."""
-
-    def __init__(self, basis, u: np.ndarray, locator: _Locator | None = None):
-        self.locator = _Locator(basis) if locator is None else locator
-        self.local = u[basis.element_dofs]  # (n_basis, n_elements)
-
-    def __call__(self, points: np.ndarray) -> np.ndarray:
-        cells, phi, inside = self.locator.locate(points)
-        values = np.sum(phi * self.local[:, cells], axis=0)
-        values[~inside] = np.nan
-        return values
-
-
-def _solve2(m: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """Solve the 2×2 systems ``m[:, :, i] X[:, i] = r[:, i]`` at once."""
-    with np.errstate(all="ignore"):
-        det = m[0, 0] * m[1, 1] - m[0, 1] * m[1, 0]
-        return np.array([(m[1, 1] * r[0] - m[0, 1] * r[1]) / det, (m[0, 0] * r[1] - m[1, 0] * r[0]) / det])
