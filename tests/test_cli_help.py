@@ -101,12 +101,21 @@ def test_examples_list_shows_each_first_sentence_whole():
     ("ode_system", "SciPy's solve_ivp"),
     ("allen_cahn", "the spectral method of lines"),
     ("finite_well", "spectral elements"),
-    ("bondi", 'none ([reference] solver = "none")'),
+    ("bondi", "Newton's method on the conserved quantities"),
+    ("lotka_volterra", "the discovered formulas in place of the hidden terms, solved by SciPy's solve_ivp"),
 ])  # fmt: skip
 def test_check_says_which_reference_the_solve_will_use(name, says):
     result = _invoke("check", BUNDLED / f"{name}.toml")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[-1].startswith("reference: ") and says in result.output.splitlines()[-1]
+
+
+def test_check_says_when_the_reference_is_turned_off(tmp_path):
+    text = (BUNDLED / "bondi.toml").read_text().replace("[solver]", '[reference]\nsolver = "none"\n\n[solver]')
+    (tmp_path / "bondi.toml").write_text(text)
+    result = _invoke("check", tmp_path / "bondi.toml")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == 'reference: none ([reference] solver = "none"): only the equation residual is reported'
 
 
 def test_check_says_when_no_reference_applies(tmp_path):

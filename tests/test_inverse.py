@@ -104,6 +104,33 @@ def test_a_hidden_term_is_learned_and_turned_into_its_formula():
     assert len(sol.metrics["discovery_candidates"]) >= 2  # it compared sparser and denser formulas
 
 
+def test_the_discovered_model_is_solved_classically_as_the_reference():
+    """The Lotka-Volterra example's hidden terms replaced by formulas (as discovery writes them):
+    a forward problem from the given start values that solve_ivp solves, here the true model, and
+    equal to an independent integration of it; the plan `check` prints says so."""
+    from importlib.resources import files
+
+    from scipy.integrate import solve_ivp
+
+    from neuralsolve.cli.plan import reference_plan
+    from neuralsolve.pinn.measure import reference_for
+    from neuralsolve.problem.variants import with_discovered
+
+    problem = ns.load(files("neuralsolve.examples") / "lotka_volterra.toml")
+    assert "discovered formulas" in reference_plan(problem) and "solve_ivp" in reference_plan(problem)
+    start = {"x": 0.44249296, "y": 4.6280594}
+    forward = with_discovered(problem, {"F": "-0.9*x*y", "G": "0.8*x*y"}, {}, start)
+    assert forward.inverse.hidden == {} and not forward.inverse.data
+    ref = reference_for(forward)
+    t = np.linspace(0, 3, 301)
+    true = solve_ivp(lambda _, z: [1.3 * z[0] - 0.9 * z[0] * z[1], -1.8 * z[1] + 0.8 * z[0] * z[1]], (0, 3),
+                     list(start.values()), method="DOP853", rtol=1e-13, atol=1e-13, t_eval=t).y.T  # fmt: skip
+    got = ref(t[:, None])
+    assert np.linalg.norm(got - true, axis=0).max() / np.linalg.norm(true, axis=0).min() < 1e-8
+    assert ref.error_estimate < 1e-8
+    assert with_discovered(problem, {"F": "-0.9*x*y"}, {}, start) is None  # every hidden term needs its formula
+
+
 def test_a_solve_built_in_python_saves_and_reopens_with_its_data(decay_solved, tmp_path):
     """The run directory holds the problem file, its data as CSV beside it, and the estimates."""
     run = decay_solved.save(tmp_path / "run")

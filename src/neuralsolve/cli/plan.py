@@ -34,6 +34,7 @@ def trajectory_plan(problem, settings: dict) -> str:
 CLASSICAL = {"solve_ivp": "SciPy's solve_ivp", "solve_bvp": "SciPy's solve_bvp",
              "method of lines": "the spectral method of lines (Chebyshev or Fourier collocation in x, LSODA in t)",
              "spectral elements": "spectral elements and SciPy's eigensolver",
+             "conserved quantities": "Newton's method on the conserved quantities (each equation is diff(Q, x) = 0)",
              "finite elements": "finite elements (P2 on Triangle meshes, scikit-fem)",
              "finite elements in space, TR-BDF2 in time": "finite elements in space (P2, scikit-fem) and TR-BDF2 in time"}  # fmt: skip
 
@@ -52,12 +53,32 @@ def reference_plan(problem) -> str:
     if problem.reference == "none":
         return prefix + "none ([reference] solver = \"none\"): only the equation residual is reported"
     method = eigen_method(problem) if eigen else classical_method(problem)
+    if problem.inverse.hidden:
+        return prefix + _discovered_plan(problem)
     if method is None:
         return prefix + ("none: no classical method fits this problem (docs/problem-files.md, Classical "
                          "references); only the equation residual is reported")  # fmt: skip
     estimated = " with the estimated constants" if problem.inverse.unknowns else ""
     return prefix + (f"a classical solution{estimated} by {CLASSICAL[method]}, computed by the solve (if that method "
                      "cannot take these equations or conditions, only the residual is reported)")  # fmt: skip
+
+
+def _discovered_plan(problem) -> str:
+    """The reference of a problem with hidden terms: the model its discovery will find, solved classically."""
+    from ..problem.variants import with_discovered
+    from ..reference.plan import classical_method
+
+    if problem.inverse.discover is None:
+        return ("none: a hidden term is a network, which no classical method solves ([discover] turns it into a "
+                "formula that one can); only the equation residual and the data misfit are reported")  # fmt: skip
+    probe = with_discovered(problem, {h: "0" for h in problem.inverse.hidden},
+                            {k: u.initial for k, u in problem.inverse.unknowns.items()},
+                            {f: 1.0 for f in problem.fields})  # fmt: skip
+    method = None if probe is None else classical_method(probe)
+    if method is None:
+        return "none: no classical method fits the discovered model; only the equation residual is reported"
+    start = "" if problem.arguments.get("conditions") else " from the network's values at the start"
+    return f"the discovered formulas in place of the hidden terms, solved by {CLASSICAL[method]}{start}, after discovery"
 
 
 def operator_plan(problem) -> list[str]:

@@ -157,6 +157,11 @@ class Problem:
         self.pencil, self.jumps = self._check_eigen() if eigen is not None else (None, {})
 
     @property
+    def namespace(self) -> Namespace:
+        """The names the problem's expressions may use: for parsing more expressions like them."""
+        return self._ns
+
+    @property
     def unknowns(self) -> tuple[str, ...]:
         """Names the equations may use that are neither coordinates, fields nor parameters: the
         eigenvalue symbol, unknown constants and hidden terms."""

@@ -1,11 +1,13 @@
 """Problems derived from an inverse problem: the same equations with the estimated constants as
-parameters (what the classical reference and the standard errors solve), or with a discovered
-formula in place of a hidden term (what verification re-solves)."""
+parameters (what the classical reference and the standard errors solve), with a discovered
+formula in place of a hidden term (what verification re-solves), or both, a forward problem (what
+the classical reference of a discovery solves)."""
 
 from __future__ import annotations
 
 import re
 
+from .conditions import Condition
 from .inverse import Unknown
 from .problem import Problem
 
@@ -49,4 +51,26 @@ def with_formulas(problem: Problem, formulas: dict, constants: dict[str, float])
         equations = [re.sub(rf"\b{re.escape(name)}\b", f"({text})", e) for e in equations]
     args = dict(problem.arguments)
     args.update(equations=equations, unknowns=unknowns, hidden=None, discover=None, solver=None)
+    return Problem(problem.domain, **args)
+
+
+def with_discovered(problem: Problem, formulas: dict[str, str], constants: dict[str, float],
+                    start: dict[str, float] | None = None) -> Problem | None:  # fmt: skip
+    """The forward problem a discovery found: each hidden term replaced by its formula's text,
+    the unknown constants fixed at ``constants``, no data. A problem whose only conditions were
+    its data (an ODE in time learned from measurements) starts from ``start``, each field's value
+    at the start time. None when an equation is a Python function or a formula is missing."""
+    equations = problem.arguments["equations"]
+    equations = [equations] if isinstance(equations, str) else list(equations)
+    if not all(isinstance(e, str) for e in equations) or set(formulas) != set(problem.inverse.hidden):
+        return None
+    for name, text in formulas.items():
+        equations = [re.sub(rf"\b{re.escape(name)}\b", f"({text})", e) for e in equations]
+    args = dict(problem.arguments)
+    args["parameters"] = {**(args.get("parameters") or {}), **constants}
+    args["exact"] = {k: v for k, v in (args.get("exact") or {}).items() if k in problem.fields}
+    args.update(equations=equations, unknowns=None, hidden=None, data=None, discover=None, solver=None)
+    if not args.get("conditions") and start is not None:
+        (coord, (t0, _)) = problem.domain.coords[0], problem.domain.bounds()
+        args["conditions"] = [Condition(f"{f} = {start[f]!r}", on=f"{coord} = {float(t0[0])!r}") for f in problem.fields]
     return Problem(problem.domain, **args)

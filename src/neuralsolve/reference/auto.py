@@ -7,7 +7,7 @@ from ..problem.problem import Problem
 from .bvp import bvp_reference
 from .mol import mol_reference
 from .ode import ode_reference
-from .plan import BVP, FEM, FEM_TIME, IVP, MOL, classical_method
+from .plan import BVP, CONSERVED, FEM, FEM_TIME, IVP, MOL, classical_method
 from .result import Reference
 from .threads import single_threaded
 
@@ -25,6 +25,11 @@ def classical_reference(problem: Problem, *, nodes: int | None = None, estimate:
       values, Neumann, Robin or other conditions at either end, as many as the first-order
       system has states): ``solve_bvp`` collocation to a residual of 1e-10, with its dense output;
       estimate: a second solve at 1e-8 from another mesh (an overestimate).
+    - Conserved quantities, ``diff(Q_i, x) = 0`` for every equation on an interval, every field's
+      value given at one end: the algebraic equations ``Q(u(x), x) = Q(u(x_b), x_b)`` by Newton's
+      method, continued across the interval and straight through critical points (a sonic point)
+      onto the branch beyond (:mod:`.conserved`); estimate: the rounding propagated through the
+      Jacobian's inverse, or the difference from a continuation on a grid twice as fine.
     - Evolution equations ``u_t = F(x, t, u, u_x, u_xx)`` on an interval with Dirichlet, Neumann,
       Robin (any condition affine in the end values and slopes) or periodic ends: the spectral
       method of lines (:mod:`.mol`), refined to at most ``nodes`` collocation nodes per field
@@ -53,6 +58,10 @@ def classical_reference(problem: Problem, *, nodes: int | None = None, estimate:
             return ode_reference(problem, estimate=estimate)
         if method == BVP:
             return bvp_reference(problem, estimate=estimate)
+        if method == CONSERVED:
+            from .conserved import conserved_reference
+
+            return conserved_reference(problem, estimate=estimate)
         if method == MOL:
             return mol_reference(problem, nodes=nodes)
         if method == FEM:

@@ -12,6 +12,7 @@ from .conditions import face_of
 IVP, BVP, MOL = "solve_ivp", "solve_bvp", "method of lines"
 FEM, FEM_TIME = "finite elements", "finite elements in space, TR-BDF2 in time"
 SPECTRAL = "spectral elements"
+CONSERVED = "conserved quantities"
 
 
 def classical_method(problem: Problem) -> str | None:
@@ -19,6 +20,8 @@ def classical_method(problem: Problem) -> str | None:
     initial-value problem in ``t``, :data:`BVP` for an ODE on an interval, :data:`MOL` for an
     evolution equation in one space dimension, :data:`FEM` for one equation in one field on a
     plane domain (a rectangle, a disk or a shape) and :data:`FEM_TIME` for that domain in time;
+    :data:`CONSERVED` for 1-D equations that each read ``diff(Q, x) = 0`` with every field's value
+    given at one end (solved as algebraic equations, through critical points: :mod:`.conserved`);
     None where no method fits (three or more space dimensions, periodic ODEs, equations given as
     Python functions). A method that is tried can
     still decline the problem (equations it cannot solve for their highest derivatives, conditions
@@ -31,6 +34,8 @@ def classical_method(problem: Problem) -> str | None:
         return None  # periodic ODEs: no classical method here
     if coords == (TIME,) and _all_at_start(problem):
         return IVP
+    if len(coords) == 1 and _conserved(problem):
+        return CONSERVED
     if len(coords) == 1:
         return BVP
     if len(coords) == 2 and coords[1] == TIME:
@@ -38,6 +43,12 @@ def classical_method(problem: Problem) -> str | None:
     if len(problem.fields) == 1 and len(problem.equations) == 1 and _on_a_plane(problem.domain):
         return FEM_TIME if problem.domain.has_time else FEM
     return None
+
+
+def _conserved(problem) -> bool:
+    from .conserved import fits
+
+    return fits(problem)
 
 
 def _on_a_plane(domain) -> bool:

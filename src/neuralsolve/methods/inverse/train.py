@@ -19,7 +19,7 @@ from ...train.phases import Adam
 from .model import Learned, all_term_names, data_weights, misfit_rms, sampler_for
 from .solution import InverseSolution
 from .uncertainty import standard_errors
-from ...problem.variants import with_constants
+from ...problem.variants import with_constants, with_discovered
 
 DATA_FIT_STEPS = 1000  # Adam steps fitting the network to the data first, unless the first phase is Adam
 
@@ -151,9 +151,17 @@ def measure(problem: Problem, learned: Learned, params, settings: dict, derivati
     reference its fields were compared with (None if none)."""
     constants = {k: float(v) for k, v in learned.constants(params).items()}
     known = lambda c: with_constants(problem, c)
-    reference = None
-    if not problem.inverse.hidden:  # a hidden network has no classical counterpart
-        reference = exact_values(problem) if has_exact(problem) else reference_for(known(constants))
+    found = {}
+    if problem.inverse.discover is not None:
+        from .discovery import discover_and_verify
+
+        found = discover_and_verify(problem, learned, params, settings, derivatives, constants, train)
+    if has_exact(problem):
+        reference = exact_values(problem)
+    elif problem.inverse.hidden:  # a network has no classical counterpart; the formulas found for it do
+        reference = discovered_reference(problem, learned, params, found.get("discovered"), constants)
+    else:
+        reference = reference_for(known(constants))
     metrics = evaluate_metrics(problem, learned.model, params, settings["seed"], derivatives, learned.dtype,
                                reference, unknowns=learned.unknowns)  # fmt: skip
     metrics["unknowns"] = constants
@@ -166,11 +174,25 @@ def measure(problem: Problem, learned: Learned, params, settings: dict, derivati
     metrics["unknown_deviations"] = {k: abs(constants[k] - v) / noise[k] for k, v in exact.items()
                                      if noise.get(k) and np.isfinite(noise[k])}  # fmt: skip
     metrics["data_misfit_rms"] = misfit_rms(problem, learned, params)
-    if problem.inverse.discover is not None:
-        from .discovery import discover_and_verify
-
-        metrics.update(discover_and_verify(problem, learned, params, settings, derivatives, constants, train))
+    metrics.update(found)
     return metrics, reference
+
+
+def discovered_reference(problem: Problem, learned: Learned, params, formulas: dict | None, constants: dict):
+    """The classical solution of the model the discovery found (its formulas in place of the hidden
+    terms), from the network's own values at the start time where the problem has no conditions
+    of its own; None without formulas or a classical method for them."""
+    if not formulas:
+        return None
+    with jax.enable_x64(True):
+        t0 = jnp.asarray(np.asarray(problem.domain.bounds()[0], float)[None], learned.dtype)
+        start = dict(zip(problem.fields, (float(v) for v in np.asarray(learned.model(params, t0[0])).ravel())))
+    forward = with_discovered(problem, formulas, constants, start)
+    values = None if forward is None else reference_for(forward)
+    if values is not None:
+        given = "" if problem.arguments.get("conditions") else " from the network's values at the start"
+        values.method = f"the discovered formulas solved by {values.method}{given}"
+    return values
 
 
 def _solution(problem, learned: Learned, result: FitResult, metrics: dict, settings: dict,
