@@ -129,7 +129,7 @@ def test_states_are_listed_by_eigenvalue_whatever_order_they_trained_in():
         nets[0]["net"] = __import__("jax").tree_util.tree_map(lambda a: 10 * a, nets[0]["net"])
         for params in (nets, nets[::-1]):
             for n in range(3):
-                setup.state(n, params[:n])  # sets each state's eigenvalue scale, as training does
+                setup.state(n, params[:n], search=False)  # sets each state's eigenvalue scale, as training does
             sol = setup.solution(params, [FitResult(p) for p in params])
             assert np.all(np.diff(sol.eigenvalues) > 0), sol.eigenvalues
             psi = sol(x[:, None], "psi")
@@ -152,7 +152,7 @@ def _traced_setup(problem, n):
     _, settings = prepare(problem, {"points": ns.Points(interior=64, boundary=8), "network": ns.MLP(width=8, depth=2)})
     setup = Setup(problem, settings, "taylor")
     finished = [{"net": net, "theta": jax.numpy.zeros(())} for net in setup.nets[:n]]
-    start, sampler = setup.state(n, finished)
+    start, sampler = setup.state(n, finished, search=False)
     return setup, finished, start, sampler(0)
 
 
@@ -238,3 +238,51 @@ def test_state_terms_match_the_projected_state_differentiated_directly():
     np.testing.assert_allclose(got["variational"], [0.0, *expected[1:]], rtol=1e-10)
     np.testing.assert_allclose(got["equation"], [*expected[:2], 0.0, 0.0], rtol=1e-10)
     np.testing.assert_allclose(energy, float(R), rtol=1e-10)
+
+
+MORSE = "-diff(psi, x, 2) + 50*(1 - exp(-2*x))^2*psi = E*psi"  # E = 13.142, 33.426, 45.711; V -> 50 right
+
+
+def _morse(states):
+    return ns.Problem(ns.Interval(-1.5, 10), "psi", MORSE, [ns.Dirichlet("psi", 0)], eigen=Eigen("E", states))
+
+
+def test_an_excited_state_starts_in_the_well_not_in_the_flat_region():
+    """Issue 21: on a deep, narrow (Morse) well a network's random start lies in the flat region,
+    with energy near V's plateau 50, and the search stayed there on a box level; the start the
+    solver picks, given the ground state, is the ladder step (x - <x>) psi_0, below the plateau and
+    near E_1 = 33.4; the ground state's is a bump in the well."""
+    import jax
+    import jax.numpy as jnp
+
+    from neuralsolve.dispatch import prepare
+    from neuralsolve.methods.eigen.metrics import classical_eigen
+    from neuralsolve.methods.eigen.start import _fitted, _lowest_bump, best_start
+    from neuralsolve.methods.eigen.train import Setup
+
+    problem = _morse(2)
+    _, settings = prepare(problem, {})
+    with jax.enable_x64(True):
+        setup = Setup(problem, settings, "taylor")
+        ground = classical_eigen(problem, 1).values(np.asarray(setup.quad_x))[0]
+        lower = [{"net": _fitted(setup.model, setup.nets[0], setup.quad_x, setup.quad_w, jnp.asarray(ground), "taylor"),
+                  "theta": jnp.zeros(())}]  # fmt: skip
+        fixed = {"lower": setup.lower(lower), "scale": jnp.ones(())}
+        energy = lambda net: float(setup.rayleigh({"net": net, "theta": jnp.zeros(())}, fixed))
+        assert abs(float(setup.rayleigh(lower[0], {"lower": setup.lower([]), "scale": jnp.ones(())})) - 13.142) < 0.5
+        assert energy(setup.nets[1]) > 49  # the random start: the flat region's level
+        assert 33.4 < energy(best_start(setup, 1, lower, fixed)) < 45
+        # and the ground state's own search starts from a bump in the well (its minimum is at x = 0)
+        bump = np.asarray(_lowest_bump(problem, setup.quad_x, setup.quad_w))
+        assert abs(float(setup.quad_x[np.argmax(bump), 0])) < 0.5
+
+
+@pytest.mark.slow  # about a minute on 2 cores: make accuracy
+def test_a_morse_well_gives_its_three_lowest_states_in_order():
+    """Issue 21 item 7: with default settings every state of a deep, narrow well is found, in
+    order (before: both excited states on box levels near 50.2, "disagrees")."""
+    sol = ns.solve(_morse(3), points=ns.Points(interior=512))
+    assert sol.status == "ok", sol.message
+    np.testing.assert_allclose(sol.eigenvalues, sol.metrics["reference_eigenvalues"], rtol=1e-4)
+    np.testing.assert_allclose(sol.metrics["reference_eigenvalues"], [13.1421, 33.4264, 45.7107], rtol=1e-4)
+    assert max(sol.metrics["l2_relative_error"].values()) < 1e-2

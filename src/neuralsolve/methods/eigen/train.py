@@ -27,8 +27,9 @@ from ...pinn.settings import dtype_of
 from ...problem.problem import Problem
 from ...train.fit import FitResult, Schedule, carry_template, fit
 from .metrics import METRIC_KEYS, eigen_metrics
-from .quadrature import quadrature
+from .quadrature import quadrature, rayleigh_quotient
 from .solution import EigenSolution
+from .start import best_start
 
 EXTRA_TERMS = ("energy (Rayleigh quotient)", "eigenvalue tracking")
 
@@ -89,10 +90,13 @@ class Setup:
         self.weights = jnp.asarray([1.0] + [p.weight for p in problem.penalties] + [1.0] * len(EXTRA_TERMS), self.dtype)
         self.scales: dict[int, float] = {}  # each state's eigenvalue scale, set by state()
 
-    def state(self, n: int, lower: list) -> tuple[dict, object]:
-        """Initial parameters of state ``n`` and its sampler, given the finished ``lower`` states."""
+    def state(self, n: int, lower: list, search: bool = True) -> tuple[dict, object]:
+        """Initial parameters of state ``n`` and its sampler, given the finished ``lower`` states;
+        with ``search``, an excited state starts from the best of several networks (:mod:`.start`)."""
         problem, points, seed = self.problem, self.settings["points"], self.settings["seed"]
         fixed = {"lower": self.lower(lower), "scale": jnp.ones((), self.dtype)}
+        if search:
+            self.nets[n] = best_start(self, n, lower, fixed)
         # E = scale·θ: Adam moves θ by about its learning rate per step, so E can follow the
         # energy from the start, whatever the problem's units
         energy = float(self.rayleigh({"net": self.nets[n], "theta": jnp.zeros((), self.dtype)}, fixed))
@@ -235,10 +239,7 @@ def _state_terms(problem: Problem, model, quad_x, quad_w, method: str):
         return values, combine(raw, lower["quad"])
 
     def quotient(quad):
-        """The Rayleigh quotient <ψ, Aψ>/<ψ, Bψ> from the state's values at the quadrature nodes."""
-        a, a_minus_b = _pencil_parts(problem, quad, quad_x)
-        u = quad[()][:, 0]
-        return jnp.sum(quad_w * u * a) / jnp.sum(quad_w * u * (a - a_minus_b))
+        return rayleigh_quotient(problem, quad, quad_x, quad_w)
 
     def energy(p, data):
         return quotient(projected(p, data, equation.needed)[1])
@@ -285,19 +286,6 @@ def _state_terms(problem: Problem, model, quad_x, quad_w, method: str):
     return kinds, jax.jit(energy)
 
 
-def _pencil_parts(problem: Problem, values: dict, x):
-    """The residual at points ``x``, given the state's ``values`` and derivatives there, with
-    the eigenvalue set to 0 and to 1 (Aψ and (A − B)ψ, up to one sign)."""
-    equation = problem.equations[0]
-    coords, fields = problem.domain.coords, problem.fields
-
-    def one(y, v):
-        return tuple(equation.residual(Point(coords, fields, y, v, unknowns={problem.eigen.symbol: e}))
-                     for e in (0.0, 1.0))  # fmt: skip
-
-    return jax.vmap(one)(x, values)
-
-
 @functools.partial(jax.jit, static_argnums=2)
 def orthogonal_rows(raw, quad_w, normalize: bool):
     """Gram–Schmidt in order on the states' raw values at the quadrature nodes: the matrix T
@@ -338,7 +326,7 @@ def reopen(problem: Problem, settings: dict, checkpoint, saved: dict) -> EigenSo
             saved_state = checkpoint.for_state(n)
             if not saved_state.exists():
                 break
-            start, _ = setup.state(n, params)
+            start, _ = setup.state(n, params, search=False)  # the saved parameters' structure only
             state = saved_state.load(lambda k, start=start: carry_template(phases[k], start, len(setup.weights)))
             params.append(state.carry[3])
             fits.append(FitResult(state.carry[3], state.history, state.phases, "ok"))

@@ -1,0 +1,99 @@
+"""Where each state starts its search.
+
+The variational search minimises the Rayleigh quotient over functions orthogonal to the states
+found. From a network's random start, spread over the whole box, a state in a deep, narrow well
+(a molecular potential) starts almost orthogonal to it: the gradient towards it is tiny, and the
+search settles on a level of the flat region outside (a saddle of the quotient) instead. Each
+state therefore starts from the best of several candidates, judged by the quotient itself after
+projection off the lower states: the network's random start, and the network fitted to
+
+- for the ground state, the Gaussian bump of lowest quotient among bumps centred on a grid over
+  the box, of widths 1/64 to 1/8 of each side: it finds where the well is;
+- for an excited state, ``(x_i - <x_i>) φ_k`` for each coordinate ``x_i`` and each of the two
+  highest states ``φ_k`` found: the next state's shape in a harmonic well (a ladder step), and
+  close to it in most wells.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+
+from ...ops.derivatives import at_points, derivatives
+from .quadrature import rayleigh_quotient
+
+FIT_STEPS = 2000  # Adam steps fitting a candidate's network to its shape (at the quadrature nodes)
+LADDER_FROM = 2  # candidates from this many of the highest states found
+BUMP_WIDTHS = (1 / 64, 1 / 32, 1 / 16, 1 / 8)  # of each side of the box
+BUMP_CENTRES = {1: 32, 2: 8}  # per axis, by dimension (else 4)
+
+
+def best_start(setup, n: int, lower: list, fixed: dict):
+    """The starting network of state ``n``: the candidate (see the module) with the lowest
+    Rayleigh quotient once projected off the ``lower`` states (``fixed``: the loss data of them)."""
+    default = setup.nets[n]
+    phi = fixed["lower"]["quad"][()][: len(lower), :, 0]  # the orthogonal lower states at the nodes
+    x, w = setup.quad_x, setup.quad_w
+    candidates = [default]
+    if not lower:
+        shape = _lowest_bump(setup.problem, x, w)
+        candidates.append(_fitted(setup.model, default, x, w, shape / jnp.sqrt(jnp.sum(w * shape**2)), setup.method))
+    for k in range(max(0, len(lower) - LADDER_FROM), len(lower)):
+        density = w * phi[k] ** 2
+        for i in range(x.shape[1]):
+            centre = jnp.sum(density * x[:, i]) / jnp.sum(density)
+            shape = (x[:, i] - centre) * phi[k]
+            shape = shape / jnp.sqrt(jnp.sum(w * shape**2))
+            # from the state's own network: already drawn in the well, it needs only the new node
+            candidates.append(_fitted(setup.model, lower[k]["net"], x, w, shape, setup.method))
+    energies = [float(setup.rayleigh({"net": c, "theta": jnp.zeros((), setup.dtype)}, fixed)) for c in candidates]
+    finite = [k for k, e in enumerate(energies) if jnp.isfinite(e)]
+    return candidates[min(finite, key=lambda k: energies[k])] if finite else default
+
+
+@functools.partial(jax.jit, static_argnums=(0, 5))
+def _fitted(model, net, x, w, shape, method: str):
+    """``net`` fitted to the values ``shape`` at the nodes ``x`` (weights ``w``) by Adam."""
+    import optax
+
+    optimiser = optax.adam(optax.exponential_decay(1e-2, FIT_STEPS, 0.01))
+
+    def misfit(params):
+        values = at_points(model, params, x, frozenset({()}), method)[()][:, 0]
+        return jnp.sum(w * (values - shape) ** 2)
+
+    def step(carry, _):
+        params, state = carry
+        updates, state = optimiser.update(jax.grad(misfit)(params), state, params)
+        return (optax.apply_updates(params, updates), state), None
+
+    (net, _), _ = jax.lax.scan(step, (net, optimiser.init(net)), None, length=FIT_STEPS)
+    return net
+
+
+def _lowest_bump(problem, x, w):
+    """The values at the nodes ``x`` of the Gaussian bump of lowest Rayleigh quotient (see the module)."""
+    import numpy as np
+
+    lo, hi = (np.asarray(b, float) for b in problem.domain.bounds())
+    count = BUMP_CENTRES.get(len(lo), 4)
+    axes = [a + (b - a) * (np.arange(count) + 0.5) / count for a, b in zip(lo, hi)]
+    centres = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(lo))
+    grid = [(c, (hi - lo) * f) for c in centres for f in BUMP_WIDTHS]
+    c, s = (jnp.asarray(np.stack(a), x.dtype) for a in zip(*grid))
+    return _bump_values(problem, x, w, c, s)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _bump_values(problem, x, w, centres, widths):
+    needed = frozenset(problem.equations[0].needed) | {()}
+
+    def values(c, s):
+        bump = lambda y: jnp.exp(-0.5 * jnp.sum(((y - c) / s) ** 2))[None]
+        return jax.vmap(lambda y: derivatives(bump, y, needed, "jvp"))(x)
+
+    quotients = jax.vmap(lambda c, s: rayleigh_quotient(problem, values(c, s), x, w))(centres, widths)
+    best = jnp.argmin(jnp.where(jnp.isfinite(quotients), quotients, jnp.inf))
+    return values(centres[best], widths[best])[()][:, 0]
