@@ -63,7 +63,7 @@ def settings(directory) -> tuple[Problem, dict]:
         if run.get("steps") is not None:
             kwargs["training"] = _epochs_for(problem, given, run["steps"])
     else:
-        phases = list(given.get("phases") or problem.solver.get("phases") or default_phases())
+        phases = list(given.get("phases") or problem.solver.get("phases") or default_phases(problem.domain.dim))
         kwargs["phases"] = rescale(phases, run["steps"]) if run.get("steps") is not None else phases
     if run.get("precision") is not None:
         kwargs["precision"] = run["precision"]

@@ -58,7 +58,8 @@ def resolve_settings(problem: Problem, given: dict) -> dict:
         raise ProblemError(f"rad sampling pool ({sampling.pool}) must be at least the number of interior points "
                            f"({points.counts(problem.domain.dim)[0]})")  # fmt: skip
     return {"network": settings.get("network") or MLP(), "points": points,
-            "phases": tuple(phases) if phases is not None else default_phases(), "precision": precision,
+            "phases": tuple(phases) if phases is not None else default_phases(problem.domain.dim),
+            "precision": precision,
             "seed": settings.get("seed", 0), "weighting": weighting, "causal": causal, "sampling": sampling,
             "redraw": redraw, "time_limit": time_limit, "windows": windows,
             "devices": check_devices(settings.get("devices"))}  # fmt: skip

@@ -9,9 +9,9 @@ projection off the lower states: the network's random start, and the network fit
 
 - for the ground state, the Gaussian bump of lowest quotient among bumps centred on a grid over
   the box, of widths 1/64 to 1/8 of each side: it finds where the well is;
-- for an excited state, ``(x_i - <x_i>) φ_k`` for each coordinate ``x_i`` and each of the two
-  highest states ``φ_k`` found: the next state's shape in a harmonic well (a ladder step), and
-  close to it in most wells.
+- for an excited state, the lowest (by its quotient, from φ_k's derivatives, before any fitting)
+  of ``(x_i - <x_i>) φ_k`` for each coordinate ``x_i`` and each of the two highest states ``φ_k``
+  found: the next state's shape in a harmonic well (a ladder step), and close to it in most wells.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from ...ops.derivatives import at_points, derivatives
 from .quadrature import rayleigh_quotient
 
 FIT_STEPS = 2000  # Adam steps fitting a candidate's network to its shape (at the quadrature nodes)
+FIT_NODES = 1024
 LADDER_FROM = 2  # candidates from this many of the highest states found
 BUMP_WIDTHS = (1 / 64, 1 / 32, 1 / 16, 1 / 8)  # of each side of the box
 BUMP_CENTRES = {1: 32, 2: 8}  # per axis, by dimension (else 4)
@@ -34,28 +35,67 @@ def best_start(setup, n: int, lower: list, fixed: dict):
     """The starting network of state ``n``: the candidate (see the module) with the lowest
     Rayleigh quotient once projected off the ``lower`` states (``fixed``: the loss data of them)."""
     default = setup.nets[n]
-    phi = fixed["lower"]["quad"][()][: len(lower), :, 0]  # the orthogonal lower states at the nodes
     x, w = setup.quad_x, setup.quad_w
     candidates = [default]
     if not lower:
         shape = _lowest_bump(setup.problem, x, w)
         candidates.append(_fitted(setup.model, default, x, w, shape / jnp.sqrt(jnp.sum(w * shape**2)), setup.method))
-    for k in range(max(0, len(lower) - LADDER_FROM), len(lower)):
-        density = w * phi[k] ** 2
-        for i in range(x.shape[1]):
-            centre = jnp.sum(density * x[:, i]) / jnp.sum(density)
-            shape = (x[:, i] - centre) * phi[k]
-            shape = shape / jnp.sqrt(jnp.sum(w * shape**2))
-            # from the state's own network: already drawn in the well, it needs only the new node
-            candidates.append(_fitted(setup.model, lower[k]["net"], x, w, shape, setup.method))
+    if lower:
+        k, shape = _lowest_ladder(setup, lower)
+        # from that state's own network: already drawn in the well, it needs only the new node
+        candidates.append(_fitted(setup.model, lower[k]["net"], x, w, shape, setup.method))
     energies = [float(setup.rayleigh({"net": c, "theta": jnp.zeros((), setup.dtype)}, fixed)) for c in candidates]
     finite = [k for k, e in enumerate(energies) if jnp.isfinite(e)]
     return candidates[min(finite, key=lambda k: energies[k])] if finite else default
 
 
-@functools.partial(jax.jit, static_argnums=(0, 5))
+def _lowest_ladder(setup, lower: list):
+    """``(k, values at the nodes)`` of the ladder step ``(x_i - <x_i>) φ_k`` of lowest quotient once
+    projected off the lower states; each candidate's derivatives come from φ's by Leibniz's rule,
+    ``∂_d (ℓ φ) = ℓ ∂_d φ + (times i is in d) ∂_(d without one i) φ`` for the linear ``ℓ``, so only
+    the one chosen is fitted."""
+    problem, x, w = setup.problem, setup.quad_x, setup.quad_w
+    needed = frozenset(problem.equations[0].needed) | {()}
+    wanted, todo = set(needed), list(needed)
+    while todo:  # every direction a derivative of the product needs: drop one index at a time
+        d = todo.pop()
+        for i in set(d):
+            lower_d = _drop(d, i)
+            if lower_d not in wanted:
+                wanted.add(lower_d)
+                todo.append(lower_d)
+    at = setup.at(lower, setup.combination(lower), x, frozenset(wanted))
+    phi = {d: v[: len(lower), :, 0] for d, v in at.items()}  # (states, nodes) each
+    sizes = jnp.sum(w * phi[()] ** 2, axis=1)
+    best = None
+    for k in range(max(0, len(lower) - LADDER_FROM), len(lower)):
+        density = w * phi[()][k] ** 2
+        for i in range(x.shape[1]):
+            line = x[:, i] - jnp.sum(density * x[:, i]) / jnp.sum(density)
+            shape = {d: line * phi[d][k] + (d.count(i) * phi[_drop(d, i)][k] if i in d else 0.0) for d in needed}
+            c = (phi[()] @ (w * shape[()])) / sizes
+            projected = {d: (shape[d] - c @ phi[d])[:, None] for d in needed}
+            q = float(rayleigh_quotient(problem, projected, x, w))
+            if jnp.isfinite(q) and (best is None or q < best[0]):
+                best = (q, k, shape[()] / jnp.sqrt(jnp.sum(w * shape[()] ** 2)))
+    return (best[1], best[2]) if best is not None else (len(lower) - 1, phi[()][-1])
+
+
+def _drop(d: tuple, i: int) -> tuple:
+    """Direction ``d`` with one ``i`` fewer."""
+    j = d.index(i)
+    return d[:j] + d[j + 1 :]
+
+
 def _fitted(model, net, x, w, shape, method: str):
-    """``net`` fitted to the values ``shape`` at the nodes ``x`` (weights ``w``) by Adam."""
+    """``net`` fitted to the values ``shape`` at the nodes ``x`` (weights ``w``) by Adam, on at most
+    about :data:`FIT_NODES` of them (evenly strided: a start needs the shape, not every digit)."""
+    stride = max(1, x.shape[0] // FIT_NODES)
+    return _fit(model, net, x[::stride], w[::stride], shape[::stride], method)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 5))
+def _fit(model, net, x, w, shape, method: str):
     import optax
 
     optimiser = optax.adam(optax.exponential_decay(1e-2, FIT_STEPS, 0.01))
