@@ -77,6 +77,7 @@ def test_bondi_accretion_matches_the_root_finding_written_for_it():
 @pytest.mark.parametrize("equation, conditions", [
     ("diff(v^2/2 - log(v), r) = 2/r", ["v = 0.5 on r = 0.5"]),  # not zero on the other side
     ("diff(v, r, 2) = 0", ["v = 0.5 on r = 0.5"]),  # a second derivative
+    ("diff(v*diff(v, r), r) = 0", ["v = 0.5 on r = 0.5"]),  # a quantity with a derivative in it
     ("diff(v^2/2 - log(v), r) = 0", ["v = 0.5 on r = 0.5", "v = 0.6 on r = 3"]),  # values at both ends
 ])  # fmt: skip
 def test_other_equations_are_not_taken(equation, conditions):

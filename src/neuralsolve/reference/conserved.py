@@ -51,7 +51,10 @@ def conserved_texts(problem) -> list[str] | None:
         derivative = [s for s in sides if _is_first_derivative(s, coords[0])]
         if len(zero) != 1 or len(derivative) != 1:
             return None
-        out.append(ast.unparse(derivative[0].args[0]))
+        inner = derivative[0].args[0]
+        if any(isinstance(n, ast.Call) and getattr(n.func, "id", None) == "diff" for n in ast.walk(inner)):
+            return None  # a quantity with derivatives in it: an ODE, not an algebraic system
+        out.append(ast.unparse(inner))
     return out
 
 
@@ -111,7 +114,7 @@ class _System:
         swap = {ns.field_function(f): s for f, s in zip(fields, symbols)}
         q = [parse_expression(t, ns, f"equation {i + 1}").subs(swap) for i, t in enumerate(texts)]
         if any(e.has(sp.Derivative) or e.atoms(sp.core.function.AppliedUndef) for e in q):
-            return None  # a quantity with derivatives in it: an ODE, not an algebraic system
+            return None  # a derivative through a helper function: not algebraic after all
         fns = [numpy_function(e) for e in q]
         jfns = [[numpy_function(sp.diff(e, s)) for s in symbols] for e in q]
         if any(f is None for f in fns) or any(f is None for row in jfns for f in row):

@@ -25,7 +25,7 @@ from ...ops.derivatives import at_points, derivatives
 from .quadrature import rayleigh_quotient
 
 FIT_STEPS = 2000  # Adam steps fitting a candidate's network to its shape (at the quadrature nodes)
-FIT_NODES = 1024
+FIT_NODES = 1024  # at most about this many of the nodes (a 2-D quadrature has 3600)
 LADDER_FROM = 2  # candidates from this many of the highest states found
 BUMP_WIDTHS = (1 / 64, 1 / 32, 1 / 16, 1 / 8)  # of each side of the box
 BUMP_CENTRES = {1: 32, 2: 8}  # per axis, by dimension (else 4)
@@ -36,14 +36,14 @@ def best_start(setup, n: int, lower: list, fixed: dict):
     Rayleigh quotient once projected off the ``lower`` states (``fixed``: the loss data of them)."""
     default = setup.nets[n]
     x, w = setup.quad_x, setup.quad_w
-    candidates = [default]
-    if not lower:
-        shape = _lowest_bump(setup.problem, x, w)
-        candidates.append(_fitted(setup.model, default, x, w, shape / jnp.sqrt(jnp.sum(w * shape**2)), setup.method))
     if lower:
         k, shape = _lowest_ladder(setup, lower)
         # from that state's own network: already drawn in the well, it needs only the new node
-        candidates.append(_fitted(setup.model, lower[k]["net"], x, w, shape, setup.method))
+        fitted = _fitted(setup.model, lower[k]["net"], x, w, shape, setup.method)
+    else:
+        shape = _lowest_bump(setup.problem, x, w)
+        fitted = _fitted(setup.model, default, x, w, shape / jnp.sqrt(jnp.sum(w * shape**2)), setup.method)
+    candidates = [default, fitted]
     energies = [float(setup.rayleigh({"net": c, "theta": jnp.zeros((), setup.dtype)}, fixed)) for c in candidates]
     finite = [k for k, e in enumerate(energies) if jnp.isfinite(e)]
     return candidates[min(finite, key=lambda k: energies[k])] if finite else default
