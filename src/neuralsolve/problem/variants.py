@@ -38,9 +38,8 @@ def with_formulas(problem: Problem, formulas: dict, constants: dict[str, float])
     """``problem`` with each hidden term replaced by its formula, whose coefficients become
     unknown constants (started at the regression's values), other unknowns started at
     ``constants``; None when an equation is a Python function (nothing to substitute in)."""
-    equations = problem.arguments["equations"]
-    equations = [equations] if isinstance(equations, str) else list(equations)
-    if not all(isinstance(e, str) for e in equations):
+    equations = _string_equations(problem)
+    if equations is None:
         return None
     unknowns = {k: Unknown(initial=v if not u.positive or v > 0 else u.initial, positive=u.positive)
                 for k, v, u in ((k, constants[k], problem.inverse.unknowns[k]) for k in constants)}  # fmt: skip
@@ -48,7 +47,7 @@ def with_formulas(problem: Problem, formulas: dict, constants: dict[str, float])
         names = coefficient_names(problem, name, len(formula.terms))
         unknowns.update({n: Unknown(initial=c) for n, c in zip(names, formula.coefficients)})
         text = " + ".join(f"{n}*({t})" for n, t in zip(names, formula.terms)) or "0"
-        equations = [re.sub(rf"\b{re.escape(name)}\b", f"({text})", e) for e in equations]
+        equations = _replaced(equations, name, text)
     args = dict(problem.arguments)
     args.update(equations=equations, unknowns=unknowns, hidden=None, discover=None, solver=None)
     return Problem(problem.domain, **args)
@@ -60,12 +59,11 @@ def with_discovered(problem: Problem, formulas: dict[str, str], constants: dict[
     the unknown constants fixed at ``constants``, no data. A problem whose only conditions were
     its data (an ODE in time learned from measurements) starts from ``start``, each field's value
     at the start time. None when an equation is a Python function or a formula is missing."""
-    equations = problem.arguments["equations"]
-    equations = [equations] if isinstance(equations, str) else list(equations)
-    if not all(isinstance(e, str) for e in equations) or set(formulas) != set(problem.inverse.hidden):
+    equations = _string_equations(problem)
+    if equations is None or set(formulas) != set(problem.inverse.hidden):
         return None
     for name, text in formulas.items():
-        equations = [re.sub(rf"\b{re.escape(name)}\b", f"({text})", e) for e in equations]
+        equations = _replaced(equations, name, text)
     args = dict(problem.arguments)
     args["parameters"] = {**(args.get("parameters") or {}), **constants}
     args["exact"] = {k: v for k, v in (args.get("exact") or {}).items() if k in problem.fields}
@@ -74,3 +72,15 @@ def with_discovered(problem: Problem, formulas: dict[str, str], constants: dict[
         (coord, (t0, _)) = problem.domain.coords[0], problem.domain.bounds()
         args["conditions"] = [Condition(f"{f} = {start[f]!r}", on=f"{coord} = {float(t0[0])!r}") for f in problem.fields]
     return Problem(problem.domain, **args)
+
+
+def _string_equations(problem: Problem) -> list[str] | None:
+    """The problem's equations as written, or None when one is a Python function."""
+    equations = problem.arguments["equations"]
+    equations = [equations] if isinstance(equations, str) else list(equations)
+    return equations if all(isinstance(e, str) for e in equations) else None
+
+
+def _replaced(equations: list[str], name: str, text: str) -> list[str]:
+    """``equations`` with the whole word ``name`` replaced by ``(text)``."""
+    return [re.sub(rf"\b{re.escape(name)}\b", f"({text})", e) for e in equations]
