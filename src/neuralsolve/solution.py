@@ -78,7 +78,7 @@ class Solution:
             raise ProblemError(f"unknown field {field!r} (fields: {', '.join(self.fields)})")
         with jax.enable_x64(self.precision == "float64"):
             dtype = jnp.float64 if self.precision == "float64" else jnp.float32
-            return np.array(self._batched(self._params, jnp.asarray(points, dtype)))  # a writable copy
+            return in_batches(self._batched, self._params, points.astype(dtype))
 
     def report_arrays(self) -> dict[str, np.ndarray] | None:
         """Arrays this kind of solution saves in solution.npz for its report beyond the fields on
@@ -168,3 +168,20 @@ class Recorder(Checkpoint):
         """Write every recorded state as the checkpoint file a run directory holds."""
         for name, state in self.states.items():
             Checkpoint(directory, name=name).save(state)
+
+
+# points per evaluation: a solution is evaluated at any number of points by one compiled program
+BATCH = 4096
+
+
+def in_batches(batched: Callable, params, points: np.ndarray) -> np.ndarray:
+    """``batched(params, points)`` (n, ...) as a writable array, run on batches of :data:`BATCH`
+    points (the last one padded; NumPy does the padding, so nothing else compiles): one compilation
+    serves every number of points (metrics, plot grids, a user's calls), where each new count would
+    compile anew."""
+    n = len(points)
+    if n == 0:
+        return np.array(batched(params, jnp.asarray(points)))
+    padded = np.concatenate([points, np.repeat(points[-1:], -n % BATCH, axis=0)])
+    parts = [np.asarray(batched(params, jnp.asarray(padded[i : i + BATCH]))) for i in range(0, len(padded), BATCH)]
+    return np.concatenate(parts)[:n]

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
 from .._errors import ProblemError
 from .features import Features, FourierFeatures, GaussianFeatures
@@ -40,10 +42,13 @@ class MLP:
             raise ProblemError(f"features must be FourierFeatures(...), GaussianFeatures(...) or None, "
                                f"got {type(self.features).__name__}")  # fmt: skip
 
-    def build(self, in_size: int, out_size: int, lo, hi, dtype, key, kinks=(), periodic=()):
-        """Initialise the network for points in the box [lo, hi] (one entry per coordinate), with a
-        kink feature for each ``(axis, position)`` in ``kinks``, exactly periodic in the axes
-        ``periodic`` (each such input becomes the cosine and sine of its angle)."""
+    def build(self, in_size: int, out_size: int, lo, hi, dtype, seed, kinks=(), periodic=()):
+        """Initialise the network for points in the box [lo, hi] (one entry per coordinate), from
+        ``seed`` (an integer, or a JAX key), with a kink feature for each ``(axis, position)`` in
+        ``kinks``, exactly periodic in the axes ``periodic`` (each such input becomes the cosine and
+        sine of its angle). Weights and biases are drawn as Equinox draws them (uniform within
+        ±1/√fan-in), by NumPy: by JAX, initialisation is a dozen small compilations (1 s on a first
+        run)."""
         import equinox as eqx  # here: reading settings does not need Equinox
 
         from .network import ACTIVATIONS as FUNCTIONS
@@ -53,10 +58,37 @@ class MLP:
         periodic = tuple(sorted(int(i) for i in periodic))
         embedding, scaled_size = None, in_size + len(periodic)
         embedded_size = scaled_size
-        if self.features is not None:  # without features, the key is used as before: same networks
-            key, feature_key = jax.random.split(key)
-            embedding = self.features.build(scaled_size, dtype, feature_key)
+        if self.features is not None:  # drawn by JAX: their keys and draws as before
+            key = jax.random.PRNGKey(seed) if isinstance(seed, int) else seed
+            embedding = self.features.build(scaled_size, dtype, jax.random.split(key)[1])
             embedded_size = self.features.out_size(scaled_size)
-        mlp = eqx.nn.MLP(embedded_size + len(kinks), out_size, self.width, self.depth,
-                         activation=FUNCTIONS[self.activation], dtype=dtype, key=key)  # fmt: skip
+        key_shape = jax.ShapeDtypeStruct((2,), "uint32")  # the structure alone: nothing is drawn or compiled
+        shape = eqx.filter_eval_shape(lambda k: eqx.nn.MLP(embedded_size + len(kinks), out_size, self.width, self.depth,
+                                                           activation=FUNCTIONS[self.activation], dtype=dtype, key=k),
+                                      key_shape)  # fmt: skip
+        mlp = _drawn(shape, _rng(seed))
         return ScaledMLP(mlp, tuple(float(v) for v in lo), tuple(float(v) for v in hi), kinks, embedding, periodic)
+
+
+def _rng(seed) -> np.random.Generator:
+    """NumPy's generator for an integer seed or a JAX key (from its key data)."""
+    if isinstance(seed, (int, np.integer)):
+        return np.random.default_rng(int(seed))
+    data = jax.random.key_data(seed) if jax.dtypes.issubdtype(seed.dtype, jax.dtypes.prng_key) else seed
+    return np.random.default_rng(np.asarray(data, np.uint32).ravel().tolist())
+
+
+def _drawn(shape, rng: np.random.Generator):
+    """The MLP ``shape`` (leaves: shapes and dtypes) with each linear layer's weight and bias drawn
+    uniformly within ±1/√(its inputs)."""
+    import equinox as eqx
+
+    layers = []
+    for layer in shape.layers:
+        bound = 1 / np.sqrt(layer.in_features)
+        draw = lambda leaf: jnp.asarray(rng.uniform(-bound, bound, leaf.shape), leaf.dtype)  # noqa: E731
+        layer = eqx.tree_at(lambda l: l.weight, layer, draw(layer.weight))
+        if layer.bias is not None:
+            layer = eqx.tree_at(lambda l: l.bias, layer, draw(layer.bias))
+        layers.append(layer)
+    return eqx.tree_at(lambda m: m.layers, shape, tuple(layers))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import jax
 
 from ..nn.mlp import MLP
 from ..nn.model import split
@@ -19,7 +18,7 @@ def build_model(problem: Problem, network: MLP, dtype, seed: int) -> tuple[Calla
     kinks = [(axis, a) for axis, points in problem.jumps.items() for a in points]
     trial = make_trial(problem.hard, domain.segments(), domain.coords, len(problem.fields), problem.scale, problem.sign,
                        shape=getattr(domain.plane(), "shape", None), shape_values=problem.shape_hard)
-    net = network.build(domain.dim, len(problem.fields) + trial.extra_outputs, lo, hi, dtype, jax.random.PRNGKey(seed),
+    net = network.build(domain.dim, len(problem.fields) + trial.extra_outputs, lo, hi, dtype, seed,
                         kinks, problem.periodic)
     return split(net, trial)
 

@@ -152,16 +152,17 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
             phase = phases[k]
             adam = not phase.fixed_loss
             phase_terms = fixed_terms if phase.fixed_loss and fixed_terms is not None else terms
-            terms_jit = _jit(phase_terms)
             resuming = saved.carry is not None and saved.phase == k
             carry = saved.carry if resuming else _initial_carry(phase, result.params, balance_factors)
             step0 = sum(p["steps"] for p in result.phases)
-            runner = _chunk_runner(phase, batched if batched is not None and adam else phase_terms, batched is not None and adam)
+            runner = _chunk_runner(phase, batched if batched is not None and adam else phase_terms, batched is not None and adam,
+                                   phase_terms)  # fmt: skip
             phase_weights = weights * masks[k]
             draw = _draw_index(schedule, step0 + (int(carry[0]) if adam else 0))
             if resample is None or data is None:
                 data = placement.points(sampler(draw))
             last, timed_out, plateaued = None, False, False  # last: (seconds, steps) of this phase's previous chunk
+            best_terms = None  # the terms of the carry's best parameters, as the last chunk left them
             # a loss that changes as it trains cannot show a plateau
             watch = phase.plateau > 0 and (phase.fixed_loss or (fixed_terms is None and schedule.balance is None
                                                                 and not schedule.redraw and resample is None))  # fmt: skip
@@ -171,14 +172,14 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
                     timed_out = True
                     break
                 began, before = _now(), int(carry[0])
-                carry = runner(placement.replicated(carry), data, phase_weights, n)
+                carry, best_terms = runner(placement.replicated(carry), data, phase_weights, n)
                 result.data_sharding = placement.shardings(data)
                 result.params = carry[3]  # best so far: safe to keep whatever happens next
                 step = step0 + int(carry[0])  # waits for the chunk to finish
                 reached = (k, int(carry[0]))  # how far the parameters in result.params got
                 result.chunks.append((began, _now()))
                 if step % schedule.log_every == 0 or int(carry[0]) == phase.steps or int(carry[6]) != RUNNING:
-                    _log(result, callback, _progress(phase.name, step, terms_jit, carry, data, weights * masks[k],
+                    _log(result, callback, _progress(phase.name, step, best_terms, carry, weights * masks[k],
                                                      schedule, start))  # fmt: skip
                 inside = adam and int(carry[0]) < phase.steps  # no events at a phase's end
                 if inside and schedule.balance is not None and step % schedule.balance.every == 0:
@@ -205,8 +206,8 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
             balance_factors = carry[7]
             step = step0 + int(carry[0])
             if timed_out and (not result.history or result.history[-1]["step"] != step):  # as at a phase's end
-                _log(result, callback, _progress(phase.name, step, terms_jit, carry, data, weights * masks[k],
-                                                 schedule, start))  # fmt: skip
+                values = _jit(phase_terms)(carry[3], data)  # the data may have changed since the last chunk
+                _log(result, callback, _progress(phase.name, step, values, carry, weights * masks[k], schedule, start))
             result.phases.append({"phase": phase.name, "steps": int(carry[0]), "stop": _STOPS[flag].format(
                 patience=phase.patience, gtol=phase.gtol, plateau=phase.plateau, factor=phase.plateau_factor)})  # fmt: skip
             state = _snapshot(k, carry, data, resample, result)
@@ -289,9 +290,10 @@ def _time_message(limit: float | None, phases: list) -> str:
     return f"training stopped at its time limit{limit_text} after {steps} steps"
 
 
-def _progress(name: str, step: int, terms_jit, carry, data, weights, schedule: Schedule, start: float) -> dict:
-    """The progress record of ``carry``'s best parameters, with the balance factors when they adapt."""
-    record = _record(name, step, terms_jit(carry[3], data), weights * carry[7], start)
+def _progress(name: str, step: int, best_terms, carry, weights, schedule: Schedule, start: float) -> dict:
+    """The progress record of ``carry``'s best parameters (whose terms are ``best_terms``), with the
+    balance factors when they adapt."""
+    record = _record(name, step, best_terms, weights * carry[7], start)
     if schedule.balance is not None:
         record["balance"] = [float(v) for v in carry[7]]
     return record
@@ -384,9 +386,11 @@ def _whole(terms: Callable) -> Callable:
 
 
 @functools.lru_cache(maxsize=64)
-def _chunk_runner(phase, terms: Callable, stochastic: bool = False) -> Callable:
-    """The compiled chunk of ``phase`` steps on ``terms``; cached, so fits that share both (the
-    states of an eigenproblem) compile once. ``stochastic``: ``terms`` takes the step number."""
+def _chunk_runner(phase, terms: Callable, stochastic: bool, record_terms: Callable) -> Callable:
+    """The compiled chunk of ``phase`` steps on ``terms``, returning the carry and the terms
+    ``record_terms`` of its best parameters (for the progress record: computed here rather than by a
+    program of their own, a compilation less). Cached, so fits that share all three (the states of
+    an eigenproblem) compile once. ``stochastic``: ``terms`` takes the step number."""
     patience = phase.patience
 
     @jax.jit
@@ -418,7 +422,8 @@ def _chunk_runner(phase, terms: Callable, stochastic: bool = False) -> Callable:
                 flag = jnp.where((flag == RUNNING) & (gmax <= phase.gtol), GTOL, flag)
             return (i + 1, new_params, new_state, best, best_value, stall, flag) + c[7:]
 
-        return jax.lax.while_loop(cond, body, carry)
+        out = jax.lax.while_loop(cond, body, carry)
+        return out, record_terms(out[3], data)
 
     return run
 

@@ -59,8 +59,8 @@ class Learned:
         hidden, self.hidden = {}, {}
         for i, (name, h) in enumerate(inv.hidden.items()):
             lo, hi = input_box(problem, h.inputs)
-            key = jax.random.PRNGKey(seed + 7919 * (i + 1))
-            net_h = MLP(width=h.width, depth=h.depth, activation=h.activation).build(len(h.inputs), 1, lo, hi, dtype, key)
+            net_h = MLP(width=h.width, depth=h.depth, activation=h.activation).build(
+                len(h.inputs), 1, lo, hi, dtype, seed + 7919 * (i + 1))  # fmt: skip
             import equinox as eqx
 
             arrays, static = eqx.partition(net_h, eqx.is_inexact_array)
@@ -139,7 +139,7 @@ def build_fields(problem: Problem, network: MLP, dtype, seed: int):
     scales = [s if f in given else data_scale(problem, j) for j, (f, s) in enumerate(zip(problem.fields, problem.scale))]
     trial = make_trial(problem.hard, domain.segments(), domain.coords, len(problem.fields), scales, problem.sign,
                        shape=getattr(domain.plane(), "shape", None), shape_values=problem.shape_hard)
-    net = network.build(domain.dim, len(problem.fields) + trial.extra_outputs, lo, hi, dtype, jax.random.PRNGKey(seed),
+    net = network.build(domain.dim, len(problem.fields) + trial.extra_outputs, lo, hi, dtype, seed,
                         (), problem.periodic)
     return split(net, trial)
 

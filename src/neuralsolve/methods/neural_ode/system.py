@@ -73,9 +73,8 @@ class OdeSystem:
         for i, (net, members) in enumerate(self.networks.items()):
             h = self.problem.inverse.hidden[members[0]]
             lo, hi = self._input_box(h.inputs)
-            key = jax.random.PRNGKey(seed + 7919 * (i + 1))
             module = MLP(width=h.width, depth=h.depth, activation=h.activation).build(
-                len(h.inputs), len(members), lo, hi, dtype, key)  # fmt: skip
+                len(h.inputs), len(members), lo, hi, dtype, seed + 7919 * (i + 1))  # fmt: skip
             arrays[net], statics[net] = eqx.partition(module, eqx.is_inexact_array)
         return arrays, statics
 
