@@ -105,3 +105,58 @@ def test_cached_point_sets_are_the_points_scipy_draws(tmp_path):
     for a, b, c in zip(fresh, drawn, again):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(a, c)
+
+
+def test_a_network_is_drawn_without_compiling_anything_as_equinox_draws_it():
+    import jax.numpy as jnp
+
+    _COMPILES.clear()
+    net = ns.MLP(20, 3).build(2, 1, (-1, 0), (1, 1), jnp.float32, 7)
+    assert _COMPILES == []
+    again = ns.MLP(20, 3).build(2, 1, (-1, 0), (1, 1), jnp.float32, 7)
+    other = ns.MLP(20, 3).build(2, 1, (-1, 0), (1, 1), jnp.float32, 8)
+    for layer, same, different in zip(net.mlp.layers, again.mlp.layers, other.mlp.layers):
+        bound = 1 / np.sqrt(layer.in_features)  # Equinox's Linear: uniform within ±1/√fan-in
+        for leaf, leaf2, leaf3 in ((layer.weight, same.weight, different.weight), (layer.bias, same.bias, different.bias)):
+            values = np.asarray(leaf)
+            assert leaf.dtype == jnp.float32 and np.all(np.abs(values) <= bound)
+            if values.size >= 20:  # spread over the range, not squeezed
+                assert np.abs(values).max() > 0.8 * bound
+            np.testing.assert_array_equal(values, np.asarray(leaf2))  # one seed, one network
+            assert not np.array_equal(values, np.asarray(leaf3))
+
+
+@pytest.mark.parametrize("n", [0, 1, 4096, 5000])
+def test_a_solution_evaluates_any_number_of_points_by_one_program(n):
+    import jax
+    import jax.numpy as jnp
+
+    from neuralsolve.solution import in_batches
+
+    weights = jnp.asarray(np.random.default_rng(0).random((3, 2)), jnp.float32)
+    model = lambda w, x: jnp.tanh(w @ x)  # noqa: E731
+    batched = jax.jit(jax.vmap(model, in_axes=(None, 0)))
+    points = np.random.default_rng(n).random((n, 2)).astype(np.float32)
+    values = in_batches(batched, weights, points)
+    assert values.shape == (n, 3) and values.flags.writeable
+    if n:
+        np.testing.assert_allclose(values, np.tanh(points @ np.asarray(weights).T), rtol=1e-6, atol=1e-6)
+    assert batched._cache_size() == 1  # every count of points: one compiled program
+
+
+def test_metrics_prepared_while_training_are_the_metrics_measured_after():
+    import jax
+    import jax.numpy as jnp
+
+    from neuralsolve.pinn.measure import PreparedMetrics, evaluate_metrics
+    from neuralsolve.pinn.model import build_model
+
+    problem = ns.load(ROOT / "src/neuralsolve/examples" / "heat.toml")
+    with jax.enable_x64(True):
+        model, params = build_model(problem, ns.MLP(8, 2), jnp.float64, 3)
+        prepared = PreparedMetrics(problem, model, 3, "taylor", jnp.float64, x64=True)
+        prepared.start(params)
+        direct = evaluate_metrics(problem, model, params, 3, "taylor", jnp.float64)
+        early = evaluate_metrics(problem, model, params, 3, "taylor", jnp.float64, prepared=prepared)
+    assert early == direct and direct["l2_relative_error"]
+    assert prepared.evaluator() is not None

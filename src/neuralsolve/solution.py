@@ -38,7 +38,7 @@ class Solution:
     """
 
     def __init__(self, model: Callable, params, fields, coords, precision: str, *, fit, metrics, term_names,
-                 reference: Callable | None = None):  # fmt: skip
+                 reference: Callable | None = None, evaluator: Callable | None = None):  # fmt: skip
         self._model, self._params = model, params
         self.fields, self.coords, self.precision = tuple(fields), tuple(coords), precision
         self.status, self.message = fit.status, fit.message
@@ -46,7 +46,8 @@ class Solution:
         self.metrics, self.term_names, self.reference = metrics, term_names, reference
         self.spans: list[tuple[str, float, float]] = []
         self.problem, self.settings, self._checkpoint = None, None, None
-        self._batched = jax.jit(jax.vmap(model, in_axes=(None, 0)))
+        # evaluator: the same, compiled for batches of BATCH points (prepared while training)
+        self._batched = evaluator or jax.jit(jax.vmap(model, in_axes=(None, 0)))
 
     @property
     def model(self) -> Callable:
@@ -180,8 +181,7 @@ def in_batches(batched: Callable, params, points: np.ndarray) -> np.ndarray:
     serves every number of points (metrics, plot grids, a user's calls), where each new count would
     compile anew."""
     n = len(points)
-    if n == 0:
-        return np.array(batched(params, jnp.asarray(points)))
-    padded = np.concatenate([points, np.repeat(points[-1:], -n % BATCH, axis=0)])
-    parts = [np.asarray(batched(params, jnp.asarray(padded[i : i + BATCH]))) for i in range(0, len(padded), BATCH)]
+    last = points[-1:] if n else np.zeros((1, points.shape[1]), points.dtype)
+    padded = np.concatenate([points, np.repeat(last, -n % BATCH if n else BATCH, axis=0)])
+    parts = [np.asarray(batched(params, jax.device_put(padded[i : i + BATCH]))) for i in range(0, len(padded), BATCH)]
     return np.concatenate(parts)[:n]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 
 # the rows of the breakdown, in order, with the solution's span names they total
@@ -52,6 +53,7 @@ class Profile:
 
     def __init__(self):
         self.started = process_start()
+        self.thread = threading.get_ident()  # compilations are counted in this thread only
         self.spans: list[tuple[str, float, float]] = []
         self.compiles: list[tuple[float, float]] = []  # (end, seconds) of each compilation stage
         self.cache_hits = 0
@@ -67,13 +69,15 @@ class Profile:
         _LISTENING[:] = [self]
 
     def _on_duration(self, event: str, seconds: float, **_) -> None:
+        if threading.get_ident() != self.thread:
+            return  # background work (the metrics' program, prepared while training): overlapped, not added
         if event in _COMPILE_EVENTS:
             self.compiles.append((time.perf_counter(), seconds))
         if event == "/jax/core/compile/backend_compile_duration":
             self.compilations += 1
 
     def _on_event(self, event: str, **_) -> None:
-        if event == "/jax/compilation_cache/cache_hits":
+        if event == "/jax/compilation_cache/cache_hits" and threading.get_ident() == self.thread:
             self.cache_hits += 1
 
     def span(self, part: str):

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from .._errors import ProblemError
@@ -86,7 +85,8 @@ def _drawn(shape, rng: np.random.Generator):
     layers = []
     for layer in shape.layers:
         bound = 1 / np.sqrt(layer.in_features)
-        draw = lambda leaf: jnp.asarray(rng.uniform(-bound, bound, leaf.shape), leaf.dtype)  # noqa: E731
+        # device_put, not jnp.asarray: that compiles a copy for each new shape
+        draw = lambda leaf: jax.device_put(rng.uniform(-bound, bound, leaf.shape).astype(leaf.dtype))  # noqa: E731
         layer = eqx.tree_at(lambda l: l.weight, layer, draw(layer.weight))
         if layer.bias is not None:
             layer = eqx.tree_at(lambda l: l.bias, layer, draw(layer.bias))

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..loss.terms import residuals
 from ..problem.problem import Problem
+from ..solution import BATCH
 
 # the metrics every physics-informed solve writes (and a reopened solve keeps: a classical
 # reference is costly to recompute)
@@ -48,8 +49,8 @@ class BackgroundReference:
 
     A classical reference is NumPy and SciPy work, and training is mostly compiled XLA code that
     releases the interpreter: computing the reference while the network trains takes it off the
-    time to the first answer. Started once training runs (not while it compiles, which needs the
-    interpreter itself). An exact solution needs no thread.
+    time to the first answer. Started once training's program is traced (which needs the
+    interpreter itself), while XLA compiles it. An exact solution needs no thread.
     """
 
     def __init__(self, problem: Problem, x64: bool):
@@ -78,16 +79,10 @@ class BackgroundReference:
             raise self._outcome["error"]
         return self._outcome["value"]
 
-    def starting(self, callback: Callable | None) -> Callable:
-        """A progress callback that starts the reference at training's first progress record
-        (compilation is over by then), then passes every record on to ``callback``."""
+    def evaluator(self) -> Callable | None:
+        """``evaluate(params, points)`` on exactly :data:`~neuralsolve.solution.BATCH` points, compiled."""
+        return self._outcome.get("evaluator")
 
-        def relay(record):
-            self.start()
-            if callback is not None:
-                callback(record)
-
-        return relay
 
 
 def has_exact(problem: Problem) -> bool:
@@ -100,21 +95,70 @@ def exact_values(problem: Problem) -> Callable:
     return lambda pts: np.stack([np.asarray(problem.exact_at(f, pts)) for f in problem.fields], axis=1)
 
 
-def evaluate_metrics(problem: Problem, model: Callable, params, seed: int, method: str, dtype,
-                     reference: Callable | None = None, unknowns=None) -> dict:  # fmt: skip
-    """Residual RMS on fresh points and, given a reference (exact or classical), errors against it.
+def metrics_program(problem: Problem, model: Callable, method: str, unknowns=None) -> Callable:
+    """``program(params, points) -> (residuals, values)``, jitted: compiled, not run op by op (one
+    compilation costs a tenth of dispatching Taylor mode's many small operations one at a time:
+    5.3 s -> 0.55 s on Burgers, 4096 points), both in one program (a compilation less).
     ``unknowns(params) -> unknowns`` gives the residual's scalar unknowns (see
     :func:`~neuralsolve.loss.terms.make_terms`) from the parameters."""
-    x = jnp.asarray(fresh_points(problem, seed), dtype)
-    # compiled, not run op by op: one compilation costs a tenth of dispatching Taylor mode's many
-    # small operations one at a time (5.3 s -> 0.55 s on Burgers, 4096 points)
-    # the residual and the values in one program: a compilation less
     given = (lambda p: None) if unknowns is None else unknowns
 
     def both(p, y):
         return residuals(problem, model, p, y, method, given(p)), jax.vmap(model, in_axes=(None, 0))(p, y)
 
-    r, u = (np.asarray(v) for v in jax.jit(both)(params, x))
+    return jax.jit(both)
+
+
+class PreparedMetrics:
+    """The fresh points, the compiled :func:`metrics_program` and the compiled evaluation of a
+    batch of :data:`~neuralsolve.solution.BATCH` points (for the plots), prepared in a background
+    thread while the network trains: tracing and compiling them (half a second to two seconds) then
+    costs the time to the answer nothing, as training runs in compiled code that releases the
+    interpreter. :meth:`start` it with parameters of the trained ones' structure; call the object
+    with them for ``(points, compiled program)``; :meth:`evaluator` then gives the evaluation."""
+
+    def __init__(self, problem: Problem, model: Callable, seed: int, method: str, dtype, x64: bool):
+        self.args = problem, model, seed, method, dtype
+        self.x64, self._thread, self._outcome = x64, None, {}
+
+    def start(self, params) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, args=(params,), name="neuralsolve-metrics", daemon=True)
+            self._thread.start()
+
+    def _work(self, params) -> None:
+        problem, model, seed, method, dtype = self.args
+        try:
+            with jax.enable_x64(self.x64):
+                x = jax.device_put(np.asarray(fresh_points(problem, seed), dtype))
+                self._outcome["value"] = x, metrics_program(problem, model, method).lower(params, x).compile()
+                batch = jnp.zeros((BATCH, x.shape[1]), dtype)
+                self._outcome["evaluator"] = jax.jit(jax.vmap(model, in_axes=(None, 0))).lower(params, batch).compile()
+        except BaseException as err:  # re-raised in the caller's thread
+            self._outcome["error"] = err
+
+    def __call__(self, params) -> tuple:
+        self.start(params)  # if training never compiled (a finished run resumed): now
+        self._thread.join()
+        if "error" in self._outcome:
+            raise self._outcome["error"]
+        return self._outcome["value"]
+
+    def evaluator(self) -> Callable | None:
+        """``evaluate(params, points)`` on exactly :data:`~neuralsolve.solution.BATCH` points, compiled."""
+        return self._outcome.get("evaluator")
+
+
+def evaluate_metrics(problem: Problem, model: Callable, params, seed: int, method: str, dtype,
+                     reference: Callable | None = None, unknowns=None, prepared: PreparedMetrics | None = None) -> dict:  # fmt: skip
+    """Residual RMS on fresh points and, given a reference (exact or classical), errors against it.
+    ``unknowns``: as for :func:`metrics_program`; ``prepared``: the points and program, prepared
+    while training (the same problem, model, seed, method and dtype, no unknowns)."""
+    if prepared is not None:
+        x, program = prepared(params)
+    else:
+        x, program = jax.device_put(np.asarray(fresh_points(problem, seed), dtype)), metrics_program(problem, model, method, unknowns)
+    r, u = (np.asarray(v) for v in program(params, x))
     metrics = {
         "residual_rms": float(np.sqrt(np.mean(r**2))),
         "residual_rms_per_equation": [float(v) for v in np.sqrt(np.mean(r**2, axis=0))],

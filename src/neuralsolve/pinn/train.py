@@ -17,7 +17,7 @@ from ..solution import Solution
 from ..train.checkpoint import Checkpoint
 from ..train.fit import Schedule, fit
 from ..train.sharding import OneDevice, check_split, placement, whole_copies
-from .measure import BackgroundReference, evaluate_metrics
+from .measure import BackgroundReference, PreparedMetrics, evaluate_metrics
 from .model import build_model
 from .settings import dtype_of
 
@@ -46,17 +46,23 @@ def train_network(problem: Problem, settings: dict, *, derivatives: str, callbac
         schedule = Schedule(log_every, settings["weighting"], settings["redraw"], resample)
         clock.append(time.perf_counter())
         pending = BackgroundReference(problem, precision == "float64") if measure else None
-        relay = pending.starting(callback) if measure else callback
-        result = fit(terms, params, sampler, phases, weights=weights, schedule=schedule, callback=relay,
+        # a compiled program is made for one placement: prepared only on one device
+        prepared = PreparedMetrics(problem, model, seed, derivatives, dtype, precision == "float64") \
+            if measure and where.count == 1 else None  # fmt: skip
+        starts = [pending.start] + ([lambda: prepared.start(params)] if prepared is not None else [])
+        result = fit(terms, params, sampler, phases, weights=weights, schedule=schedule, callback=callback,
                      checkpoint=checkpoint, resume=resume, fixed_terms=fixed_terms, reference=reference,
-                     time_limit=settings["time_limit"], placement=where)  # fmt: skip
+                     time_limit=settings["time_limit"], placement=where,
+                     compiling=(lambda: [start() for start in starts]) if measure else None)  # fmt: skip
         clock.append(time.perf_counter())
         reference = pending() if measure else None  # what is left of it after training
         clock.append(time.perf_counter())
-        metrics = evaluate_metrics(problem, model, result.params, seed, derivatives, dtype, reference) if measure else {}
+        metrics = evaluate_metrics(problem, model, result.params, seed, derivatives, dtype, reference,
+                                   prepared=prepared) if measure else {}  # fmt: skip
         clock.append(time.perf_counter())
     sol = Solution(model, result.params, problem.fields, domain.coords, precision, fit=result, metrics=metrics,
-                   term_names=term_names(problem), reference=reference)  # fmt: skip
+                   term_names=term_names(problem), reference=reference,
+                   evaluator=prepared.evaluator() if prepared is not None else None)  # fmt: skip
     parts = ("setup", "training", "reference", "metrics") if measure else ("setup", "training")
     sol.spans = [(part, a, b) for part, a, b in zip(parts, clock, clock[1:])] + [("steps", *c) for c in result.chunks]
     return sol
@@ -95,7 +101,8 @@ def samplers(problem: Problem, model: Callable, settings: dict, dtype, method: s
             data = adaptive.prepare(data, events)
         if devices > 1:
             data = {**data, "penalties": whole_copies(data["penalties"], devices)}
-        return jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype), data)
+        # device_put of NumPy arrays: jnp.asarray would compile a conversion for each new shape
+        return jax.tree_util.tree_map(lambda a: jax.device_put(np.asarray(a, dtype)), data)
 
     if adaptive is None:
         return sampler, None

@@ -92,7 +92,8 @@ class Schedule:
 def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: Sequence | None = None,
         schedule: Schedule = Schedule(), callback=None, checkpoint: Checkpoint | None = None,
         resume: bool = False, fixed_terms: Callable | None = None, reference: Sequence | None = None,
-        time_limit: float | None = None, stochastic: bool = False, placement: OneDevice | None = None) -> FitResult:  # fmt: skip
+        time_limit: float | None = None, stochastic: bool = False, placement: OneDevice | None = None,
+        compiling: Callable | None = None) -> FitResult:  # fmt: skip
     """Minimise the weighted sum of ``terms(params, data) -> (k,)`` through ``phases``.
 
     ``sampler(draw)`` returns the collocation data of draw number ``draw`` (draw 0 is used unless
@@ -118,6 +119,10 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
 
     ``placement`` (a :class:`~neuralsolve.train.sharding.Placement`) splits the collocation data
     over several devices, wherever it is drawn, resampled or resumed, and replicates the carry.
+
+    ``compiling()`` is called once, when the first chunk's program is traced and lowered and XLA
+    is about to compile it: that leaves the interpreter free (and on a first run, for seconds), so
+    background work started then overlaps with it.
     """
     phases = list(phases)
     placement = placement or OneDevice()
@@ -172,6 +177,9 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
                     timed_out = True
                     break
                 began, before = _now(), int(carry[0])
+                if compiling is not None:  # traced and lowered here; the call below compiles (cached)
+                    runner.lower(placement.replicated(carry), data, phase_weights, n)
+                    compiling, _ = None, compiling()
                 carry, best_terms = runner(placement.replicated(carry), data, phase_weights, n)
                 result.data_sharding = placement.shardings(data)
                 result.params = carry[3]  # best so far: safe to keep whatever happens next
@@ -351,6 +359,13 @@ def carry_template(phase, params, n_terms: int):
 
 
 def _initial_carry(phase, params, balance_factors):
+    """The carry at a phase's start: one compiled program (op by op, a dozen small compilations)."""
+    import equinox as eqx
+
+    return eqx.filter_jit(_carry_at_start)(phase, params, balance_factors)
+
+
+def _carry_at_start(phase, params, balance_factors):
     dtype = jax.tree_util.tree_leaves(params)[0].dtype
     inf = jnp.asarray(jnp.inf, dtype)
     factors = jnp.asarray(balance_factors, dtype)
@@ -434,6 +449,6 @@ def _all_finite(tree) -> jax.Array:
 
 def _record(phase: str, step: int, term_values, weights, start: float) -> dict:
     """A progress record: the objective (weighted sum) and each term's unweighted value."""
-    values = [float(v) for v in term_values]
+    values = [float(v) for v in np.asarray(term_values)]  # iterating a JAX array compiles
     loss = float(np.sum(np.asarray(weights) * np.asarray(values)))
     return {"phase": phase, "step": step, "loss": loss, "terms": values, "elapsed": _now() - start}
