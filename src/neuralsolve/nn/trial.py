@@ -80,6 +80,7 @@ def make_trial(hard: list[HardValue], segments: dict, coords: tuple[str, ...], n
     # Nothing imposed, scaled or signed: the fields are the network's outputs as they are.
     trial.identity = all(b is None for b in blends) and all(s == 1.0 for s in scales) and not any(signs)
     trial.extra_outputs = offsets[-1] - n_fields  # network outputs beyond one per field
+    trial.affine = not any(signs)  # B + s·D·N and the corner terms: affine in the outputs (exp is not)
     return trial
 
 
