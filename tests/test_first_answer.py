@@ -117,7 +117,8 @@ def test_a_network_is_drawn_without_compiling_anything_as_equinox_draws_it():
     other = ns.MLP(20, 3).build(2, 1, (-1, 0), (1, 1), jnp.float32, 8)
     for layer, same, different in zip(net.mlp.layers, again.mlp.layers, other.mlp.layers):
         bound = 1 / np.sqrt(layer.in_features)  # Equinox's Linear: uniform within ±1/√fan-in
-        for leaf, leaf2, leaf3 in ((layer.weight, same.weight, different.weight), (layer.bias, same.bias, different.bias)):
+        for name in ("weight", "bias"):
+            leaf, leaf2, leaf3 = (getattr(x, name) for x in (layer, same, different))
             values = np.asarray(leaf)
             assert leaf.dtype == jnp.float32 and np.all(np.abs(values) <= bound)
             if values.size >= 20:  # spread over the range, not squeezed

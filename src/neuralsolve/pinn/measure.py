@@ -79,11 +79,6 @@ class BackgroundReference:
             raise self._outcome["error"]
         return self._outcome["value"]
 
-    def evaluator(self) -> Callable | None:
-        """``evaluate(params, points)`` on exactly :data:`~neuralsolve.solution.BATCH` points, compiled."""
-        return self._outcome.get("evaluator")
-
-
 
 def has_exact(problem: Problem) -> bool:
     """Whether the problem gives an exact solution for every field."""
@@ -150,14 +145,16 @@ class PreparedMetrics:
 
 
 def evaluate_metrics(problem: Problem, model: Callable, params, seed: int, method: str, dtype,
-                     reference: Callable | None = None, unknowns=None, prepared: PreparedMetrics | None = None) -> dict:  # fmt: skip
+                     reference: Callable | None = None, unknowns=None,
+                     prepared: PreparedMetrics | None = None) -> dict:  # fmt: skip
     """Residual RMS on fresh points and, given a reference (exact or classical), errors against it.
     ``unknowns``: as for :func:`metrics_program`; ``prepared``: the points and program, prepared
     while training (the same problem, model, seed, method and dtype, no unknowns)."""
     if prepared is not None:
         x, program = prepared(params)
     else:
-        x, program = jax.device_put(np.asarray(fresh_points(problem, seed), dtype)), metrics_program(problem, model, method, unknowns)
+        x = jax.device_put(np.asarray(fresh_points(problem, seed), dtype))
+        program = metrics_program(problem, model, method, unknowns)
     r, u = (np.asarray(v) for v in program(params, x))
     metrics = {
         "residual_rms": float(np.sqrt(np.mean(r**2))),

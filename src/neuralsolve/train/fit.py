@@ -160,8 +160,8 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
             resuming = saved.carry is not None and saved.phase == k
             carry = saved.carry if resuming else _initial_carry(phase, result.params, balance_factors)
             step0 = sum(p["steps"] for p in result.phases)
-            runner = _chunk_runner(phase, batched if batched is not None and adam else phase_terms, batched is not None and adam,
-                                   phase_terms)  # fmt: skip
+            mini_batches = batched is not None and adam
+            runner = _chunk_runner(phase, batched if mini_batches else phase_terms, mini_batches, phase_terms)
             phase_weights = weights * masks[k]
             draw = _draw_index(schedule, step0 + (int(carry[0]) if adam else 0))
             if resample is None or data is None:
