@@ -150,7 +150,8 @@ def test_taylor_is_the_default_and_solves_alike():
     assert math.isclose(a.metrics["l2_relative_error"]["u"], b.metrics["l2_relative_error"]["u"], rel_tol=1e-6)
 
 
-@pytest.mark.parametrize("example", ["burgers", "poisson_lshape"])
+# the L-shape (its corner term: one more network output) takes 17 s to trace: with the slow tests
+@pytest.mark.parametrize("example", ["burgers", pytest.param("poisson_lshape", marks=pytest.mark.slow)])
 def test_a_head_affine_in_the_outputs_gives_the_derivatives_nested_jvp_gives(example):
     """Leibniz's rule on A(y) + B(y) n(y) (values on faces in space and time; on a shape with a
     re-entrant corner) against nested jvp through the whole head."""
