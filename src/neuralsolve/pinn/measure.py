@@ -125,7 +125,7 @@ class PreparedMetrics:
         problem, model, seed, method, dtype = self.args
         try:
             with jax.enable_x64(self.x64):
-                x = jax.device_put(np.asarray(fresh_points(problem, seed), dtype))
+                x = _fresh(problem, seed, dtype)
                 self._outcome["value"] = x, metrics_program(problem, model, method).lower(params, x).compile()
                 batch = jnp.zeros((BATCH, x.shape[1]), dtype)
                 self._outcome["evaluator"] = jax.jit(jax.vmap(model, in_axes=(None, 0))).lower(params, batch).compile()
@@ -153,7 +153,7 @@ def evaluate_metrics(problem: Problem, model: Callable, params, seed: int, metho
     if prepared is not None:
         x, program = prepared(params)
     else:
-        x = jax.device_put(np.asarray(fresh_points(problem, seed), dtype))
+        x = _fresh(problem, seed, dtype)
         program = metrics_program(problem, model, method, unknowns)
     r, u = (np.asarray(v) for v in program(params, x))
     metrics = {
@@ -191,6 +191,11 @@ def at_reference_level(errors: dict[str, float], estimates: dict[str, float | No
     are left out."""
     return [name for name, error in errors.items()
             if estimates.get(name) and error <= AT_REFERENCE_LEVEL * estimates[name]]  # fmt: skip
+
+
+def _fresh(problem: Problem, seed: int, dtype) -> jax.Array:
+    """:func:`fresh_points` on the device (``device_put``: ``jnp.asarray`` would compile a copy)."""
+    return jax.device_put(np.asarray(fresh_points(problem, seed), dtype))
 
 
 def fresh_points(problem: Problem, seed: int) -> np.ndarray:

@@ -49,11 +49,16 @@ def train_network(problem: Problem, settings: dict, *, derivatives: str, callbac
         # a compiled program is made for one placement: prepared only on one device
         prepared = PreparedMetrics(problem, model, seed, derivatives, dtype, precision == "float64") \
             if measure and where.count == 1 else None  # fmt: skip
-        starts = [pending.start] + ([lambda: prepared.start(params)] if prepared is not None else [])
+
+        def background():  # while XLA compiles training: the reference, and what measuring needs
+            pending.start()
+            if prepared is not None:
+                prepared.start(params)
+
         result = fit(terms, params, sampler, phases, weights=weights, schedule=schedule, callback=callback,
                      checkpoint=checkpoint, resume=resume, fixed_terms=fixed_terms, reference=reference,
                      time_limit=settings["time_limit"], placement=where,
-                     compiling=(lambda: [start() for start in starts]) if measure else None)  # fmt: skip
+                     compiling=background if measure else None)  # fmt: skip
         clock.append(time.perf_counter())
         reference = pending() if measure else None  # what is left of it after training
         clock.append(time.perf_counter())

@@ -179,7 +179,8 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
                 began, before = _now(), int(carry[0])
                 if compiling is not None:  # traced and lowered here; the call below compiles (cached)
                     runner.lower(placement.replicated(carry), data, phase_weights, n)
-                    compiling, _ = None, compiling()
+                    compiling()
+                    compiling = None
                 carry, best_terms = runner(placement.replicated(carry), data, phase_weights, n)
                 result.data_sharding = placement.shardings(data)
                 result.params = carry[3]  # best so far: safe to keep whatever happens next
@@ -360,9 +361,14 @@ def carry_template(phase, params, n_terms: int):
 
 def _initial_carry(phase, params, balance_factors):
     """The carry at a phase's start: one compiled program (op by op, a dozen small compilations)."""
-    import equinox as eqx
+    return _carry_program()(phase, params, balance_factors)
 
-    return eqx.filter_jit(_carry_at_start)(phase, params, balance_factors)
+
+@functools.cache
+def _carry_program() -> Callable:
+    import equinox as eqx  # imported where used, as elsewhere in training
+
+    return eqx.filter_jit(_carry_at_start)
 
 
 def _carry_at_start(phase, params, balance_factors):
