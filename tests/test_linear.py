@@ -80,6 +80,22 @@ def test_saved_models_reload_exactly(tmp_path):
         np.testing.assert_array_equal(one, two)
 
 
+def test_training_goes_on_from_a_saved_model_and_counts_both_trainings(tmp_path):
+    tiny = dict(cells=8, systems=2, samples=8, batch=2, width=4, smoothing=1, sizes=1)
+    first = Cycle(4, 1, key=jax.random.PRNGKey(3))
+    info = {"recipe": dataclasses.asdict(learn.Recipe(**tiny)), "training_seconds": 100.0}
+    recipe = learn.Recipe(**{**tiny, "steps": 1, "learning_rate": 1e-9})
+    network, trained = learn.train(recipe, start=(first, info))
+    for one, two in zip(jax.tree_util.tree_leaves(first), jax.tree_util.tree_leaves(network)):
+        np.testing.assert_allclose(one, two, rtol=0, atol=1e-8)  # one step of 1e-9 from the start
+    assert trained["training_seconds"] > 100.0 and trained["started_from"]["training_seconds"] == 100.0
+    learn.save(first, info, tmp_path / "first")
+    out = CliRunner().invoke(main, ["linear", "train", "diffusion", "--out", str(tmp_path / "m.eqx"), "--start",
+                                    str(tmp_path / "first.eqx"), "--width", "8"])  # fmt: skip
+    assert out.exit_code == 2 and "the model to start from has width = 4, the recipe 8" in out.output
+    assert "Traceback" not in out.output
+
+
 def test_recipe_refuses_grids_that_do_not_halve():
     with pytest.raises(ValueError, match="power of two"):
         learn.Recipe(cells=48)

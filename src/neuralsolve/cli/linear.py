@@ -46,8 +46,10 @@ def linear() -> None:
               help="training grids: --cells, twice as fine, ... (two teach the shared levels to extrapolate)")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="continue from the checkpoint next to --out")
+@click.option("--start", type=click.Path(dir_okay=False),
+              help="a trained model to go on from (e.g. with one more, finer grid: --sizes 3)")  # fmt: skip
 def train(kind: str, out: str, cells: int, steps: int, n_systems: int, samples: int, width: int, sizes: int,
-          seed: int, resume: bool) -> None:  # fmt: skip
+          seed: int, resume: bool, start: str | None) -> None:  # fmt: skip
     """Train a direction network on systems of family KIND and save it to --out."""
     from ..linear import learn
     from .progress import Progress
@@ -57,13 +59,26 @@ def train(kind: str, out: str, cells: int, steps: int, n_systems: int, samples: 
                               sizes=sizes, seed=seed)  # fmt: skip
     except ValueError as err:
         raise ProblemError(f"--cells: {err}") from None
+    first = _trained(start) if start else None
     path = pathlib.Path(out)
     checkpoint = path.with_name(path.stem + ".checkpoint")
     with Progress(steps) as bar:
-        network, info = learn.train(recipe, callback=bar.update, checkpoint=checkpoint, resume=resume)
+        try:
+            network, info = learn.train(recipe, callback=bar.update, checkpoint=checkpoint, resume=resume, start=first)
+        except ValueError as err:
+            raise ProblemError(f"--start {start}: {err}") from None
     learn.save(network, info, path)
     click.echo(f"trained on {n_systems} {kind} systems at {cells}^2 cells in {info['training_seconds']:.1f} s "
                f"(loss {info['final_loss']:.3e}); saved {path.with_suffix('.eqx')}")  # fmt: skip
+
+
+def _trained(model: str):
+    """``(network, info)`` of the saved model ``model``, or one line saying there is none."""
+    from ..linear import learn
+
+    if not pathlib.Path(model).with_suffix(".eqx").exists():
+        raise ProblemError(f"{model}: no trained model there (make one with `neuralsolve linear train`)")
+    return learn.load(model)
 
 
 @linear.command()
@@ -76,7 +91,7 @@ def bench(model: str, grids: str, rtols: str, count: int, json_file: str | None)
     """Compare the learned solver MODEL with CG, ILU-PCG, AMG and jax CG on held-out systems."""
     from rich.console import Console
 
-    from ..linear import compare, learn
+    from ..linear import compare
     from ..linear.dcdm import LearnedSolver
 
     grid_list, rtol_list = _grids(grids), _floats(rtols, "--rtol")
@@ -84,9 +99,7 @@ def bench(model: str, grids: str, rtols: str, count: int, json_file: str | None)
         import pyamg  # noqa: F401  (the AMG baselines)
     except ImportError:
         raise ProblemError("linear bench needs PyAMG for its AMG baselines: pip install 'neuralsolve[linear]'") from None
-    if not pathlib.Path(model).with_suffix(".eqx").exists():
-        raise ProblemError(f"{model}: no trained model there (make one with `neuralsolve linear train`)")
-    network, info = learn.load(model)
+    network, info = _trained(model)
     kind, training_s = info["recipe"]["kind"], info["training_seconds"]
     with Console(stderr=True).status("solving") as status:
         rows = compare.compare(kind, grid_list, rtol_list, count=count, learned=LearnedSolver(network),

@@ -103,9 +103,9 @@ def sample_loss(network, diag, cx, cy, mask, x, b):
 class Trainer:
     """The network and its loss in the form the shared fit loop takes."""
 
-    def __init__(self, recipe: Recipe):
+    def __init__(self, recipe: Recipe, network: Cycle | None = None):
         self.recipe = recipe
-        net = Cycle(recipe.width, recipe.smoothing, key=jax.random.PRNGKey(recipe.seed))
+        net = network if network is not None else Cycle(recipe.width, recipe.smoothing, key=jax.random.PRNGKey(recipe.seed))
         self.params, self.static = eqx.partition(net, eqx.is_inexact_array)
 
     def network(self, params):
@@ -133,24 +133,42 @@ class Trainer:
 
 
 def train(recipe: Recipe, *, callback=None, checkpoint: pathlib.Path | None = None, resume: bool = False,
-          log_every: int | None = None):  # fmt: skip
+          log_every: int | None = None, start: tuple | None = None):  # fmt: skip
     """Train a direction network for ``recipe``: ``(network, info)`` with the loss history (a record
-    every ``log_every`` steps, by default every twentieth of the steps) and seconds."""
+    every ``log_every`` steps, by default every twentieth of the steps) and seconds.
+
+    ``start``: ``(network, info)`` of a trained model (:func:`load`) to go on from, e.g. on one more,
+    finer grid (its width and smoothing must be the recipe's). ``info["training_seconds"]`` then
+    counts both trainings (what a break-even count must repay); ``info["started_from"]`` keeps the
+    first one's recipe and seconds."""
+    if start is not None:
+        _check_start(recipe, start[1])
     log_every = log_every or max(1, recipe.steps // 20)
-    start = time.perf_counter()
+    began = time.perf_counter()
     data = training_data(recipe, np.random.default_rng(recipe.seed))
     prepared = time.perf_counter()
-    trainer = Trainer(recipe)
+    trainer = Trainer(recipe, start[0] if start is not None else None)
     device = [{k: jnp.asarray(v) for k, v in group.items()} for group in data]
     phase = Adam(steps=recipe.steps, learning_rate=recipe.learning_rate, schedule="cosine")
     result = fit(trainer.terms, trainer.params, lambda draw: device, [phase], weights=[1.0],
                  schedule=Schedule(log_every), callback=callback, resume=resume, stochastic=True,
                  checkpoint=Checkpoint(checkpoint) if checkpoint is not None else None)  # fmt: skip
     done = time.perf_counter()
-    info = {"recipe": asdict(recipe), "data_seconds": prepared - start, "training_seconds": done - prepared,
+    info = {"recipe": asdict(recipe), "data_seconds": prepared - began, "training_seconds": done - prepared,
             "final_loss": result.history[-1]["loss"] if result.history else None, "status": result.status,
             "history": [{"step": h["step"], "loss": h["loss"]} for h in result.history]}  # fmt: skip
+    if start is not None:
+        first = start[1]
+        info["started_from"] = {"recipe": first["recipe"], "training_seconds": first["training_seconds"]}
+        info["training_seconds"] += first["training_seconds"]
     return trainer.network(result.params), info
+
+
+def _check_start(recipe: Recipe, info: dict) -> None:
+    first = info["recipe"]
+    for name in ("kind", "width", "smoothing"):
+        if first[name] != getattr(recipe, name):
+            raise ValueError(f"the model to start from has {name} = {first[name]!r}, the recipe {getattr(recipe, name)!r}")
 
 
 def save(network, info: dict, path: pathlib.Path) -> None:
