@@ -153,6 +153,8 @@ BAD = {
                                "G =", r"expected one of 'tanh', 'softplus', 'gelu', 'sin', got a string \('relu'\)"),
     "shared_network_differing_inputs": (_edit(BASE, G_LINE, G_LINE.replace('["x", "y"]', '["x"]')), OBS, "hidden.G",
                                         "G =", r"'F' and 'G' share the network 'net' but differ in inputs"),
+    "scale_inputs_not_a_flag": (_edit(BASE, G_LINE, G_LINE.replace("}", ", scale_inputs = 1 }")), OBS,
+                                "hidden.G.scale_inputs", "G =", r"expected true or false"),
     "trajectory_not_whole": (BASE, _series(ids=[0, 1, 1.5, 2]), "data.file", "file =",
                              r"row 11: trajectory is 1\.5; expected a whole number naming the series"),
 }  # fmt: skip
@@ -206,6 +208,12 @@ API_BAD = {
     "backsolve_with_regulariser": (lambda: ns.ODE(adjoint="backsolve", regularise="stiffness"),
                                    r"ode: the regularisers need adjoint = 'recursive' or 'direct'"),
     "hidden_activation_relu": (lambda: ns.Hidden(["x"], activation="relu"), r"hidden: activation must be one of tanh"),
+    "scale_inputs_not_a_flag": (lambda: ns.Hidden(["x"], scale_inputs="no"),
+                                r"hidden: scale_inputs must be true or false, got 'no'"),
+    "shared_network_differing_scaling": (
+        lambda: _problem(hidden={"F": ns.Hidden(["x", "y"], network="net"),
+                                 "G": ns.Hidden(["x", "y"], scale_inputs=False, network="net")}),
+        r"hidden terms 'F' and 'G' share the network 'net' but differ"),
     "shared_network_differing_width": (
         lambda: _problem(hidden={"F": ns.Hidden(["x", "y"], network="net"),
                                  "G": ns.Hidden(["x", "y"], width=8, network="net")}),
@@ -268,3 +276,18 @@ def test_documented_ode_defaults_are_the_defaults():
     assert documented["method"] == "neural-ode"
     assert ns.ODE(**documented["ode"]) == ns.ODE()
     assert set(documented["ode"]) | {"batch", "window"} == {f.name for f in dataclasses.fields(ns.ODE)}
+
+
+def test_unscaled_hidden_inputs_reach_the_network_raw_and_read_back(tmp_path):
+    from neuralsolve.methods.neural_ode.system import OdeSystem
+
+    raw = {k: ns.Hidden(["x", "y"], network="net", activation="gelu", scale_inputs=False) for k in ("F", "G")}
+    statics = {name: OdeSystem(_problem(hidden=h)).init_hidden(np.float64, 0)[1]["net"] for name, h in
+               (("scaled", SHARED), ("raw", raw))}  # fmt: skip
+    assert (statics["raw"].lo, statics["raw"].hi) == ((-1.0, -1.0), (1.0, 1.0))  # the identity map
+    assert statics["scaled"].lo != (-1.0, -1.0)  # the data's range, widened
+    problem = _problem(hidden=raw, solver={"method": "neural-ode"})
+    for name, text in data_texts(problem).items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "p.toml").write_text(to_toml({**problem_table(problem), "solver": {"method": "neural-ode"}}))
+    assert ns.load(tmp_path / "p.toml").inverse.hidden == problem.inverse.hidden

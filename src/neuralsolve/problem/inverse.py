@@ -111,7 +111,11 @@ class Hidden:
         width, depth, activation: the network (``activation``: one of :data:`HIDDEN_ACTIVATIONS`).
         network: hidden terms that name the same ``network`` are the outputs of one network (a
             fully neural vector field ``diff(x, t) = F, diff(y, t) = G`` as one MLP with two
-            outputs); they must agree on inputs, width, depth and activation.
+            outputs); they must agree on inputs, width, depth, activation and scale_inputs.
+        scale_inputs: map each input from its range (a coordinate's from the domain, a field's
+            from its measurements widened by a quarter each way) onto [-1, 1] before the network
+            (the default: inputs of any units); ``False`` feeds the raw values, as a network
+            written by hand would see them.
     """
 
     inputs: tuple[str, ...]  # names of fields and coordinates, or (neural ODEs) expressions of them
@@ -119,6 +123,7 @@ class Hidden:
     depth: int = 2
     activation: str = "tanh"
     network: str | None = None
+    scale_inputs: bool = True
 
     def __post_init__(self):
         inputs = (self.inputs,) if isinstance(self.inputs, str) else tuple(self.inputs)
@@ -131,12 +136,14 @@ class Hidden:
                 raise ProblemError(f"hidden: {name} must be a whole number from 1 to 256, got {n!r}")
         if self.activation not in HIDDEN_ACTIVATIONS:
             raise ProblemError(f"hidden: activation must be one of {', '.join(HIDDEN_ACTIVATIONS)}, got {self.activation!r}")
+        if not isinstance(self.scale_inputs, bool):
+            raise ProblemError(f"hidden: scale_inputs must be true or false, got {self.scale_inputs!r}")
         if self.network is not None and (not isinstance(self.network, str) or not self.network.isidentifier()):
             raise ProblemError(f"hidden: network must be a name, got {self.network!r}")
 
     def shape(self) -> tuple:
         """What members of one shared network must agree on."""
-        return self.inputs, self.width, self.depth, self.activation
+        return self.inputs, self.width, self.depth, self.activation, self.scale_inputs
 
 
 @dataclass(frozen=True)
@@ -384,6 +391,14 @@ def input_box(problem, inputs) -> tuple[list[float], list[float]]:
         lo.append(a)
         hi.append(b)
     return lo, hi
+
+
+def hidden_box(problem, hidden: Hidden, box=input_box) -> tuple[list[float], list[float]]:
+    """The bounds a hidden term's network maps onto [-1, 1]: ``box(problem, inputs)``, or [-1, 1]
+    itself (the raw values) where the term says ``scale_inputs = False``."""
+    if not hidden.scale_inputs:
+        return [-1.0] * len(hidden.inputs), [1.0] * len(hidden.inputs)
+    return box(problem, hidden.inputs)
 
 
 def padded_range(values: np.ndarray) -> tuple[float, float]:

@@ -97,7 +97,8 @@ def _inverse_tables(problem) -> dict:
         out["unknowns"] = {k: {"initial": u.initial, "positive": u.positive} for k, u in inv.unknowns.items()}
     if inv.hidden:
         out["hidden"] = {k: {"inputs": list(h.inputs), "width": h.width, "depth": h.depth, "activation": h.activation,
-                             **({"network": h.network} if h.network else {})} for k, h in inv.hidden.items()}  # fmt: skip
+                             **({"network": h.network} if h.network else {}),
+                             **({} if h.scale_inputs else {"scale_inputs": False})} for k, h in inv.hidden.items()}  # fmt: skip
     if inv.discover is not None:
         d = inv.discover
         terms = d.terms if isinstance(d.terms, str) else list(d.terms)

@@ -13,7 +13,7 @@ from .schema import Rule, choice, whole
 
 UNKNOWN_KEYS = {"initial", "positive"}
 DATA_KEYS = {"file", "noise", "weight"}
-HIDDEN_KEYS = {"inputs", "width", "depth", "activation", "network"}
+HIDDEN_KEYS = {"inputs", "width", "depth", "activation", "network", "scale_inputs"}
 DISCOVER_KEYS = {"terms", "degree", "threshold", "refit", "ensemble"}
 NUMBER = Rule("number")
 
@@ -105,6 +105,10 @@ class InverseReader:
                 if not isinstance(value["network"], str) or not value["network"].isidentifier():
                     self.fail(f"{key}.network", "expected a name shared by the hidden terms that are one network's outputs")
                 size["network"] = value["network"]
+            if "scale_inputs" in value:
+                if not isinstance(value["scale_inputs"], bool):
+                    self.fail(f"{key}.scale_inputs", "expected true or false")
+                size["scale_inputs"] = value["scale_inputs"]
             out[name] = Hidden(tuple(inputs), **size)
         return out
 

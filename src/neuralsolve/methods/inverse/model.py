@@ -17,7 +17,7 @@ from ...loss.terms import make_terms, sample_data, term_names
 from ...nn.mlp import MLP
 from ...nn.model import split
 from ...nn.trial import make_trial
-from ...problem.inverse import data_scale, input_box
+from ...problem.inverse import data_scale, hidden_box
 from ...problem.problem import Problem
 
 # A field's data term is its mean squared misfit relative to the spread of its measurements, made
@@ -58,7 +58,7 @@ class Learned:
                  for k, u in inv.unknowns.items()}  # fmt: skip
         hidden, self.hidden = {}, {}
         for i, (name, h) in enumerate(inv.hidden.items()):
-            lo, hi = input_box(problem, h.inputs)
+            lo, hi = hidden_box(problem, h)
             net_h = MLP(width=h.width, depth=h.depth, activation=h.activation).build(
                 len(h.inputs), 1, lo, hi, dtype, seed + 7919 * (i + 1))  # fmt: skip
             import equinox as eqx

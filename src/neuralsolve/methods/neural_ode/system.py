@@ -22,7 +22,7 @@ from ...ops.point import value_at
 from ...problem.compile import compile_expression
 from ...problem.conditions import Dirichlet, InitialRate
 from ...problem.domain import TIME
-from ...problem.inverse import hidden_networks, input_box, padded_range
+from ...problem.inverse import hidden_box, hidden_networks, input_box, padded_range
 from ...problem.parse import Namespace, parse_expression
 from ...problem.problem import Problem
 
@@ -72,7 +72,7 @@ class OdeSystem:
         arrays, statics = {}, {}
         for i, (net, members) in enumerate(self.networks.items()):
             h = self.problem.inverse.hidden[members[0]]
-            lo, hi = self._input_box(h.inputs)
+            lo, hi = hidden_box(self.problem, h, lambda _, inputs: self._input_box(inputs))
             module = MLP(width=h.width, depth=h.depth, activation=h.activation).build(
                 len(h.inputs), len(members), lo, hi, dtype, seed + 7919 * (i + 1))  # fmt: skip
             arrays[net], statics[net] = eqx.partition(module, eqx.is_inexact_array)
