@@ -2,7 +2,10 @@
 systems, learned relaxation over a sequence of systems, and the Darcy data set generated both ways.
 
     python benchmarks/linear.py train diffusion [--cells 32] [--steps 2000]   # -> benchmarks/linear/<kind>.eqx
+    python benchmarks/linear.py train diffusion --start diffusion --sizes 3 --name diffusion-128
+                                  # go on from a saved model with one finer grid -> linear/diffusion-128.eqx
     python benchmarks/linear.py compare diffusion [--grids 64,128,256,512] [--rtol 1e-6,1e-8] [--count 3]
+                                  [--model diffusion-128]
     python benchmarks/linear.py relax [--cells 32] [--steps 5000] [--rtol 1e-8]
     python benchmarks/linear.py darcy [--samples 40]     # SuperLU vs the learned solver vs AMG-PCG
 
@@ -35,11 +38,14 @@ def train(args) -> dict:
     from neuralsolve.linear import learn
 
     recipe = learn.Recipe(kind=args.kind, cells=args.cells, steps=args.steps, systems=args.systems,
-                          samples=args.samples, width=args.width)  # fmt: skip
-    network, info = learn.train(recipe, callback=_progress, checkpoint=MODELS / f"{args.kind}.checkpoint",
-                                resume=args.resume)  # fmt: skip
-    learn.save(network, info, MODELS / args.kind)
-    return append_result(RESULTS, f"train {args.kind}", info, hide=("history", "rows"))
+                          samples=args.samples, width=args.width, sizes=args.sizes,
+                          learning_rate=args.learning_rate)  # fmt: skip
+    name = args.name or args.kind
+    start = learn.load(MODELS / args.start) if args.start else None
+    network, info = learn.train(recipe, callback=_progress, checkpoint=MODELS / f"{name}.checkpoint",
+                                resume=args.resume, start=start)  # fmt: skip
+    learn.save(network, info, MODELS / name)
+    return append_result(RESULTS, f"train {name}", info, hide=("history", "rows"))
 
 
 def compare(args) -> dict:
@@ -47,7 +53,7 @@ def compare(args) -> dict:
     from neuralsolve.linear import learn
     from neuralsolve.linear.dcdm import LearnedSolver
 
-    network, info = learn.load(MODELS / args.kind)
+    network, info = learn.load(MODELS / (args.model or args.kind))
     grids = [int(v) for v in args.grids.split(",")]
     rtols = [float(v) for v in args.rtol.split(",")]
     rows = comparison.compare(args.kind, grids, rtols, count=args.count, learned=LearnedSolver(network),
@@ -56,15 +62,22 @@ def compare(args) -> dict:
         print(f"{r['cells']:>4}^2 {r['rtol']:g} {r['solver']:>8}: {r['iterations']} it, setup {r['setup_s']:.3f} s, "
               f"solve {r['solve_s']:.3f} s, converged {r['converged']}, fell back {r.get('fell_back', '-')}")  # fmt: skip
     even = comparison.break_even(rows, info["training_seconds"])
-    return append_result(RESULTS, f"compare {args.kind}", {"training_s": info["training_seconds"], "recipe": info["recipe"],
+    return append_result(RESULTS, f"compare {args.kind}", {"model": args.model or args.kind, "training_s": info["training_seconds"], "recipe": info["recipe"],
                                             "rows": rows, "break_even": even}, hide=("history", "rows"))  # fmt: skip
 
 
 def relax(args) -> dict:
+    """The bandit on one sequence (``--seed`` seeds its field and the first bandit), and both loss
+    estimators with bandit seeds seed .. seed + N - 1 on the same table (``--bandit-seeds N``)."""
     from neuralsolve.linear.relax import relaxation_benchmark
 
-    result = relaxation_benchmark(args.cells, args.steps, rtol=args.rtol, seed=args.seed)
-    return append_result(RESULTS, "relax", result, hide=("history", "rows"))
+    result = relaxation_benchmark(args.cells, args.steps, rtol=args.rtol, seed=args.seed, estimator=args.estimator,
+                                  bandit_seeds=args.bandit_seeds)  # fmt: skip
+    for name, runs in result["estimators"].items():
+        ratios = [r["bandit_over_best_fixed"] for r in runs]
+        print(f"{name}: bandit / best fixed {min(ratios):.4f} .. {max(ratios):.4f} (mean {np.mean(ratios):.4f}), "
+              f"omega=1 / bandit at least {min(r['omega_one_over_bandit'] for r in runs):.3f}", flush=True)  # fmt: skip
+    return append_result(RESULTS, "relax", result, hide=("history", "rows", "choices", "curves", "estimators"))
 
 
 def darcy(args) -> dict:
@@ -114,17 +127,24 @@ def main(argv=None) -> None:
     p.add_argument("--systems", type=int, default=64)
     p.add_argument("--samples", type=int, default=2048)
     p.add_argument("--width", type=int, default=12)
+    p.add_argument("--sizes", type=int, default=2, help="grids trained on: cells, 2 cells, ...")
+    p.add_argument("--learning-rate", type=float, default=2e-3)
+    p.add_argument("--start", help="a saved model (in benchmarks/linear/) to go on from")
+    p.add_argument("--name", help="the saved model's name (default: the kind)")
     p.add_argument("--resume", action="store_true")
     p = sub.add_parser("compare")
     p.add_argument("kind")
     p.add_argument("--grids", default="64,128,256,512")
     p.add_argument("--rtol", default="1e-6,1e-8")
     p.add_argument("--count", type=int, default=3)
+    p.add_argument("--model", help="the saved model to compare (default: the kind)")
     p = sub.add_parser("relax")
     p.add_argument("--cells", type=int, default=32)
     p.add_argument("--steps", type=int, default=5000)
     p.add_argument("--rtol", type=float, default=1e-8)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--estimator", default="reduced-variance", choices=("reduced-variance", "importance"))
+    p.add_argument("--bandit-seeds", type=int, default=10)
     p = sub.add_parser("darcy")
     p.add_argument("--samples", type=int, default=40)
     args = parser.parse_args(argv)
