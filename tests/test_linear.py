@@ -57,10 +57,11 @@ def test_network_serves_every_grid_that_halves_down_to_seven():
     assert restrict(jax.numpy.ones((2, 15, 15))).shape == (2, 7, 7)
 
 
-def test_untrained_directions_fall_back_to_cg_and_still_converge():
+@pytest.mark.parametrize("memory", [1, 8])
+def test_untrained_directions_fall_back_to_cg_and_still_converge(memory):
     stencil = systems.draw("diffusion", 16, np.random.default_rng(2))
     b = systems.source(stencil, np.random.default_rng(4))
-    solver = LearnedSolver(Cycle(4, 1, key=jax.random.PRNGKey(1)), patience=3)
+    solver = LearnedSolver(Cycle(4, 1, key=jax.random.PRNGKey(1)), patience=3, memory=memory)
     x, record, info = solver.solve(stencil, b, 1e-10)
     assert record.converged and record.relative_residual <= 1e-10
     exact = splinalg.spsolve(stencil.matrix().tocsc(), b.ravel()).reshape(stencil.shape)
@@ -68,6 +69,11 @@ def test_untrained_directions_fall_back_to_cg_and_still_converge():
     # random directions stop reducing the residual at once: after `patience` iterations CG takes over
     assert info.fell_back_at == info.learned_iterations == 3
     assert record.iterations > info.learned_iterations
+
+
+def test_learned_solver_refuses_a_memory_below_one():
+    with pytest.raises(ValueError, match="memory must be a whole number of at least 1, got 0"):
+        LearnedSolver(Cycle(4, 1, key=jax.random.PRNGKey(1)), memory=0)
 
 
 def test_saved_models_reload_exactly(tmp_path):

@@ -86,13 +86,15 @@ def _trained(model: str):
 @click.option("--grids", default="64,128,256,512", show_default=True, help="cells per side, comma-separated")
 @click.option("--rtol", "rtols", default="1e-6,1e-8", show_default=True, help="relative residual tolerances")
 @click.option("--count", type=click.IntRange(min=1), default=3, show_default=True, help="held-out systems per grid")
+@click.option("--memory", type=click.IntRange(min=1), default=None,
+              help="earlier directions each new one is made A-orthogonal to  [default: the solver's]")
 @click.option("--json", "json_file", type=click.Path(dir_okay=False), help="also write the rows as JSON")
-def bench(model: str, grids: str, rtols: str, count: int, json_file: str | None) -> None:
+def bench(model: str, grids: str, rtols: str, count: int, memory: int | None, json_file: str | None) -> None:
     """Compare the learned solver MODEL with CG, ILU-PCG, AMG and jax CG on held-out systems."""
     from rich.console import Console
 
     from ..linear import compare
-    from ..linear.dcdm import LearnedSolver
+    from ..linear.dcdm import MEMORY, LearnedSolver
 
     grid_list, rtol_list = _grids(grids), _floats(rtols, "--rtol")
     try:
@@ -102,7 +104,7 @@ def bench(model: str, grids: str, rtols: str, count: int, json_file: str | None)
     network, info = _trained(model)
     kind, training_s = info["recipe"]["kind"], info["training_seconds"]
     with Console(stderr=True).status("solving") as status:
-        rows = compare.compare(kind, grid_list, rtol_list, count=count, learned=LearnedSolver(network),
+        rows = compare.compare(kind, grid_list, rtol_list, count=count, learned=LearnedSolver(network, memory=memory or MEMORY),
                                progress=lambda d, t: status.update(f"solving {d}/{t}"))  # fmt: skip
     Console().print(table(rows, kind))
     even = compare.break_even(rows, training_s)
