@@ -24,6 +24,8 @@ import time
 import numpy as np
 from results import append_result  # benchmarks/results.py, beside this script
 
+from neuralsolve.linear.dcdm import MEMORY
+
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results-linear.jsonl"
@@ -56,13 +58,13 @@ def compare(args) -> dict:
     network, info = learn.load(MODELS / (args.model or args.kind))
     grids = [int(v) for v in args.grids.split(",")]
     rtols = [float(v) for v in args.rtol.split(",")]
-    rows = comparison.compare(args.kind, grids, rtols, count=args.count, learned=LearnedSolver(network),
+    rows = comparison.compare(args.kind, grids, rtols, count=args.count, learned=LearnedSolver(network, memory=args.memory),
                               progress=lambda d, t: print(f"solve {d}/{t}", flush=True))  # fmt: skip
     for r in rows:
         print(f"{r['cells']:>4}^2 {r['rtol']:g} {r['solver']:>8}: {r['iterations']} it, setup {r['setup_s']:.3f} s, "
               f"solve {r['solve_s']:.3f} s, converged {r['converged']}, fell back {r.get('fell_back', '-')}")  # fmt: skip
     even = comparison.break_even(rows, info["training_seconds"])
-    return append_result(RESULTS, f"compare {args.kind}", {"model": args.model or args.kind, "training_s": info["training_seconds"], "recipe": info["recipe"],
+    return append_result(RESULTS, f"compare {args.kind}", {"model": args.model or args.kind, "memory": args.memory, "training_s": info["training_seconds"], "recipe": info["recipe"],
                                             "rows": rows, "break_even": even}, hide=("history", "rows"))  # fmt: skip
 
 
@@ -138,6 +140,7 @@ def main(argv=None) -> None:
     p.add_argument("--rtol", default="1e-6,1e-8")
     p.add_argument("--count", type=int, default=3)
     p.add_argument("--model", help="the saved model to compare (default: the kind)")
+    p.add_argument("--memory", type=int, default=MEMORY, help="earlier directions each new one is A-orthogonal to")
     p = sub.add_parser("relax")
     p.add_argument("--cells", type=int, default=32)
     p.add_argument("--steps", type=int, default=5000)
