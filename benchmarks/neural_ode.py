@@ -1,7 +1,7 @@
 """Neural-ODE benchmarks (issue 14), each peer run in the same invocation on the same machine.
 
     python benchmarks/neural_ode.py spiral [--peer torchdiffeq]   # time to torchdiffeq's error
-    python benchmarks/neural_ode.py diffrax                       # diffrax's example, side by side
+    python benchmarks/neural_ode.py diffrax [--seeds 3] [--inputs scaled,raw]  # diffrax's example, side by side
     python benchmarks/neural_ode.py regularisation                # NFE with and without regulariser
     python benchmarks/neural_ode.py robertson [--seeds 3]         # stiff hybrid: one rate constant
     python benchmarks/neural_ode.py ude [--seeds 3] [--noise 0.05]  # Lotka-Volterra, hidden terms
@@ -113,30 +113,45 @@ def regularisation(args) -> dict:
 
 def diffrax_example(args) -> dict:
     """diffrax's neural-ODE example script and the same model as a neuralsolve problem, on the
-    example's own data: final MSE on the whole data set and training wall time."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out, data = pathlib.Path(tmp) / "peer.json", pathlib.Path(tmp) / "data.npz"
-        subprocess.run([sys.executable, str(PEERS / "diffrax_neural_ode.py"), "--out", str(out), "--save-data", str(data),
-                        "--steps-scale", str(args.steps_scale)], check=True)  # fmt: skip
-        peer, arrays = json.loads(out.read_text()), dict(np.load(data))
-    ts, ys = arrays["ts"], arrays["ys"]
+    example's own data: final MSE on the whole data set and training wall time. ``--seeds N`` runs
+    the example's seeds 5678 .. 5678 + N - 1 (each seed draws the data, the example's network and
+    ours); ``--inputs scaled,raw`` trains ours with its hidden network's inputs mapped onto [-1, 1]
+    (the default) and raw, as the example's MLP sees them."""
+    rows = []
+    for seed in range(5678, 5678 + args.seeds):
+        with tempfile.TemporaryDirectory() as tmp:
+            out, data = pathlib.Path(tmp) / "peer.json", pathlib.Path(tmp) / "data.npz"
+            subprocess.run([sys.executable, str(PEERS / "diffrax_neural_ode.py"), "--out", str(out), "--save-data",
+                            str(data), "--steps-scale", str(args.steps_scale), "--seed", str(seed)], check=True)  # fmt: skip
+            peer, arrays = json.loads(out.read_text()), dict(np.load(data))
+        row = {"seed": seed, "diffrax": peer}
+        for inputs in args.inputs.split(","):
+            row[inputs] = _diffrax_ours(arrays["ts"], arrays["ys"], seed, inputs == "scaled", args.steps_scale)
+            row[inputs]["time_ratio"] = row[inputs]["train_seconds"] / peer["train_seconds"]
+            print(f"seed {seed}: diffrax MSE {peer['final_mse']:.4g} in {peer['train_seconds']:.1f} s; ours ({inputs} inputs) "
+                  f"{row[inputs]['final_mse']:.4g} in {row[inputs]['train_seconds']:.1f} s", flush=True)  # fmt: skip
+        rows.append(row)
+    return append_result(RESULTS, "diffrax-example", {"runs": rows})
+
+
+def _diffrax_ours(ts, ys, seed: int, scale_inputs: bool, steps_scale: float) -> dict:
     k, n = ys.shape[:2]
     columns = {"t": np.tile(ts, k), "y1": ys[..., 0].ravel(), "y2": ys[..., 1].ravel(), "trajectory": np.repeat(np.arange(k), n)}
-    hidden = {f: ns.Hidden(["y1", "y2"], width=64, depth=2, activation="softplus", network="f") for f in ("F1", "F2")}
+    hidden = {f: ns.Hidden(["y1", "y2"], width=64, depth=2, activation="softplus", network="f", scale_inputs=scale_inputs)
+              for f in ("F1", "F2")}  # fmt: skip
     problem = ns.Problem(ns.Interval(float(ts[0]), float(ts[-1]), "t"), ["y1", "y2"],
                          ["diff(y1, t) = s*tanh(F1)", "diff(y2, t) = s*tanh(F2)"], unknowns={"s": ns.Unknown(1.0)},
                          hidden=hidden, data=ns.Data(columns), scale={"y1": 1, "y2": 1})  # fmt: skip
-    steps = int(round(500 * args.steps_scale))
+    steps = int(round(500 * steps_scale))
     ode = ns.ODE(rtol=1e-3, atol=1e-6, batch=32, grow=0.1, initial="data")
     began = time.perf_counter()
     sol = ns.solve(problem, method="neural-ode", ode=ode, phases=[ns.AdaBelief(steps, learning_rate=3e-3)],
-                   precision="float32", seed=5678, log_every=steps)  # fmt: skip
+                   precision="float32", seed=seed, log_every=steps)  # fmt: skip
     wall = time.perf_counter() - began
     train = sum(b - a for part, a, b in sol.spans if part == "training")
     mse = float(np.mean([v**2 for v in sol.metrics["data_misfit_rms"].values()]))
-    ours = {"status": sol.status, "final_mse": mse, "train_seconds": train, "wall_seconds": wall,
+    return {"status": sol.status, "final_mse": mse, "train_seconds": train, "wall_seconds": wall,
             "nfe_prediction": sol.metrics["nfe"], "s": sol.unknowns["s"]}  # fmt: skip
-    return append_result(RESULTS, "diffrax-example", {"ours": ours, "diffrax": peer, "time_ratio": train / peer["train_seconds"]})
 
 
 def robertson(args) -> dict:
@@ -207,6 +222,7 @@ def main() -> None:
     parser.add_argument("--degree", type=int, default=2)
     parser.add_argument("--points", type=int, default=30)
     parser.add_argument("--steps-scale", type=float, default=1.0)
+    parser.add_argument("--inputs", default="scaled,raw", help="diffrax: how our hidden network sees its inputs")
     args = parser.parse_args()
     {"spiral": spiral, "diffrax": diffrax_example, "regularisation": regularisation, "robertson": robertson,
      "ude": ude}[args.case](args)  # fmt: skip
