@@ -4,6 +4,7 @@ dead worker node, a killed driver — with nothing finished lost or solved again
 import json
 import os
 import pathlib
+import secrets
 import signal
 import socket
 import subprocess
@@ -228,9 +229,10 @@ def test_a_sweep_runs_on_a_cluster_started_separately(tmp_path, cache):
     pytest.importorskip("ray")
     port = _free_port()
     ray_cli = pathlib.Path(sys.executable).parent / "ray"
-    # a cluster started by `ray start` asks for the token it wrote in ~/.ray/auth_token; a driver
-    # sends it when told to (ray.init's own local instances do so by themselves)
-    env = {**cache, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token"}
+    # token authentication, with the token given to both sides: `ray start` refuses to start when
+    # none is found (it does not make one), and ~/.ray/auth_token exists only once some earlier
+    # local instance has written it, which made this test depend on the order and the machine
+    env = {**cache, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
     head = subprocess.Popen([str(ray_cli), "start", "--head", "--block", "--node-ip-address", "127.0.0.1",
                              "--port", str(port), "--num-cpus", "2", "--include-dashboard", "false"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)  # fmt: skip
