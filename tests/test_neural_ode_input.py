@@ -99,7 +99,7 @@ BAD = {
     # [solver.ode], key by key
     "solver_ode_unknown_key": (_ode("speed = 3"), OBS, "solver.ode.speed", "speed =",
                                r"unknown key; expected one of integrator, rtol, atol, max_steps, adjoint, batch, "
-                               r"window, grow, regularise, regularisation, holdout, loss, initial"),
+                               r"window, grow, regularise, regularisation, regularisation_final, holdout, loss, initial"),
     "integrator_unknown": (_ode('integrator = "rk99"'), OBS, "solver.ode.integrator", "integrator =",
                            r"expected one of 'tsit5', .*'kvaerno5'.*, got a string \('rk99'\)"),
     "rtol_zero": (_ode("rtol = 0"), OBS, "solver.ode.rtol", "rtol =",
@@ -275,7 +275,7 @@ def test_documented_ode_defaults_are_the_defaults():
     documented = tomllib.loads(re.search(r"```toml\n(.*?)```", section, re.S).group(1))["solver"]
     assert documented["method"] == "neural-ode"
     assert ns.ODE(**documented["ode"]) == ns.ODE()
-    assert set(documented["ode"]) | {"batch", "window"} == {f.name for f in dataclasses.fields(ns.ODE)}
+    assert set(documented["ode"]) | {"batch", "window", "regularisation_final"} == {f.name for f in dataclasses.fields(ns.ODE)}
 
 
 def test_unscaled_hidden_inputs_reach_the_network_raw_and_read_back(tmp_path):
@@ -291,3 +291,18 @@ def test_unscaled_hidden_inputs_reach_the_network_raw_and_read_back(tmp_path):
         (tmp_path / name).write_text(text)
     (tmp_path / "p.toml").write_text(to_toml({**problem_table(problem), "solver": {"method": "neural-ode"}}))
     assert ns.load(tmp_path / "p.toml").inverse.hidden == problem.inverse.hidden
+
+
+def test_an_annealed_regulariser_weight_falls_exponentially_over_the_first_phase():
+    from neuralsolve.methods.neural_ode.model import NeuralODEModel
+
+    ode = ns.ODE(regularise="error", regularisation=1.0, regularisation_final=0.01)
+    _, settings = prepare(_problem(), {"method": "neural-ode", "ode": ode, "phases": [ns.Adam(steps=101)]})
+    model = NeuralODEModel(_problem(), settings, np.float64)
+    assert [float(model._annealing(s)) for s in (0, 50, 100, 1000)] == pytest.approx([1.0, 0.1, 0.01, 0.01])
+    assert model._annealing(None) == pytest.approx(0.01)  # full-batch phases and the records: the final weight
+    _, settings = prepare(_problem(), {"method": "neural-ode", "ode": ns.ODE(regularise="error")})
+    assert NeuralODEModel(_problem(), settings, np.float64)._annealing(7) == 1.0  # not annealed
+    for bad in (0, -1.0, True):
+        with pytest.raises(ns.ProblemError, match="regularisation_final must be a positive, finite number"):
+            ns.ODE(regularise="error", regularisation_final=bad)

@@ -125,7 +125,7 @@ RULES = {
     "integrator": choice(*INTEGRATORS), "rtol": positive(), "atol": positive(), "max_steps": whole(1, 10**7),
     "adjoint": choice(*ADJOINTS), "batch": whole(1, 10**6), "window": whole(2, 10**6),
     "grow": Rule("number", above=0, high=1), "regularise": choice(*REGULARISERS),
-    "regularisation": Rule("number", low=0), "holdout": Rule("number", low=0, below=1), "loss": choice(*LOSSES),
+    "regularisation": Rule("number", low=0), "regularisation_final": positive(), "holdout": Rule("number", low=0, below=1), "loss": choice(*LOSSES),
     "initial": choice(*INITIALS),
     # neural operators ([solver.model], [solver.training])
     "modes": whole(1, 10**4), "layers": whole(1, 1000), "basis": whole(1, 10**5), "levels": whole(1, 30),

@@ -53,6 +53,8 @@ class NeuralODEModel:
         self._everything = None  # (params, what everything() found for them)
         self.integrator = Integrator(self.f, self.ode)
         self.nfe_start, self.nfe_step = evaluations_per_step(self.ode.integrator, self.ode.regularise)
+        phases = settings.get("phases") or ()
+        self.anneal_steps = phases[0].steps if phases else 1  # the annealing's span: the first phase
         if self.ode.window is not None:
             unmeasured = [s for s in states if s not in problem.fields]
             if unmeasured:
@@ -165,11 +167,24 @@ class NeuralODEModel:
         gap = jnp.where(seen > 0, gap, 0.0)
         misfit = jnp.abs(gap) if ode.loss == "l1" else gap**2
         loss = jnp.sum(misfit) / jnp.maximum(jnp.sum(seen), 1.0)
-        reg = self._regulariser(params, data, ts, ys, steps, extra, t0, step)
+        reg = self._regulariser(params, data, ts, ys, steps, extra, t0, step) * self._annealing(step)
         failed = jnp.any(outcome != 0)
         loss = jnp.where(failed, jnp.nan, loss)
         nfe = self.nfe_start + self.nfe_step * jnp.mean(steps.astype(self.dtype))
         return jnp.stack([loss, reg, jax.lax.stop_gradient(nfe)])
+
+    def _annealing(self, step):
+        """The factor on the regulariser's weight at a phase's ``step``: from 1 down to
+        regularisation_final / regularisation, exponentially over the first phase's steps
+        (:attr:`anneal_steps`), then constant; the final factor where there is no step (full-batch
+        phases such as L-BFGS, and the progress records); 1 when not annealed."""
+        final = self.ode.regularisation_final
+        if final is None:
+            return 1.0
+        if step is None:
+            return final / self.ode.regularisation
+        done = jnp.clip(jnp.asarray(step, self.dtype) / max(self.anneal_steps - 1, 1), 0.0, 1.0)
+        return (final / self.ode.regularisation) ** done
 
     def _regulariser(self, params, data, ts, ys, steps, extra, t0, step):
         ode = self.ode

@@ -57,6 +57,9 @@ class ODE:
         regularise: ``"error"`` (the solver's local error estimates), ``"stiffness"`` or
             ``"local"`` (the error estimate of one step at a random time); ``"none"`` by default.
         regularisation: the regulariser's weight against the data term.
+        regularisation_final: anneal the weight: it falls exponentially from ``regularisation`` at
+            the first step to this at the end of the first phase (and of each stage's), then stays
+            there (Pal et al. anneal 100 -> 10); ``None`` (default) keeps it constant.
         holdout: the fraction of trajectories held out of training, for the held-out errors.
         loss: ``"mse"`` (default) or ``"l1"`` misfit of the data.
         initial: ``"trained"`` (default: every trajectory's initial state is fitted, started
@@ -74,6 +77,7 @@ class ODE:
     grow: float = 1.0
     regularise: str = "none"
     regularisation: float = 0.01
+    regularisation_final: float | None = None
     holdout: float = 0.0
     loss: str = "mse"
     initial: str = "trained"
@@ -95,6 +99,11 @@ class ODE:
         if isinstance(self.regularisation, bool) or not isinstance(self.regularisation, (int, float)) or \
                 not 0 <= self.regularisation < math.inf:  # fmt: skip
             raise ProblemError(f"ode: regularisation must be a finite number >= 0, got {self.regularisation!r}")
+        final = self.regularisation_final
+        if final is not None and (isinstance(final, bool) or not isinstance(final, (int, float)) or
+                                  not 0 < final < math.inf or self.regularisation == 0):  # fmt: skip
+            raise ProblemError(f"ode: regularisation_final must be a positive, finite number (and regularisation > 0), "
+                               f"got {final!r}")  # fmt: skip
         if isinstance(self.holdout, bool) or not isinstance(self.holdout, (int, float)) or not 0 <= self.holdout < 1:
             raise ProblemError(f"ode: holdout must be a fraction in [0, 1), got {self.holdout!r}")
         if self.adjoint == "backsolve" and self.regularise != "none":
