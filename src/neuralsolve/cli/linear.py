@@ -60,13 +60,15 @@ def train(kind: str, out: str, cells: int, steps: int, n_systems: int, samples: 
     except ValueError as err:
         raise ProblemError(f"--cells: {err}") from None
     first = _trained(start) if start else None
+    if first is not None:
+        try:
+            learn.check_start(recipe, first[1])
+        except ValueError as err:
+            raise ProblemError(f"--start {start}: {err}") from None
     path = pathlib.Path(out)
     checkpoint = path.with_name(path.stem + ".checkpoint")
     with Progress(steps) as bar:
-        try:
-            network, info = learn.train(recipe, callback=bar.update, checkpoint=checkpoint, resume=resume, start=first)
-        except ValueError as err:
-            raise ProblemError(f"--start {start}: {err}") from None
+        network, info = learn.train(recipe, callback=bar.update, checkpoint=checkpoint, resume=resume, start=first)
     learn.save(network, info, path)
     click.echo(f"trained on {n_systems} {kind} systems at {cells}^2 cells in {info['training_seconds']:.1f} s "
                f"(loss {info['final_loss']:.3e}); saved {path.with_suffix('.eqx')}")  # fmt: skip

@@ -142,7 +142,7 @@ def train(recipe: Recipe, *, callback=None, checkpoint: pathlib.Path | None = No
     counts both trainings (what a break-even count must repay); ``info["started_from"]`` keeps the
     first one's recipe and seconds."""
     if start is not None:
-        _check_start(recipe, start[1])
+        check_start(recipe, start[1])
     log_every = log_every or max(1, recipe.steps // 20)
     began = time.perf_counter()
     data = training_data(recipe, np.random.default_rng(recipe.seed))
@@ -164,7 +164,8 @@ def train(recipe: Recipe, *, callback=None, checkpoint: pathlib.Path | None = No
     return trainer.network(result.params), info
 
 
-def _check_start(recipe: Recipe, info: dict) -> None:
+def check_start(recipe: Recipe, info: dict) -> None:
+    """Raise a ValueError unless the saved model of ``info`` can go on training under ``recipe``."""
     first = info["recipe"]
     for name in ("kind", "width", "smoothing"):
         if first[name] != getattr(recipe, name):

@@ -57,7 +57,7 @@ class ODE:
         regularise: ``"error"`` (the solver's local error estimates), ``"stiffness"`` or
             ``"local"`` (the error estimate of one step at a random time); ``"none"`` by default.
         regularisation: the regulariser's weight against the data term.
-        regularisation_final: anneal the weight: it falls exponentially from ``regularisation`` at
+        regularisation_final: anneal the weight: it moves exponentially from ``regularisation`` at
             the first step to this at the end of the first phase (and of each stage's), then stays
             there (Pal et al. anneal 100 -> 10); ``None`` (default) keeps it constant.
         holdout: the fraction of trajectories held out of training, for the held-out errors.
