@@ -29,6 +29,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 import neuralsolve as ns
+from neuralsolve.bench import spiral as bench_spiral
 from results import append_result  # benchmarks/results.py, beside this script
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -38,52 +39,23 @@ RESULTS = HERE / "results-neural-ode.jsonl"
 BENCH_PYTHON = os.environ.get("NEURALSOLVE_PEER_PYTHON", str(ROOT / ".venv-bench" / "bin" / "python"))
 
 
-def _first_below(records: list[dict], target: float) -> dict | None:
-    return next((r for r in records if r["terms"][0] <= target), None)
-
-
-def _window_nfe(sol) -> dict:
-    """NFE per training iteration of a windowed solve: the mean (and max) per window solve of a
-    few batches drawn as in training."""
-    import jax
-
-    m = sol.ode_model
-    with jax.enable_x64(sol.precision == "float64"):
-        data = m.data(m.train, None, sol.settings["seed"])
-        steps = [m.terms(sol.params, data, k)[2] for k in range(5)]
-    return {"mean_per_window_solve": float(np.mean(steps))}
-
-
 def spiral(args) -> dict:
-    """torchdiffeq's ode_demo recipe on both sides: our wall time to the test error torchdiffeq
-    has after its 2000 iterations."""
-    peer = {}
+    """torchdiffeq's ode_demo recipe on both sides (``neuralsolve bench spiral --peer torchdiffeq``
+    runs the same functions): our wall time to the test error torchdiffeq has after its 2000
+    iterations."""
+    ours = bench_spiral.run_neuralsolve()
+    result = {"ours": {k: v for k, v in ours.items() if k != "test_l1"}}
     if args.peer == "torchdiffeq":
-        with tempfile.TemporaryDirectory() as tmp:
-            out = pathlib.Path(tmp) / "peer.json"
-            cmd = [BENCH_PYTHON, str(PEERS / "torchdiffeq_spiral.py"), "--data", str(HERE / "neural_ode" / "spiral.csv"),
-                   "--iterations", "2000", "--test-every", "20", "--threads", str(args.threads), "--out", str(out)]
-            subprocess.run(cmd, check=True)
-            peer = json.loads(out.read_text())
-    ours = _spiral_ours(args.regularise, args.regularisation)
-    result = {"ours": ours}
-    if peer:
-        last = peer["test_l1"][-5:]
-        target = float(peer["final_test_l1"])
-        reached = _first_below(ours["records"], target)
-        result["torchdiffeq"] = {k: peer[k] for k in ("version", "torch", "threads", "final_test_l1", "total_train_seconds",
-                                                      "nfe_forward_per_iteration")}  # fmt: skip
-        result["torchdiffeq"]["median_last5_test_l1"] = float(np.median(last))
-        result["target_test_l1"] = target
-        result["ours_seconds_to_target"] = reached["elapsed"] if reached else None
-        result["ours_step_at_target"] = reached["step"] if reached else None
-        result["speedup"] = peer["total_train_seconds"] / reached["elapsed"] if reached else None
-    ours.pop("records")
+        theirs = bench_spiral.run_torchdiffeq(BENCH_PYTHON, threads=args.threads)
+        result["torchdiffeq"] = {k: v for k, v in theirs.items() if k != "test_l1"}
+        result["torchdiffeq"]["median_last5_test_l1"] = float(np.median([e for _, _, e in theirs["test_l1"][-5:]]))
+        result["ours_to_target"] = bench_spiral.time_to_peer(ours, theirs)
+    result["ours"]["median_last5_test_l1"] = float(np.median([e for _, _, e in ours["test_l1"][-5:]]))
     return append_result(RESULTS, "spiral", result)
 
 
 def _spiral_ours(regularise: str = "none", weight: float = 0.01, seed: int = 0, final: float | None = None) -> dict:
-    problem = ns.load(HERE / "neural_ode" / "spiral.toml")
+    problem = bench_spiral.problem()
     ode = dataclasses.replace(problem.solver["ode"], regularise=regularise, regularisation=weight,
                               regularisation_final=final)  # fmt: skip
     began = time.perf_counter()
@@ -96,7 +68,7 @@ def _spiral_ours(regularise: str = "none", weight: float = 0.01, seed: int = 0, 
     return {"status": sol.status, "regularise": regularise, "regularisation": weight, "final": final, "seed": seed,
             "final_test_l1": records[-1]["terms"][0], "median_last5_test_l1": float(np.median([r["terms"][0] for r in records[-5:]])),
             "train_seconds": records[-1]["elapsed"], "first_record_seconds": compile_s, "wall_seconds": wall,
-            "nfe_prediction": sol.metrics["nfe"], "nfe_training": _window_nfe(sol), "records": records}  # fmt: skip
+            "nfe_prediction": sol.metrics["nfe"], "nfe_training": bench_spiral.window_nfe(sol), "records": records}  # fmt: skip
 
 
 def regularisation(args) -> dict:

@@ -20,7 +20,7 @@ A = np.array([[-0.1, 2.0], [-2.0, -0.1]])
 Y0 = np.array([2.0, 0.0])
 T_END = 25.0
 N_TIMES = 1000
-DEFAULT_OUT = Path(__file__).resolve().parent / "spiral.csv"
+DEFAULT_OUT = Path(__file__).resolve().parents[2] / "src" / "neuralsolve" / "bench" / "data" / "spiral.csv"
 
 
 def spiral_rhs(t: float, y: np.ndarray) -> np.ndarray:

@@ -71,7 +71,7 @@ def peer_python(given: str | None) -> str:
     python = given or os.environ.get(ENV_VAR) or str(DEFAULT_PYTHON)
     if not pathlib.Path(python).is_file():
         raise ProblemError(f"no peer Python at {python}: create a separate environment with "
-                           f"'pip install \"neuralsolve[bench]\"' (DeepXDE and PyTorch, CPU) and pass its "
+                           f"'pip install \"neuralsolve[bench]\"' (DeepXDE, torchdiffeq and PyTorch, CPU) and pass its "
                            f"interpreter with --peer-python or ${ENV_VAR}")  # fmt: skip
     return python
 

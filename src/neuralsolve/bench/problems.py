@@ -25,7 +25,7 @@ import numpy as np
 from ..problem.conditions import Dirichlet, Initial, InitialRate, Periodic
 from ..problem.domain import Interval, Rectangle, SpaceTime
 from ..problem.problem import Problem
-from . import lorenz
+from . import lorenz, spiral
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,8 @@ class Benchmark:
 
     An inverse benchmark also has ``truth``, the unknown constants' true values, and
     ``peer_data()``, the arrays its peer needs besides the reference (the observations).
+    ``peer`` names the tool ``--peer`` runs beside it: DeepXDE's example, or torchdiffeq's demo
+    for the neural-ODE benchmark.
     """
 
     name: str
@@ -50,6 +52,7 @@ class Benchmark:
     truth: dict[str, float] | None = None
     peer_data: Callable[[], dict[str, np.ndarray]] | None = None
     reference_error: Callable[[], float] = lambda: 0.0
+    peer: str = "deepxde"  # the tool run side by side with --peer
 
     def unknown_errors(self, estimates: dict[str, float]) -> dict[str, float]:
         """Each estimated constant's relative error against ``truth`` (both tools' rows use this)."""
@@ -239,3 +242,10 @@ INVERSE_BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (
     _lorenz(0.05, "lorenz_inverse_noise5"),
 )}  # fmt: skip
 """Inverse benchmarks (unknown constants from data): run when named, not by a bare ``neuralsolve bench``."""
+
+
+NEURAL_ODE_BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (
+    Benchmark(spiral.NAME, spiral.problem, spiral.reference, spiral.SOURCE,
+              reference_error=lambda: spiral.REFERENCE_ERROR, peer=spiral.PEER),
+)}  # fmt: skip
+"""Neural-ODE benchmarks (``bench/spiral.py``; their peer is torchdiffeq): run when named."""

@@ -16,7 +16,8 @@ import numpy as np
 
 from .._errors import ProblemError
 from . import peer as peers
-from .problems import BENCHMARKS, INVERSE_BENCHMARKS, Benchmark
+from . import spiral
+from .problems import BENCHMARKS, INVERSE_BENCHMARKS, NEURAL_ODE_BENCHMARKS, Benchmark
 from .recipes import Recipe, recipe_for
 
 PEER_LIMIT = "peer"  # --time-limit peer: neuralsolve's whole wall time at most the peer's
@@ -28,14 +29,34 @@ MARGIN_FRACTION, MARGIN_S = 0.05, 1.0
 
 
 def select(names: Iterable[str]) -> list[Benchmark]:
-    """The benchmarks named (every forward one when none is: inverse ones run only when named),
-    or ProblemError naming the unknown ones."""
-    known = {**BENCHMARKS, **INVERSE_BENCHMARKS}
+    """The benchmarks named (every forward one when none is: inverse and neural-ODE ones run only
+    when named), or ProblemError naming the unknown ones."""
+    known = {**BENCHMARKS, **INVERSE_BENCHMARKS, **NEURAL_ODE_BENCHMARKS}
     names = list(names) or list(BENCHMARKS)
     unknown = [n for n in names if n not in known]
     if unknown:
         raise ProblemError(f"unknown benchmark(s) {', '.join(map(repr, unknown))}; available: {', '.join(known)}")
     return [known[n] for n in dict.fromkeys(names)]  # in the order given, once each
+
+
+def check_options(chosen: list[Benchmark], peer: str | None, time_limit, peer_time: str | None) -> None:
+    """ProblemError, before anything runs, when ``--peer`` is not the peer of every benchmark
+    chosen, or a time option is given for the neural-ODE benchmark (both tools run the demo's
+    whole recipe there)."""
+    if peer is not None:
+        other = [b.name for b in chosen if b.peer != peer]
+        if other:
+            theirs = ", ".join(f"{n} ({known_peer(n)})" for n in other)
+            raise ProblemError(f"--peer {peer} does not run {theirs}: benchmarks with different peers run apart")
+    timed = [b.name for b in chosen if b.peer == spiral.PEER]
+    if timed and (time_limit is not None or peer_time is not None):
+        raise ProblemError(f"--time-limit and --peer-time do not apply to {', '.join(timed)}: both tools run the "
+                           "demo's whole recipe, and the row says when neuralsolve reached the peer's error")  # fmt: skip
+
+
+def known_peer(name: str) -> str:
+    """The peer of the benchmark called ``name``."""
+    return {**BENCHMARKS, **INVERSE_BENCHMARKS, **NEURAL_ODE_BENCHMARKS}[name].peer
 
 
 def relative_l2(predicted: np.ndarray, reference: np.ndarray) -> float:
@@ -156,6 +177,9 @@ def run_bench(chosen: list[Benchmark], *, steps: int | None = None, time_limit: 
     problem, or "peer" to run the peer first and give neuralsolve at most the peer's wall time."""
     rows = []
     for b in chosen:
+        if b.peer == spiral.PEER:  # a neural ODE: the problem file is its recipe
+            rows += [with_reference_error(b, r) for r in spiral.run(python, steps, echo)]
+            continue
         recipe = recipe_for(b.name).capped(steps)
         if time_limit == PEER_LIMIT:
             rows += _peer_first(b, recipe, steps, peer, python, peer_mode, echo)

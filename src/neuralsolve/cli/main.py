@@ -361,7 +361,8 @@ def _bundled_examples() -> dict:
 
 @main.command()
 @click.argument("names", nargs=-1)
-@click.option("--peer", type=click.Choice(["deepxde"]), help="also run DeepXDE's published example of each problem")
+@click.option("--peer", type=click.Choice(["deepxde", "torchdiffeq"]),
+              help="also run each problem's peer: DeepXDE's published example, or torchdiffeq's demo (spiral)")
 @click.option("--peer-python", type=click.Path(dir_okay=False), envvar="NEURALSOLVE_PEER_PYTHON",
               help="the peer's Python (default: .venv-bench/bin/python of the checkout; env NEURALSOLVE_PEER_PYTHON)")
 @click.option("--peer-time", metavar="matched|full|SECONDS",
@@ -381,9 +382,10 @@ def bench(names: tuple[str, ...], peer: str | None, peer_python: str | None, pee
 
     from ..bench import peer as peers
     from ..bench.record import record, table
-    from ..bench.runner import run_bench, select
+    from ..bench.runner import check_options, run_bench, select
 
     chosen = select(names)
+    check_options(chosen, peer, time_limit, peer_time)
     limit, mode = _time_limits(peer, peer_time, time_limit)  # these checks come before any training
     python = peers.peer_python(peer_python) if peer else None
     rows = run_bench(chosen, steps=steps, time_limit=limit, peer=peer, python=python, peer_mode=mode,
