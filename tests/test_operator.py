@@ -172,6 +172,7 @@ def test_darcy_data_and_a_multigrid_operator(tmp_path):
     ('input = "initial"\n', 'input = "a"\n', r"equations\[1\]: unknown symbol|input of an evolution problem is its initial state"),
     ('kind = "fno"\n', 'kind = "unet"\n', r":\d+: solver.model.kind: expected one of fno, deeponet, mgno"),
     ("width = 8\n", "width = 0\n", r":\d+: solver.model.width: expected a whole number >= 1"),
+    ("width = 8\n", 'width = 8\nchannel_mlp = "yes"\n', r":\d+: solver.model.channel_mlp: expected true or false"),
     ("batch = 10\n", 'batch = 10\nloss = "h1"\n', r":\d+: solver.training.loss: expected one of 'relative-l2', 'mse'"),
     ("batch = 10\n", 'batch = 10\nschedule = "exponential"\n', r"training: schedule must be one of step, cosine, constant"),
 ])  # fmt: skip

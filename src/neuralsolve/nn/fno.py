@@ -8,9 +8,13 @@ One sample ``a`` of shape ``(c_in, *grid)`` (channel-first, ``grid = (s,)`` or `
    enter as ``cos 2πx, sin 2πx`` per axis: the plain coordinate jumps from 1 back to 0 at the wrap,
    which makes the lifted field discontinuous, its discrete Fourier coefficients depend on ``s``
    (aliasing of a 1/k spectrum) and the output non-periodic;
-2. lifting: one pointwise linear map to ``width`` channels (the paper; neuraloperator's library
-   uses a two-layer channel MLP instead);
-3. ``layers`` Fourier layers ``v ← σ(K v + W v)``, no σ after the last one;
+2. lifting: one pointwise linear map to ``width`` channels (the paper), or with ``channel_mlp`` a
+   pointwise MLP ``→ 2·width → width`` (as neuraloperator's library);
+3. ``layers`` Fourier layers ``v ← σ(K v + W v)``, no σ after the last one; with ``channel_mlp``
+   each is followed by ``v ← σ(M v + g ⊙ v₀)``: a pointwise MLP ``width → width/2 → width`` and a
+   learned per-channel gate on the layer's input ``v₀`` (neuraloperator's "channel MLP" with
+   "soft-gating" skip). The pointwise MLPs sharpen what the few kept Fourier modes can carry: the
+   steep fronts of a Burgers solution;
 4. projection: pointwise MLP ``width → projection → c_out``.
 
 The shared pieces (grid coordinates, linear maps, activations) live here too: the
@@ -178,9 +182,11 @@ class FNO(eqx.Module):
     periodic; the padding is cropped after the last Fourier layer.
     """
 
-    lift: Linear
+    lift: Linear | PointwiseMLP
     spectral: list
     linear: list
+    mlps: list | None
+    gates: list | None
     project: PointwiseMLP
     dim: int = eqx.field(static=True)
     periodic: bool = eqx.field(static=True)
@@ -189,17 +195,23 @@ class FNO(eqx.Module):
 
     def __init__(self, dim: int, in_channels: int, out_channels: int, *, width: int = 64, modes: int = 16,
                  layers: int = 4, periodic: bool = True, padding: int | float | None = None,
-                 activation: str = "gelu", projection: int = 128, key, dtype=jnp.float32):  # fmt: skip
+                 activation: str = "gelu", projection: int = 128, channel_mlp: bool = False, key,
+                 dtype=jnp.float32):  # fmt: skip
         if dim not in (1, 2):
             raise ProblemError(f"FNO: dim must be 1 or 2, got {dim!r}")
         check_sizes(in_channels=in_channels, out_channels=out_channels, width=width, modes=modes, layers=layers,
                     projection=projection)  # fmt: skip
         activation_function(activation)
         self.padding = _check_padding(padding)
-        keys = subkeys(key, 2 * layers + 2)
-        self.lift = Linear(in_channels + embedding_size(dim, periodic), width, dtype=dtype, key=keys[0])
+        keys = subkeys(key, 3 * layers + 2)
+        lifted = in_channels + embedding_size(dim, periodic)
+        self.lift = PointwiseMLP(lifted, 2 * width, width, activation, key=keys[0], dtype=dtype) if channel_mlp \
+            else Linear(lifted, width, dtype=dtype, key=keys[0])  # fmt: skip
         self.spectral = [SpectralConv(dim, width, modes, key=k, dtype=dtype) for k in keys[1 : layers + 1]]
         self.linear = [Linear(width, width, dtype=dtype, key=k) for k in keys[layers + 1 : 2 * layers + 1]]
+        self.mlps = [PointwiseMLP(width, max(1, width // 2), width, activation, key=k, dtype=dtype)
+                     for k in keys[2 * layers + 1 : 3 * layers + 1]] if channel_mlp else None  # fmt: skip
+        self.gates = [jnp.ones(width, dtype) for _ in range(layers)] if channel_mlp else None
         self.project = PointwiseMLP(width, projection, out_channels, activation, key=keys[-1], dtype=dtype)
         self.dim, self.periodic, self.activation = dim, periodic, activation
 
@@ -213,9 +225,12 @@ class FNO(eqx.Module):
             v = jnp.pad(v, [(0, 0)] + [(0, self.pad_points(s)) for s in grid])
         sigma = activation_function(self.activation)
         for i, (k, w) in enumerate(zip(self.spectral, self.linear)):
-            v = k(v) + w(v)
-            if i < len(self.spectral) - 1:
-                v = sigma(v)
+            last = i == len(self.spectral) - 1
+            v0, v = v, k(v) + w(v)
+            v = v if last else sigma(v)
+            if self.mlps is not None:
+                v = self.mlps[i](v) + self.gates[i].reshape(-1, *([1] * self.dim)) * v0
+                v = v if last else sigma(v)
         v = v[(slice(None),) + tuple(slice(0, s) for s in grid)]
         return self.project(v)
 

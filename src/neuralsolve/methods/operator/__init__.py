@@ -23,10 +23,11 @@ class NeuralOperator(Family):
         return problem.operator is not None
 
     def settings(self, problem: Problem, given: dict) -> dict:
-        from . import data
+        from . import augment, data
 
         settings = resolve(problem, given)
         data.check(problem)
+        augment.check(problem, settings["training"].augment)
         return settings
 
     def total_steps(self, problem: Problem, settings: dict) -> int:

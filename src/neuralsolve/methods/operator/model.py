@@ -63,14 +63,17 @@ class OperatorModel:
         scales: the normalisation of inputs and outputs.
         loss: ``"relative-l2"`` (per-sample relative L2 error of the outputs, averaged) or ``"mse"``.
         batch, per_epoch: mini-batch size and mini-batches per epoch.
-        seed: seeds the shuffles.
+        seed: seeds the shuffles (and the augmentation's draws).
+        augment: transforms each mini-batch by the equation's symmetries
+            (:class:`~neuralsolve.methods.operator.augment.Augmentation`), or None.
     """
 
-    def __init__(self, network, scales: Scales, loss: str, batch: int, per_epoch: int, seed: int):
+    def __init__(self, network, scales: Scales, loss: str, batch: int, per_epoch: int, seed: int, augment=None):
         arrays, self.static = eqx.partition(network, eqx.is_inexact_array)
         self.like = arrays
         self.params = split_complex(arrays)
         self.scales, self.loss, self.batch, self.per_epoch, self.seed = scales, loss, batch, per_epoch, seed
+        self.augment = augment
 
     def network(self, params):
         """The Equinox operator with ``params``."""
@@ -101,7 +104,10 @@ class OperatorModel:
         order = jax.random.permutation(jax.random.fold_in(jax.random.PRNGKey(self.seed), epoch), n)
         start = jnp.minimum(within * self.batch, n - self.batch)
         pick = jax.lax.dynamic_slice_in_dim(order, start, self.batch)
-        return jnp.stack([self.misfit(params, a[pick], u[pick])])
+        a, u = a[pick], u[pick]
+        if self.augment is not None:
+            a, u = self.augment.apply(jax.random.fold_in(jax.random.PRNGKey(self.seed + 1), step), a, u)
+        return jnp.stack([self.misfit(params, a, u)])
 
     def data(self, inputs: np.ndarray, outputs: np.ndarray, dtype) -> dict:
         """The training arrays on the device, with the progress subset."""

@@ -12,6 +12,7 @@ from ...train.fit import check_time_limit
 from ...train.phases import Adam
 
 LOSSES = ("relative-l2", "mse")
+SYMMETRIES = ("translation", "galilean")  # what [solver.training] augment may name (.augment)
 # the keys of metrics.json an operator solve fills (docs/neural-operators.md)
 METRIC_KEYS = ("test_relative_l2", "test_relative_l2_std", "zero_shot", "parameters", "epoch_seconds",
                "inference_seconds", "samples", "grid", "data", "model", "reference_error_estimate")  # fmt: skip
@@ -28,11 +29,14 @@ def _whole(what: str, name: str, value, low: int) -> None:
 class FNO:
     """A Fourier neural operator (Li et al. 2021): ``layers`` Fourier layers of ``width``
     channels keeping ``modes`` Fourier modes per axis, GELU. Defaults: the paper's 1-D sizes;
-    2-D problems use ``width = 32, modes = 12`` unless given (:func:`sized`)."""
+    2-D problems use ``width = 32, modes = 12`` unless given (:func:`sized`). ``channel_mlp``
+    adds neuraloperator's pointwise MLP with a gated skip after each Fourier layer and lifts
+    through an MLP (:class:`neuralsolve.nn.fno.FNO`)."""
 
     width: int | None = None
     modes: int | None = None
     layers: int = 4
+    channel_mlp: bool = False
 
     kind = "fno"
 
@@ -41,11 +45,13 @@ class FNO:
             if getattr(self, name) is not None:
                 _whole("model", name, getattr(self, name), 1)
         _whole("model", "layers", self.layers, 1)
+        if not isinstance(self.channel_mlp, bool):
+            raise ProblemError(f"model: channel_mlp must be true or false, got {self.channel_mlp!r}")
 
     def sizes(self, dim: int) -> dict:
         """The network sizes in ``dim`` dimensions (the paper's where not given)."""
         return {"width": self.width or (64 if dim == 1 else 32), "modes": self.modes or (16 if dim == 1 else 12),
-                "layers": self.layers}  # fmt: skip
+                "layers": self.layers, "channel_mlp": self.channel_mlp}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,9 @@ class Training:
     ``weight_decay``, the rate multiplied by ``decay_factor`` every ``decay_every`` epochs
     (``schedule = "step"``, the FNO paper's) or following half a cosine (``"cosine"``), on the
     per-sample relative L2 error (``loss = "relative-l2"``, the paper's) or the mean squared
-    error of the normalised outputs (``"mse"``)."""
+    error of the normalised outputs (``"mse"``). ``augment`` names symmetries of the equation
+    (``"translation"``, ``"galilean"``) whose transformed copies of the training pairs each
+    mini-batch draws; each is verified on the equation (:mod:`.augment`)."""
 
     epochs: int = 500
     batch: int = 20
@@ -109,9 +117,14 @@ class Training:
     decay_factor: float = 0.5
     weight_decay: float = 1e-4
     loss: str = "relative-l2"
+    augment: tuple[str, ...] = ()
 
     def __post_init__(self):
         _whole("training", "epochs", self.epochs, 1)
+        augment = (self.augment,) if isinstance(self.augment, str) else self.augment
+        if not isinstance(augment, (tuple, list)) or any(a not in SYMMETRIES for a in augment):
+            raise ProblemError(f"training: augment must be a list of {', '.join(SYMMETRIES)}, got {self.augment!r}")
+        object.__setattr__(self, "augment", tuple(dict.fromkeys(augment)))
         _whole("training", "batch", self.batch, 1)
         _whole("training", "decay_every", self.decay_every, 1)
         if self.schedule not in ("step", "cosine", "constant"):

@@ -12,6 +12,7 @@ from ...pinn.settings import dtype_of
 from ...problem.problem import Problem
 from ...train.fit import FitResult, Schedule, carry_template, fit
 from . import data as data_sets
+from .augment import augmentation
 from .model import OperatorModel, Scales, predict, relative_l2
 from .settings import METRIC_KEYS
 from .solution import SHOWN, OperatorSolution, scales_from
@@ -31,6 +32,7 @@ def solve_operator(problem: Problem, settings: dict, *, derivatives: str, callba
     with jax.enable_x64(settings["precision"] == "float64"):
         model = build(problem, settings, data, resolution, Scales.of(a, u))
         training = settings["training"]
+        model.augment = augmentation(problem, training.augment, a)
         every = model.per_epoch * max(1, log_every // model.per_epoch)  # progress at whole epochs
         result = fit(model.terms, model.params, lambda draw: model.data(a, u, dtype_of(settings)),
                      [training.phase(len(a))], weights=[1.0], schedule=Schedule(every), callback=callback,

@@ -1,0 +1,108 @@
+"""Training pairs multiplied by the equation's symmetries: each symmetry verified on the equation,
+and each transformed pair an exact pair of the solution operator."""
+
+import re
+
+import jax
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import neuralsolve as ns
+from neuralsolve._errors import ProblemError
+from neuralsolve.cli.main import main
+from neuralsolve.methods.operator.augment import Augmentation, augmentation, check
+from neuralsolve.reference.operators import generator_for
+from neuralsolve.reference.spectral import solve_periodic
+
+from conftest import BURGERS_OPERATOR
+
+
+def _problem(equation: str, tmp):
+    return _load(tmp, BURGERS_OPERATOR.replace('"diff(u, t) + u*diff(u, x) = 0.1*diff(u, x, 2)"', f'"{equation}"'))
+
+
+def _load(tmp, text):
+    (tmp / "p.toml").write_text(text)
+    return ns.load(tmp / "p.toml")
+
+
+@pytest.mark.parametrize(("equation", "holds"), [
+    ("diff(u, t) + u*diff(u, x) = 0.1*diff(u, x, 2)", {"translation", "galilean"}),
+    ("diff(u, t) = -diff(u**2/2, x) + 0.1*diff(u, x, 2)", {"translation", "galilean"}),  # conservative form
+    ("diff(u, t) + u*diff(u, x) + diff(u, x, 3) = 0", {"translation", "galilean"}),  # KdV
+    ("diff(u, t) = 0.1*diff(u, x, 2)", {"translation"}),  # heat: no boost invariance
+    ("diff(u, t) + diff(u, x) = 0", {"translation"}),  # advection at a fixed speed
+    ("diff(u, t) + u*diff(u, x) = 0.1*diff(u, x, 2) + sin(x)*u", set()),  # forcing in x: neither
+])  # fmt: skip
+def test_each_symmetry_is_verified_on_the_equation(tmp_path, equation, holds):
+    problem = _problem(equation, tmp=tmp_path)
+    for name in ("translation", "galilean"):
+        if name in holds:
+            check(problem, (name,))
+        else:
+            with pytest.raises(ProblemError, match=f"training.augment: '{name}' does not hold"):
+                check(problem, (name,))
+
+
+def test_transformed_pairs_are_exact_pairs_of_the_operator(tmp_path):
+    """Shift and boost pairs the ETDRK4 solver made, then solve the transformed inputs afresh."""
+    problem = _problem("diff(u, t) + u*diff(u, x) = 0.1*diff(u, x, 2)", tmp=tmp_path)
+    gen = generator_for(problem)
+    n = 64
+    x = gen.grid(n)[0]
+    a = np.stack([np.sin(x) + 0.3 * np.cos(2 * x) + 0.2, 0.5 * np.cos(x) - 0.4 * np.sin(3 * x) - 0.3])
+    # one small step for every solve: the default step depends on max |u0|, and the solver's own
+    # error would then differ between a pair and its transform
+    solve = lambda row: solve_periodic(gen.rhs, gen.u, gen.x, row, gen.length, gen.span, dt=2e-3)  # noqa: E731
+    u = np.stack([solve(row) for row in a])
+    aug = augmentation(problem, ("translation", "galilean"), a)
+    assert aug.translate and aug.max_boost >= 1
+    assert aug.boost_step == pytest.approx(gen.length / n / gen.span)
+    with jax.enable_x64(True):
+        ta, tu = (np.asarray(v) for v in aug.apply(jax.random.PRNGKey(3), a, u))
+    boosts = np.mean(ta, axis=1) - np.mean(a, axis=1)  # the input's mean moves by c
+    assert np.all(np.abs(boosts) <= aug.max_boost * aug.boost_step + 1e-12) and np.any(boosts != 0)
+    for row, out in zip(ta, tu):
+        assert np.linalg.norm(solve(row) - out) < 1e-9 * np.linalg.norm(out)
+
+
+def test_shifts_alone_keep_the_values_and_roll_input_and_output_together():
+    a = np.arange(12.0).reshape(2, 6)
+    u = a**2
+    ta, tu = (np.asarray(v) for v in Augmentation(translate=True).apply(jax.random.PRNGKey(0), a, u))
+    for row, t_row, t_out in zip(a, ta, tu):
+        k = int(np.argmax(t_row == row[0]))
+        np.testing.assert_array_equal(t_row, np.roll(row, k))
+        np.testing.assert_array_equal(t_out, np.roll(row**2, k))
+
+
+def test_augment_names_are_checked_and_other_problems_refused(tmp_path):
+    assert ns.Training(augment="galilean").augment == ("galilean",)
+    assert ns.Training(augment=["translation", "translation"]).augment == ("translation",)
+    with pytest.raises(ProblemError, match="augment must be a list of translation, galilean"):
+        ns.Training(augment=["rotation"])
+    darcy = (tmp_path / "d.toml")
+    from test_operator import DARCY
+
+    darcy.write_text(DARCY)
+    with pytest.raises(ProblemError, match="apply to 1-D periodic evolution problems"):
+        check(ns.load(darcy), ("translation",))
+
+
+def test_check_refuses_a_symmetry_the_equation_lacks_in_one_line(tmp_path):
+    text = BURGERS_OPERATOR.replace("u*diff(u, x) = 0.1", "diff(u, x) = 0.1").replace(
+        "[solver.training]\n", '[solver.training]\naugment = ["galilean"]\n')
+    (tmp_path / "bad.toml").write_text(text)
+    result = CliRunner().invoke(main, ["check", str(tmp_path / "bad.toml")])
+    assert result.exit_code == 2
+    (line,) = result.output.strip().splitlines()
+    assert re.search(r"training.augment: 'galilean' does not hold", line), line
+
+
+def test_a_solve_trains_on_augmented_batches(tmp_path):
+    text = BURGERS_OPERATOR.replace("epochs = 40", "epochs = 3").replace(
+        "[solver.training]\n", '[solver.training]\naugment = ["translation", "galilean"]\n')
+    sol = ns.solve(_load(tmp_path, text))
+    assert sol.operator_model.augment.translate and sol.operator_model.augment.max_boost > 0
+    assert np.isfinite(sol.metrics["test_relative_l2"]) and len(sol.history) > 0
