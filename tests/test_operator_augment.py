@@ -106,3 +106,12 @@ def test_a_solve_trains_on_augmented_batches(tmp_path):
     sol = ns.solve(_load(tmp_path, text))
     assert sol.operator_model.augment.translate and sol.operator_model.augment.max_boost > 0
     assert np.isfinite(sol.metrics["test_relative_l2"]) and len(sol.history) > 0
+
+
+def test_check_names_the_augmentation(tmp_path):
+    text = BURGERS_OPERATOR.replace("[solver.training]\n", '[solver.training]\naugment = ["translation", "galilean"]\n')
+    (tmp_path / "p.toml").write_text(text)
+    result = CliRunner().invoke(main, ["check", str(tmp_path / "p.toml")])
+    assert result.exit_code == 0, result.output
+    assert "model: fno (width 8, modes 6, layers 2), trained 40 epochs" in result.output
+    assert "on pairs augmented by translation and galilean" in result.output

@@ -2,14 +2,15 @@
 
     python neuraloperator_fno.py --data DATA.npz --out RESULT.json --epochs E [--width 64] [--modes 16]
                                  [--layers 4] [--batch 20] [--lr 1e-3] [--step 100] [--gamma 0.5]
-                                 [--weight-decay 1e-4] [--padding 0.125] [--reduction mean]
+                                 [--schedule step|cosine] [--weight-decay 1e-4] [--padding 0.125] [--reduction mean]
                                  [--eval-every 0] [--seed 0] [--threads N]
 
 It trains ``neuralop.models.FNO`` (neuraloperator 2.0.0, ``neuraloperator/neuraloperator``) with the
 library's defaults for everything that is not a flag (a 2-layer lifting MLP, a channel MLP and a
 linear skip in every Fourier layer, the grid positional embedding, GELU), in the FNO paper's
 training recipe: Adam(lr, weight_decay) with the rate multiplied by ``--gamma`` every ``--step``
-epochs, mini-batches of ``--batch`` samples shuffled every epoch, float32, on the library's
+epochs (or, with ``--schedule cosine``, following half a cosine over the epochs: PyTorch's
+``CosineAnnealingLR``, stepped once an epoch), mini-batches of ``--batch`` samples shuffled every epoch, float32, on the library's
 relative L2 loss ``LpLoss(d=dim, p=2)`` between the model's output and the normalised targets.
 
 ``--modes m`` keeps the paper's frequencies, -m..m-1 along every axis but the last and 0..m-1
@@ -142,7 +143,10 @@ def train(args: argparse.Namespace) -> dict:
     x_enc, y_enc = x_norm.encode(x_train), y_norm.encode(y_train)
     model = build_model(args, x_train.shape[1], y_train.shape[1], dim, data["periodic"])
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=args.step, gamma=args.gamma)
+    if args.schedule == "cosine":
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
+    else:
+        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=args.step, gamma=args.gamma)
     loss_fn = LpLoss(d=dim, p=2, reduction=args.reduction)
     generator = torch.Generator().manual_seed(args.seed)
     seconds, losses, history = [], [], []
@@ -195,6 +199,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--step", type=int, default=100, help="epochs between learning-rate decays")
     parser.add_argument("--gamma", type=float, default=0.5)
+    parser.add_argument("--schedule", choices=("step", "cosine"), default="step")
     parser.add_argument("--weight-decay", type=float, default=1e-4)
     parser.add_argument("--padding", type=float, default=0.125, help="domain padding (non-periodic data only)")
     parser.add_argument("--reduction", choices=("mean", "sum"), default="mean",
