@@ -4,7 +4,8 @@
     python benchmarks/operators.py generate burgers|darcy       # time a fresh generation (1200 samples)
     python benchmarks/operators.py train burgers|darcy [--model fno|deeponet|mgno] [--epochs N]
     python benchmarks/operators.py peer burgers|darcy [--epochs N]   # neuraloperator's FNO vs ours
-    (train and peer: --no-augment trains ours without the file's [solver.training] augment)
+    (train and peer: --no-augment trains ours without the file's [solver.training] augment;
+     --set KEY=VALUE overrides one model or training setting, e.g. --set schedule=step)
 
 The problems are the bundled examples (src/neuralsolve/examples/burgers_operator.toml and
 darcy_operator.toml). Every result is one JSON line appended to benchmarks/results-operators.jsonl
@@ -79,7 +80,29 @@ def _settings(args, problem) -> dict:
         training = dataclasses.replace(training, epochs=args.epochs, decay_every=decay)
     if args.no_augment:
         training = dataclasses.replace(training, augment=())
+    for item in args.set:  # KEY=VALUE on the model or the training settings
+        key, _, text = item.partition("=")
+        value = _value(text)
+        if key in {f.name for f in dataclasses.fields(training)}:
+            training = dataclasses.replace(training, **{key: value})
+        elif key in {f.name for f in dataclasses.fields(model)}:
+            model = dataclasses.replace(model, **{key: value})
+        else:
+            raise SystemExit(f"--set {item}: {key} is neither a model nor a training setting")
     return {"model": model, "training": training, "seed": args.seed}
+
+
+def _value(text: str):
+    """A --set value: a whole number, a number, true/false, or a comma-separated list of names
+    (empty: no names)."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    if text in ("true", "false"):
+        return text == "true"
+    return tuple(t for t in text.split(",") if t) if "," in text or not text else text
 
 
 def train(args) -> dict:
@@ -157,6 +180,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--no-augment", action="store_true", help="train ours on the data as drawn (no symmetries)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a model or training setting, e.g. schedule=step, modes=32, augment=translation,")
     args = parser.parse_args()
     {"generate": generate, "train": train, "peer": peer}[args.case](args)
 
