@@ -117,7 +117,8 @@ def train(args) -> dict:
     wall = time.perf_counter() - start
     keys = ("test_relative_l2", "test_relative_l2_std", "zero_shot", "parameters", "epoch_seconds", "inference_seconds")
     return append_result(RESULTS, f"train-{args.problem}-{args.model}", {
-        "epochs": settings["training"].epochs, "model": dataclasses.asdict(settings["model"]) | {"kind": args.model},
+        "epochs": settings["training"].epochs, "seed": args.seed,
+        "model": dataclasses.asdict(settings["model"]) | {"kind": args.model},
         "training": dataclasses.asdict(settings["training"]), "wall_seconds": round(wall, 1), "status": sol.status,
         **{k: sol.metrics.get(k) for k in keys}})  # fmt: skip
 

@@ -72,7 +72,9 @@ def test_bench_spiral_runs_neuralsolve_and_compares_with_the_peer(monkeypatch, t
     out = tmp_path / "out.json"
     result = CliRunner().invoke(main, ["bench", "spiral", "--peer", "torchdiffeq", "--steps", "2", "--json", str(out)])
     assert result.exit_code == 0, result.output
-    ours, theirs = json.loads(out.read_text())["rows"]
+    record = json.loads(out.read_text())
+    assert record["options"]["peer"] == "torchdiffeq" and record["options"]["peer_time"] is None
+    ours, theirs = record["rows"]
     assert ours["tool"] == "neuralsolve" and ours["steps"] == {"rmsprop": 2} and ours["status"] == "ok"
     assert np.isfinite(ours["l2_relative_error"]) and ours["nfe_per_window_solve"] > 0
     assert ours["to_peer_error"]["target"] == 5.0  # the initial test L1 of this spiral is about 1.3

@@ -387,6 +387,8 @@ def bench(names: tuple[str, ...], peer: str | None, peer_python: str | None, pee
     chosen = select(names)
     check_options(chosen, peer, time_limit, peer_time)
     limit, mode = _time_limits(peer, peer_time, time_limit)  # these checks come before any training
+    if peer == "torchdiffeq":  # the spiral: both tools run the demo's whole recipe, no time modes
+        mode = None
     python = peers.peer_python(peer_python) if peer else None
     rows = run_bench(chosen, steps=steps, time_limit=limit, peer=peer, python=python, peer_mode=mode,
                      echo=lambda line: click.echo(line, err=True))  # fmt: skip
