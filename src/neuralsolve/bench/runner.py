@@ -31,7 +31,7 @@ MARGIN_FRACTION, MARGIN_S = 0.05, 1.0
 def select(names: Iterable[str]) -> list[Benchmark]:
     """The benchmarks named (every forward one when none is: inverse and neural-ODE ones run only
     when named), or ProblemError naming the unknown ones."""
-    known = {**BENCHMARKS, **INVERSE_BENCHMARKS, **NEURAL_ODE_BENCHMARKS}
+    known = _known()
     names = list(names) or list(BENCHMARKS)
     unknown = [n for n in names if n not in known]
     if unknown:
@@ -56,7 +56,12 @@ def check_options(chosen: list[Benchmark], peer: str | None, time_limit, peer_ti
 
 def known_peer(name: str) -> str:
     """The peer of the benchmark called ``name``."""
-    return {**BENCHMARKS, **INVERSE_BENCHMARKS, **NEURAL_ODE_BENCHMARKS}[name].peer
+    return _known()[name].peer
+
+
+def _known() -> dict[str, Benchmark]:
+    """Every benchmark by name: forward, inverse and neural-ODE."""
+    return {**BENCHMARKS, **INVERSE_BENCHMARKS, **NEURAL_ODE_BENCHMARKS}
 
 
 def relative_l2(predicted: np.ndarray, reference: np.ndarray) -> float:

@@ -55,10 +55,11 @@ class Augmentation:
         return roll(a, shift) + c, roll(u, shift + boost) + c
 
 
-def check(problem, names: tuple[str, ...]) -> None:
-    """ProblemError unless every symmetry in ``names`` holds for ``problem``'s equation."""
+def check(problem, names: tuple[str, ...]):
+    """ProblemError unless every symmetry in ``names`` holds for ``problem``'s equation; the
+    problem's generator (:class:`~neuralsolve.reference.operators.Evolution`) when they do."""
     if not names:
-        return
+        return None
     from ...reference.operators import Evolution, generator_for
 
     try:
@@ -78,6 +79,7 @@ def check(problem, names: tuple[str, ...]) -> None:
         if sp.simplify(rest.subs(u, u + c) - rest + c * ux) != 0:
             raise ProblemError(f"training.augment: 'galilean' does not hold: R(u + c, u_x, ...) is not "
                                f"R(u, u_x, ...) - c u_x for R = {rest}")  # fmt: skip
+    return gen
 
 
 def _as_symbols(gen) -> tuple[tuple[sp.Symbol, ...], sp.Expr]:
@@ -95,10 +97,7 @@ def augmentation(problem, names: tuple[str, ...], inputs: np.ndarray) -> Augment
     None when ``names`` is empty."""
     if not names:
         return None
-    check(problem, names)
-    from ...reference.operators import generator_for
-
-    gen = generator_for(problem)
+    gen = check(problem, names)
     if "galilean" not in names:
         return Augmentation(translate="translation" in names)
     step = gen.length / inputs.shape[-1] / gen.span  # a boost of one grid step per T
