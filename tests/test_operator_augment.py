@@ -31,13 +31,15 @@ def _load(tmp, text):
     ("diff(u, t) + u*diff(u, x) = 0.1*diff(u, x, 2)", {"translation", "galilean"}),
     ("diff(u, t) = -diff(u**2/2, x) + 0.1*diff(u, x, 2)", {"translation", "galilean"}),  # conservative form
     ("diff(u, t) + u*diff(u, x) + diff(u, x, 3) = 0", {"translation", "galilean"}),  # KdV
-    ("diff(u, t) = 0.1*diff(u, x, 2)", {"translation"}),  # heat: no boost invariance
+    ("diff(u, t) = 0.1*diff(u, x, 2)", {"translation", "reflection"}),  # heat: no boost invariance
+    ("diff(u, t) = 0.1*diff(u, x, 2) - u**3 + diff(u, x)**2", {"translation", "reflection"}),
     ("diff(u, t) + diff(u, x) = 0", {"translation"}),  # advection at a fixed speed
-    ("diff(u, t) + u*diff(u, x) = 0.1*diff(u, x, 2) + sin(x)*u", set()),  # forcing in x: neither
+    ("diff(u, t) + u*diff(u, x) = 0.1*diff(u, x, 2) + sin(x)*u", set()),  # forcing in x: none
+    ("diff(u, t) = 0.1*diff(u, x, 2) + cos(x)*u", set()),  # even in x, but not shift-invariant: none claimed
 ])  # fmt: skip
 def test_each_symmetry_is_verified_on_the_equation(tmp_path, equation, holds):
     problem = _problem(equation, tmp=tmp_path)
-    for name in ("translation", "galilean"):
+    for name in ("translation", "galilean", "reflection"):
         if name in holds:
             check(problem, (name,))
         else:
@@ -80,14 +82,17 @@ def test_shifts_alone_keep_the_values_and_roll_input_and_output_together():
 def test_augment_names_are_checked_and_other_problems_refused(tmp_path):
     assert ns.Training(augment="galilean").augment == ("galilean",)
     assert ns.Training(augment=["translation", "translation"]).augment == ("translation",)
-    with pytest.raises(ProblemError, match="augment must be a list of translation, galilean"):
-        ns.Training(augment=["rotation"])
+    with pytest.raises(ProblemError, match="augment must be a list of translation, galilean, reflection, rotation"):
+        ns.Training(augment=["scaling"])
     darcy = (tmp_path / "d.toml")
     from test_operator import DARCY
 
     darcy.write_text(DARCY)
-    with pytest.raises(ProblemError, match="apply to 1-D periodic evolution problems"):
-        check(ns.load(darcy), ("translation",))
+    for problem, names in ((ns.load(darcy), ("translation",)), (_problem("diff(u, t) = diff(u, x, 2)", tmp_path),
+                                                                 ("rotation",))):  # fmt: skip
+        with pytest.raises(ProblemError, match="do not apply here; 1-D periodic evolution problems .* take "
+                                               "translation, galilean, reflection, 2-D steady .* take reflection, rotation"):
+            check(problem, names)
 
 
 def test_check_refuses_a_symmetry_the_equation_lacks_in_one_line(tmp_path):
@@ -115,3 +120,63 @@ def test_check_names_the_augmentation(tmp_path):
     assert result.exit_code == 0, result.output
     assert "model: fno (width 8, modes 6, layers 2), trained 40 epochs" in result.output
     assert "on pairs augmented by translation and galilean" in result.output
+
+
+def test_a_reflected_pair_is_an_exact_pair_of_the_heat_operator(tmp_path):
+    problem = _problem("diff(u, t) = 0.1*diff(u, x, 2) - u**3", tmp=tmp_path)
+    gen = generator_for(problem)
+    x = gen.grid(32)[0]
+    a = np.stack([np.sin(x) + 0.4 * np.cos(2 * x) + 0.3 * np.sin(3 * x)] * 8)  # eight draws of one pair
+    solve = lambda row: solve_periodic(gen.rhs, gen.u, gen.x, row, gen.length, gen.span, dt=2e-3)  # noqa: E731
+    u = np.stack([solve(a[0])] * 8)
+    aug = augmentation(problem, ("reflection",), a)
+    assert aug.reflect and not aug.translate
+    with jax.enable_x64(True):
+        ta, tu = (np.asarray(v) for v in aug.apply(jax.random.PRNGKey(0), a, u))
+    mirrored = np.roll(a[0][::-1], 1)  # u0(-x) on the periodic grid
+    assert any(np.array_equal(r, mirrored) for r in ta) and any(np.array_equal(r, a[0]) for r in ta)
+    for row, out in zip(ta, tu):
+        assert np.linalg.norm(solve(row) - out) < 1e-9 * np.linalg.norm(out)
+
+
+def _darcy(tmp, **changes):
+    from test_operator import DARCY
+
+    text = DARCY
+    for old, new in changes.items():
+        text = text.replace(old, new)
+    return _load(tmp, text)
+
+
+def test_the_squares_symmetries_map_darcy_pairs_to_darcy_pairs(tmp_path):
+    """Flip and turn coefficient fields and their finite-volume solutions, then solve afresh."""
+    from neuralsolve.reference.darcy import solve_darcy
+
+    problem = _darcy(tmp_path)
+    aug = augmentation(problem, ("reflection", "rotation"), np.ones((2, 9, 9)))
+    assert aug.reflect and aug.rotate
+    rng = np.random.default_rng(0)
+    a = np.where(rng.standard_normal((16, 17, 17)) > 0, 12.0, 3.0)  # no symmetry of its own
+    u = np.stack([solve_darcy(row, 1.0) for row in a])
+    with jax.enable_x64(True):
+        ta, tu = (np.asarray(v) for v in aug.apply(jax.random.PRNGKey(1), a, u))
+    seen = set()
+    for i, (row, out) in enumerate(zip(ta, tu)):
+        images = {k: np.rot90(a[i], k) for k in range(4)} | {k + 4: np.rot90(a[i].T, k) for k in range(4)}
+        (which,) = [k for k, image in images.items() if np.array_equal(image, row)]
+        seen.add(which)
+        assert np.linalg.norm(solve_darcy(row, 1.0) - out) < 1e-10 * np.linalg.norm(out)
+    assert len(seen) >= 5  # 16 draws over the eight symmetries
+
+
+@pytest.mark.parametrize(("changes", "names", "says"), [
+    ({"y = [0, 1]": "y = [0, 2]"}, ("rotation",), "'rotation' does not hold: the box is 1 x 2, not a square"),
+    ({"a*diff(u, x), x)": "a*(1 + x)*diff(u, x), x)", "a*diff(u, y), y)": "a*(1 + x)*diff(u, y), y)"},
+     ("reflection",), "'reflection' does not hold: A = .* depends on the coordinates besides through the input"),
+    ({"= 1\"]": "= y\"]"}, ("reflection",), "'reflection' does not hold: f = y depends on the coordinates"),
+])  # fmt: skip
+def test_the_squares_symmetries_are_verified(tmp_path, changes, names, says):
+    problem = _darcy(tmp_path, **changes)
+    with pytest.raises(ProblemError, match=says):
+        check(problem, names)
+    assert check(_darcy(tmp_path), ("reflection", "rotation")) is not None

@@ -3,16 +3,26 @@
 A symmetry of the equation maps a solution to a solution, so it maps an input/output pair of the
 solution operator to another exact pair: training on transformed copies of the data costs no
 classical solves. Each symmetry asked for is first *verified* on the equation as written (SymPy);
-one that does not hold is refused, never applied.
+one that does not hold is refused, never applied. Every transformation is exact on the grid.
 
-* ``"translation"``: a periodic evolution equation ``u_t = R(u, u_x, u_xx, ...)`` whose right side
-  does not depend on ``x`` commutes with shifts: ``u0(x − s) ↦ u(x − s, T)``. Each training pair is
-  shifted by a random whole number of grid steps (exact on the grid).
+1-D periodic evolution ``u_t = R(u, u_x, u_xx, ...)``, the initial state mapped to ``u(·, T)``:
+
+* ``"translation"``: if ``R`` does not depend on ``x``, shifts commute with the evolution:
+  ``u0(x − s) ↦ u(x − s, T)``, ``s`` a random whole number of grid steps.
 * ``"galilean"``: if ``R(u + c, u_x, ...) = R(u, u_x, ...) − c u_x`` for every ``c`` (Burgers'
   ``−u u_x + ν u_xx``, for one), then ``v(x, t) = u(x − c t, t) + c`` solves the equation too, so
-  ``u0 + c ↦ u(x − c T, T) + c``. The boost ``c`` is a whole number of grid steps per ``T`` (the
-  shift is then exact on the grid), drawn uniformly within ±2.5 standard deviations of the training
-  inputs' means: the augmented inputs stay where the input distribution puts its mass.
+  ``u0 + c ↦ u(x − c T, T) + c``. The boost ``c`` is a whole number of grid steps per ``T``, drawn
+  uniformly within ±2.5 standard deviations of the training inputs' means: the augmented inputs
+  stay where the input distribution puts its mass.
+* ``"reflection"``: if ``R`` does not depend on ``x`` and is unchanged when every odd derivative
+  changes sign (the heat equation; not Burgers), ``u0(−x) ↦ u(−x, T)``.
+
+2-D steady ``−∇·(A∇u) = f`` on a box with ``u = 0`` on its boundary:
+
+* ``"reflection"``: if ``A`` and ``f`` depend on the coordinates only through the input function,
+  mirroring the box along either axis maps a pair to a pair (each axis flipped with probability ½).
+* ``"rotation"``: the same, on a square: quarter turns too. With ``"reflection"`` the draws cover
+  the square's eight symmetries.
 
 On the periodic Burgers benchmark (``examples/burgers_operator.toml``) the steepest test fronts
 came with input means far from zero, where 1000 samples hold few examples; the boosts supply them
@@ -25,61 +35,117 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from ..._errors import ProblemError
 
 BOOST_SPREAD = 2.5  # boosts within this many standard deviations of the training inputs' means
+ONE_D = ("translation", "galilean", "reflection")  # what 1-D periodic evolution problems may name
+TWO_D = ("reflection", "rotation")  # what 2-D steady problems may name
 
 
 @dataclass(frozen=True)
 class Augmentation:
-    """What the training batches undergo: random shifts (``translate``) and Galilean boosts of up
-    to ``max_boost`` grid steps, each step adding ``boost_step`` to the input and the output."""
+    """What the training batches undergo. 1-D: random shifts (``translate``), Galilean boosts of
+    up to ``max_boost`` grid steps (each step adding ``boost_step`` to input and output) and
+    mirror images (``reflect``). 2-D: flips along each axis (``reflect``) and transposition
+    (``rotate``; with the flips, quarter turns)."""
 
-    translate: bool
+    translate: bool = False
     max_boost: int = 0
     boost_step: float = 0.0
+    reflect: bool = False
+    rotate: bool = False
 
     def apply(self, key, a, u):
-        """The batch ``(a, u)`` (samples, points) transformed, one random draw per sample."""
+        """The batch ``(a, u)`` (samples, *grid) transformed, one random draw per sample."""
+        return self._one_d(key, a, u) if a.ndim == 2 else self._two_d(key, a, u)
+
+    def _one_d(self, key, a, u):
         import jax
         import jax.numpy as jnp
 
-        k_shift, k_boost = jax.random.split(key)
+        k_shift, k_boost = jax.random.split(key)  # as before reflections existed: the same draws
+        k_flip = jax.random.fold_in(key, 2)
         n, s = a.shape
-        shift = jax.random.randint(k_shift, (n,), 0, s) if self.translate else jnp.zeros(n, jnp.int32)
-        boost = jax.random.randint(k_boost, (n,), -self.max_boost, self.max_boost + 1) if self.max_boost \
-            else jnp.zeros(n, jnp.int32)  # fmt: skip
-        c = (boost * self.boost_step).astype(a.dtype)[:, None]
-        roll = jax.vmap(lambda v, k: jnp.roll(v, k))
-        return roll(a, shift) + c, roll(u, shift + boost) + c
+        if self.max_boost:  # first the boost: it makes an exact pair the transforms below keep exact
+            boost = jax.random.randint(k_boost, (n,), -self.max_boost, self.max_boost + 1)
+            c = (boost * self.boost_step).astype(a.dtype)[:, None]
+            a, u = a + c, jax.vmap(jnp.roll)(u, boost) + c
+        if self.reflect:  # x ↦ −x on the periodic grid: point i to point −i (mod s)
+            flip = jax.random.bernoulli(k_flip, 0.5, (n, 1))
+            a, u = (jnp.where(flip, jnp.roll(v[:, ::-1], 1, axis=1), v) for v in (a, u))
+        if self.translate:
+            shift = jax.random.randint(k_shift, (n,), 0, s)
+            a, u = (jax.vmap(jnp.roll)(v, shift) for v in (a, u))
+        return a, u
+
+    def _two_d(self, key, a, u):
+        import jax
+        import jax.numpy as jnp
+
+        k_flip, k_turn = jax.random.split(key)
+        n = a.shape[0]
+        if self.reflect:
+            flips = jax.random.bernoulli(k_flip, 0.5, (2, n, 1, 1))
+            for axis, flip in zip((1, 2), flips):
+                a, u = (jnp.where(flip, jnp.flip(v, axis), v) for v in (a, u))
+        if self.rotate:  # a transposition; composed with the flips, every quarter turn
+            turn = jax.random.bernoulli(k_turn, 0.5, (n, 1, 1))
+            a, u = (jnp.where(turn, jnp.swapaxes(v, 1, 2), v) for v in (a, u))
+        return a, u
 
 
 def check(problem, names: tuple[str, ...]):
     """ProblemError unless every symmetry in ``names`` holds for ``problem``'s equation; the
-    problem's generator (:class:`~neuralsolve.reference.operators.Evolution`) when they do."""
+    problem's generator (:mod:`neuralsolve.reference.operators`) when they do."""
     if not names:
         return None
-    from ...reference.operators import Evolution, generator_for
+    from ...reference.operators import Divergence, Evolution, generator_for
 
     try:
         gen = generator_for(problem)
     except ProblemError:
         gen = None
-    if not isinstance(gen, Evolution):
-        raise ProblemError(f"training.augment: {', '.join(names)} apply to 1-D periodic evolution problems "
-                           "(u_t = R(u, u_x, ...) with the initial state as input) only")  # fmt: skip
+    if isinstance(gen, Evolution) and set(names) <= set(ONE_D):
+        _check_evolution(gen, names)
+    elif isinstance(gen, Divergence) and set(names) <= set(TWO_D):
+        _check_divergence(gen, names)
+    else:
+        raise ProblemError(f"training.augment: {', '.join(names)} do not apply here; 1-D periodic evolution "
+                           f"problems (the initial state as input) take {', '.join(ONE_D)}, 2-D steady "
+                           f"-div(A grad u) = f problems take {', '.join(TWO_D)}")  # fmt: skip
+    return gen
+
+
+def _check_evolution(gen, names) -> None:
     placeholders, rest = _as_symbols(gen)
-    if "translation" in names and gen.x in rest.free_symbols:
-        raise ProblemError(f"training.augment: 'translation' does not hold: the equation's right side depends on "
-                           f"{gen.x} ({rest})")  # fmt: skip
+    for name in ("translation", "reflection"):
+        if name in names and gen.x in rest.free_symbols:
+            _fails(name, f"the equation's right side depends on {gen.x} ({rest})")
     if "galilean" in names:
         c = sp.Dummy("c")  # any constant
         u, ux = placeholders[0], placeholders[1]
         if sp.simplify(rest.subs(u, u + c) - rest + c * ux) != 0:
-            raise ProblemError(f"training.augment: 'galilean' does not hold: R(u + c, u_x, ...) is not "
-                               f"R(u, u_x, ...) - c u_x for R = {rest}")  # fmt: skip
-    return gen
+            _fails("galilean", f"R(u + c, u_x, ...) is not R(u, u_x, ...) - c u_x for R = {rest}")
+    if "reflection" in names:
+        mirrored = rest.xreplace({p: -p for p in placeholders[1::2]})  # odd derivatives change sign
+        if sp.simplify(mirrored - rest) != 0:
+            _fails("reflection", f"R changes when x -> -x (R = {rest})")
+
+
+def _check_divergence(gen, names) -> None:
+    coords = {sp.Symbol(c, real=True) for c in gen.coords}
+    for part, expr in (("A", gen.coefficient), ("f", gen.source)):
+        plain = expr.xreplace({g: sp.Dummy() for g in expr.atoms(AppliedUndef)})  # the input as one symbol
+        if plain.free_symbols & coords:
+            _fails(names[0], f"{part} = {expr} depends on the coordinates besides through the input")
+    if "rotation" in names and not np.isclose(*gen.lengths):
+        _fails("rotation", f"the box is {gen.lengths[0]:g} x {gen.lengths[1]:g}, not a square")
+
+
+def _fails(name: str, why: str):
+    raise ProblemError(f"training.augment: '{name}' does not hold: {why}")
 
 
 def _as_symbols(gen) -> tuple[tuple[sp.Symbol, ...], sp.Expr]:
@@ -93,13 +159,14 @@ def _as_symbols(gen) -> tuple[tuple[sp.Symbol, ...], sp.Expr]:
 
 
 def augmentation(problem, names: tuple[str, ...], inputs: np.ndarray) -> Augmentation | None:
-    """The augmentation of ``names`` (checked) for training inputs ``inputs`` (samples, points), or
+    """The augmentation of ``names`` (checked) for training inputs ``inputs`` (samples, *grid), or
     None when ``names`` is empty."""
     if not names:
         return None
     gen = check(problem, names)
+    flags = {"translate": "translation" in names, "reflect": "reflection" in names, "rotate": "rotation" in names}
     if "galilean" not in names:
-        return Augmentation(translate="translation" in names)
+        return Augmentation(**flags)
     step = gen.length / inputs.shape[-1] / gen.span  # a boost of one grid step per T
     spread = BOOST_SPREAD * float(np.std(np.mean(inputs, axis=-1)))
-    return Augmentation("translation" in names, int(spread // step), step)
+    return Augmentation(max_boost=int(spread // step), boost_step=step, **flags)
