@@ -91,6 +91,26 @@ def test_periodic_fno_is_resolution_invariant_for_band_limited_inputs(dim, s):
     assert np.linalg.norm(common - outs[0]) < 1e-6 * np.linalg.norm(outs[0])
 
 
+@pytest.mark.parametrize(("s1", "s2", "modes"), [(69, 69, 12), (16, 10, 6), (9, 9, 12), (8, 7, 3)])
+def test_spectral_layer_2d_equals_its_definition_by_rfft2(s1, s2, modes):
+    """The layer transforms the kept rows by matrix products: the same as keeping the modes of a
+    full rFFT2 (coarse grids keep fewer modes than asked; even and odd sizes)."""
+    from neuralsolve.nn.fno import _spectral_2d
+
+    rng = np.random.default_rng(0)
+    v = rng.standard_normal((3, s1, s2))
+    w = rng.standard_normal((2, 3, 4, modes, modes)) + 1j * rng.standard_normal((2, 3, 4, modes, modes))
+    m1, m2 = min(modes, s1 // 2), min(modes, s2 // 2 + 1)
+    c = np.fft.rfft2(v, norm="forward")
+    out = np.zeros((4, s1, s2 // 2 + 1), complex)
+    out[:, :m1, :m2] = np.einsum("ioxy,ixy->oxy", w[0][..., :m1, :m2], c[:, :m1, :m2])
+    out[:, s1 - m1:, :m2] = np.einsum("ioxy,ixy->oxy", w[1][..., :m1, :m2], c[:, s1 - m1:, :m2])
+    expected = np.fft.irfft2(out, s=(s1, s2), norm="forward")
+    with jax.enable_x64(True):
+        got = np.asarray(_spectral_2d(jnp.asarray(v), jnp.asarray(w), modes))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12 * np.max(np.abs(expected)))
+
+
 def test_non_periodic_fno_pads_by_a_fraction_of_the_grid():
     model = eqx.filter_eval_shape(FNO, 1, 1, 1, periodic=False, key=KEY)
     assert [model.pad_points(s) for s in (8, 13, 64)] == [1, 2, 8]  # ceil(s/8)
