@@ -90,7 +90,7 @@ def test_augment_names_are_checked_and_other_problems_refused(tmp_path):
     darcy.write_text(DARCY)
     for problem, names in ((ns.load(darcy), ("translation",)), (_problem("diff(u, t) = diff(u, x, 2)", tmp_path),
                                                                  ("rotation",))):  # fmt: skip
-        with pytest.raises(ProblemError, match="do not apply here; 1-D periodic evolution problems .* take "
+        with pytest.raises(ProblemError, match="does not apply here; 1-D periodic evolution problems .* take "
                                                "translation, galilean, reflection, 2-D steady .* take reflection, rotation"):
             check(problem, names)
 
@@ -102,7 +102,7 @@ def test_check_refuses_a_symmetry_the_equation_lacks_in_one_line(tmp_path):
     result = CliRunner().invoke(main, ["check", str(tmp_path / "bad.toml")])
     assert result.exit_code == 2
     (line,) = result.output.strip().splitlines()
-    assert re.search(r"training.augment: 'galilean' does not hold", line), line
+    assert re.search(r"bad.toml:\d+: solver.training.augment: 'galilean' does not hold", line), line
 
 
 def test_a_solve_trains_on_augmented_batches(tmp_path):

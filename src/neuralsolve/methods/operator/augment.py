@@ -112,8 +112,9 @@ def check(problem, names: tuple[str, ...]):
     elif isinstance(gen, Divergence) and set(names) <= set(TWO_D):
         _check_divergence(gen, names)
     else:
-        raise ProblemError(f"training.augment: {', '.join(names)} do not apply here; 1-D periodic evolution "
-                           f"problems (the initial state as input) take {', '.join(ONE_D)}, 2-D steady "
+        verb = "does" if len(names) == 1 else "do"
+        raise ProblemError(f"training.augment: {', '.join(map(repr, names))} {verb} not apply here; 1-D periodic "
+                           f"evolution problems (the initial state as input) take {', '.join(ONE_D)}, 2-D steady "
                            f"-div(A grad u) = f problems take {', '.join(TWO_D)}")  # fmt: skip
     return gen
 
