@@ -28,10 +28,10 @@ def _load(tmp, text):
 
 
 @pytest.mark.parametrize(("equation", "holds"), [
-    ("diff(u, t) + u*diff(u, x) = 0.1*diff(u, x, 2)", {"translation", "galilean"}),
-    ("diff(u, t) = -diff(u**2/2, x) + 0.1*diff(u, x, 2)", {"translation", "galilean"}),  # conservative form
+    ("diff(u, t) + u*diff(u, x) = 0.1*diff(u, x, 2)", {"translation", "galilean", "odd-reflection"}),
+    ("diff(u, t) = -diff(u**2/2, x) + 0.1*diff(u, x, 2)", {"translation", "galilean", "odd-reflection"}),  # conservative
     ("diff(u, t) + u*diff(u, x) + diff(u, x, 3) = 0", {"translation", "galilean"}),  # KdV
-    ("diff(u, t) = 0.1*diff(u, x, 2)", {"translation", "reflection"}),  # heat: no boost invariance
+    ("diff(u, t) = 0.1*diff(u, x, 2)", {"translation", "reflection", "odd-reflection"}),  # heat: no boosts
     ("diff(u, t) = 0.1*diff(u, x, 2) - u**3 + diff(u, x)**2", {"translation", "reflection"}),
     ("diff(u, t) + diff(u, x) = 0", {"translation"}),  # advection at a fixed speed
     ("diff(u, t) + u*diff(u, x) = 0.1*diff(u, x, 2) + sin(x)*u", set()),  # forcing in x: none
@@ -39,7 +39,7 @@ def _load(tmp, text):
 ])  # fmt: skip
 def test_each_symmetry_is_verified_on_the_equation(tmp_path, equation, holds):
     problem = _problem(equation, tmp=tmp_path)
-    for name in ("translation", "galilean", "reflection"):
+    for name in ("translation", "galilean", "reflection", "odd-reflection"):
         if name in holds:
             check(problem, (name,))
         else:
@@ -79,10 +79,24 @@ def test_shifts_alone_keep_the_values_and_roll_input_and_output_together():
         np.testing.assert_array_equal(t_out, np.roll(row**2, k))
 
 
+def test_a_burgers_pair_under_every_symmetry_at_once_is_exact(tmp_path):
+    problem = _problem("diff(u, t) + u*diff(u, x) = 0.1*diff(u, x, 2)", tmp=tmp_path)
+    gen = generator_for(problem)
+    x = gen.grid(48)[0]
+    a = np.stack([np.sin(x) + 0.3 * np.cos(2 * x) + 0.2 * k for k in range(-2, 3)])
+    solve = lambda row: solve_periodic(gen.rhs, gen.u, gen.x, row, gen.length, gen.span, dt=2e-3)  # noqa: E731
+    u = np.stack([solve(row) for row in a])
+    aug = augmentation(problem, ("translation", "galilean", "odd-reflection"), a)
+    with jax.enable_x64(True):
+        ta, tu = (np.asarray(v) for v in aug.apply(jax.random.PRNGKey(5), a, u))
+    for row, out in zip(ta, tu):
+        assert np.linalg.norm(solve(row) - out) < 1e-9 * np.linalg.norm(out)
+
+
 def test_augment_names_are_checked_and_other_problems_refused(tmp_path):
     assert ns.Training(augment="galilean").augment == ("galilean",)
     assert ns.Training(augment=["translation", "translation"]).augment == ("translation",)
-    with pytest.raises(ProblemError, match="augment must be a list of translation, galilean, reflection, rotation"):
+    with pytest.raises(ProblemError, match="augment must be a list of translation, galilean, reflection, odd-reflection, rotation"):
         ns.Training(augment=["scaling"])
     darcy = (tmp_path / "d.toml")
     from test_operator import DARCY
@@ -91,7 +105,7 @@ def test_augment_names_are_checked_and_other_problems_refused(tmp_path):
     for problem, names in ((ns.load(darcy), ("translation",)), (_problem("diff(u, t) = diff(u, x, 2)", tmp_path),
                                                                  ("rotation",))):  # fmt: skip
         with pytest.raises(ProblemError, match="does not apply here; 1-D periodic evolution problems .* take "
-                                               "translation, galilean, reflection, 2-D steady .* take reflection, rotation"):
+                                               "translation, galilean, reflection, odd-reflection, 2-D steady .* take reflection, rotation"):
             check(problem, names)
 
 
@@ -122,18 +136,22 @@ def test_check_names_the_augmentation(tmp_path):
     assert "on pairs augmented by translation and galilean" in result.output
 
 
-def test_a_reflected_pair_is_an_exact_pair_of_the_heat_operator(tmp_path):
-    problem = _problem("diff(u, t) = 0.1*diff(u, x, 2) - u**3", tmp=tmp_path)
+@pytest.mark.parametrize(("equation", "name", "sign"), [
+    ("diff(u, t) = 0.1*diff(u, x, 2) - u**3", "reflection", 1),
+    ("diff(u, t) + u*diff(u, x) = 0.1*diff(u, x, 2)", "odd-reflection", -1),
+])
+def test_a_mirrored_pair_is_an_exact_pair_of_the_operator(tmp_path, equation, name, sign):
+    problem = _problem(equation, tmp=tmp_path)
     gen = generator_for(problem)
     x = gen.grid(32)[0]
-    a = np.stack([np.sin(x) + 0.4 * np.cos(2 * x) + 0.3 * np.sin(3 * x)] * 8)  # eight draws of one pair
+    a = np.stack([np.sin(x) + 0.4 * np.cos(2 * x) + 0.3 * np.sin(3 * x) + 0.1] * 8)  # eight draws of one pair
     solve = lambda row: solve_periodic(gen.rhs, gen.u, gen.x, row, gen.length, gen.span, dt=2e-3)  # noqa: E731
     u = np.stack([solve(a[0])] * 8)
-    aug = augmentation(problem, ("reflection",), a)
-    assert aug.reflect and not aug.translate
+    aug = augmentation(problem, (name,), a)
+    assert (aug.reflect, aug.odd_reflect, aug.translate) == (sign == 1, sign == -1, False)
     with jax.enable_x64(True):
         ta, tu = (np.asarray(v) for v in aug.apply(jax.random.PRNGKey(0), a, u))
-    mirrored = np.roll(a[0][::-1], 1)  # u0(-x) on the periodic grid
+    mirrored = sign * np.roll(a[0][::-1], 1)  # ±u0(-x) on the periodic grid
     assert any(np.array_equal(r, mirrored) for r in ta) and any(np.array_equal(r, a[0]) for r in ta)
     for row, out in zip(ta, tu):
         assert np.linalg.norm(solve(row) - out) < 1e-9 * np.linalg.norm(out)

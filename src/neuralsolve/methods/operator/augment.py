@@ -16,6 +16,10 @@ one that does not hold is refused, never applied. Every transformation is exact 
   stay where the input distribution puts its mass.
 * ``"reflection"``: if ``R`` does not depend on ``x`` and is unchanged when every odd derivative
   changes sign (the heat equation; not Burgers), ``u0(−x) ↦ u(−x, T)``.
+* ``"odd-reflection"``: the mirror image with its sign changed, ``−u0(−x) ↦ −u(−x, T)``, if ``R``
+  does not depend on ``x`` and changes sign when ``u`` and its even derivatives do (Burgers, the
+  heat equation; not KdV). A zero-mean input distribution such as a Gaussian random field is
+  unchanged by it, so the copies are as likely as the drawn inputs.
 
 2-D steady ``−∇·(A∇u) = f`` on a box with ``u = 0`` on its boundary:
 
@@ -40,15 +44,15 @@ from sympy.core.function import AppliedUndef
 from ..._errors import ProblemError
 
 BOOST_SPREAD = 2.5  # boosts within this many standard deviations of the training inputs' means
-ONE_D = ("translation", "galilean", "reflection")  # what 1-D periodic evolution problems may name
+ONE_D = ("translation", "galilean", "reflection", "odd-reflection")  # what 1-D periodic evolution problems may name
 TWO_D = ("reflection", "rotation")  # what 2-D steady problems may name
 
 
 @dataclass(frozen=True)
 class Augmentation:
     """What the training batches undergo. 1-D: random shifts (``translate``), Galilean boosts of
-    up to ``max_boost`` grid steps (each step adding ``boost_step`` to input and output) and
-    mirror images (``reflect``). 2-D: flips along each axis (``reflect``) and transposition
+    up to ``max_boost`` grid steps (each step adding ``boost_step`` to input and output), mirror
+    images (``reflect``) and mirror images with the sign changed (``odd_reflect``). 2-D: flips along each axis (``reflect``) and transposition
     (``rotate``; with the flips, quarter turns)."""
 
     translate: bool = False
@@ -56,6 +60,7 @@ class Augmentation:
     boost_step: float = 0.0
     reflect: bool = False
     rotate: bool = False
+    odd_reflect: bool = False
 
     def apply(self, key, a, u):
         """The batch ``(a, u)`` (samples, *grid) transformed, one random draw per sample."""
@@ -72,9 +77,10 @@ class Augmentation:
             boost = jax.random.randint(k_boost, (n,), -self.max_boost, self.max_boost + 1)
             c = (boost * self.boost_step).astype(a.dtype)[:, None]
             a, u = a + c, jax.vmap(jnp.roll)(u, boost) + c
-        if self.reflect:  # x ↦ −x on the periodic grid: point i to point −i (mod s)
-            flip = jax.random.bernoulli(k_flip, 0.5, (n, 1))
-            a, u = (jnp.where(flip, jnp.roll(v[:, ::-1], 1, axis=1), v) for v in (a, u))
+        for on, sign, k in ((self.reflect, 1, k_flip), (self.odd_reflect, -1, jax.random.fold_in(key, 3))):
+            if on:  # x ↦ −x on the periodic grid: point i to point −i (mod s)
+                flip = jax.random.bernoulli(k, 0.5, (n, 1))
+                a, u = (jnp.where(flip, sign * jnp.roll(v[:, ::-1], 1, axis=1), v) for v in (a, u))
         if self.translate:
             shift = jax.random.randint(k_shift, (n,), 0, s)
             a, u = (jax.vmap(jnp.roll)(v, shift) for v in (a, u))
@@ -133,6 +139,12 @@ def _check_evolution(gen, names) -> None:
         mirrored = rest.xreplace({p: -p for p in placeholders[1::2]})  # odd derivatives change sign
         if sp.simplify(mirrored - rest) != 0:
             _fails("reflection", f"R changes when x -> -x (R = {rest})")
+    if "odd-reflection" in names:
+        if gen.x in rest.free_symbols:
+            _fails("odd-reflection", f"the equation's right side depends on {gen.x} ({rest})")
+        negated = rest.xreplace({p: -p for p in placeholders[0::2]})  # u and its even derivatives change sign
+        if sp.simplify(negated + rest) != 0:
+            _fails("odd-reflection", f"R does not change sign when (x, u) -> (-x, -u) (R = {rest})")
 
 
 def _check_divergence(gen, names) -> None:
@@ -165,7 +177,8 @@ def augmentation(problem, names: tuple[str, ...], inputs: np.ndarray) -> Augment
     if not names:
         return None
     gen = check(problem, names)
-    flags = {"translate": "translation" in names, "reflect": "reflection" in names, "rotate": "rotation" in names}
+    flags = {"translate": "translation" in names, "reflect": "reflection" in names, "rotate": "rotation" in names,
+             "odd_reflect": "odd-reflection" in names}
     if "galilean" not in names:
         return Augmentation(**flags)
     step = gen.length / inputs.shape[-1] / gen.span  # a boost of one grid step per T

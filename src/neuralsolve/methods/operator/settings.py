@@ -13,7 +13,7 @@ from ...train.phases import Adam
 
 LOSSES = ("relative-l2", "mse")
 # what [solver.training] augment may name (.augment says which problems take which)
-SYMMETRIES = ("translation", "galilean", "reflection", "rotation")
+SYMMETRIES = ("translation", "galilean", "reflection", "odd-reflection", "rotation")
 # the keys of metrics.json an operator solve fills (docs/neural-operators.md)
 METRIC_KEYS = ("test_relative_l2", "test_relative_l2_std", "zero_shot", "parameters", "epoch_seconds",
                "inference_seconds", "samples", "grid", "data", "model", "reference_error_estimate")  # fmt: skip
@@ -107,9 +107,9 @@ class Training:
     (``schedule = "step"``, the FNO paper's) or following half a cosine (``"cosine"``), on the
     per-sample relative L2 error (``loss = "relative-l2"``, the paper's) or the mean squared
     error of the normalised outputs (``"mse"``). ``augment`` names symmetries of the equation
-    (``"translation"``, ``"galilean"``, ``"reflection"``, ``"rotation"``) whose transformed
-    copies of the training pairs each mini-batch draws; each is verified on the equation
-    (:mod:`.augment`)."""
+    (``"translation"``, ``"galilean"``, ``"reflection"``, ``"odd-reflection"``, ``"rotation"``)
+    whose transformed copies of the training pairs each mini-batch draws; each is verified on the
+    equation (:mod:`.augment`)."""
 
     epochs: int = 500
     batch: int = 20
