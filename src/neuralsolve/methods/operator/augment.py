@@ -44,7 +44,7 @@ from sympy.core.function import AppliedUndef
 from ..._errors import ProblemError
 
 BOOST_SPREAD = 2.5  # boosts within this many standard deviations of the training inputs' means
-ONE_D = ("translation", "galilean", "reflection", "odd-reflection")  # what 1-D periodic evolution problems may name
+ONE_D = ("translation", "galilean", "reflection", "odd-reflection")  # what 1-D periodic evolution takes
 TWO_D = ("reflection", "rotation")  # what 2-D steady problems may name
 
 
@@ -52,8 +52,8 @@ TWO_D = ("reflection", "rotation")  # what 2-D steady problems may name
 class Augmentation:
     """What the training batches undergo. 1-D: random shifts (``translate``), Galilean boosts of
     up to ``max_boost`` grid steps (each step adding ``boost_step`` to input and output), mirror
-    images (``reflect``) and mirror images with the sign changed (``odd_reflect``). 2-D: flips along each axis (``reflect``) and transposition
-    (``rotate``; with the flips, quarter turns)."""
+    images (``reflect``) and mirror images with the sign changed (``odd_reflect``). 2-D: flips
+    along each axis (``reflect``) and transposition (``rotate``; with the flips, quarter turns)."""
 
     translate: bool = False
     max_boost: int = 0
