@@ -103,6 +103,7 @@ def operator_plan(problem) -> list[str]:
     shown = ", ".join(k if v is True else f"{k} {v}" for k, v in sizes.items() if v is not False)
     resolutions = ", ".join(map(str, op.zero_shot)) or "none"
     augmented = f", on pairs augmented by {' and '.join(training.augment)}" if training.augment else ""
+    augmented += "; predictions averaged over these symmetries" if training.symmetrise else ""
     return [f"learns: the operator {source} -> {target}, inputs drawn from {drawn}", data,
             f"model: {model.kind} ({shown}), trained {training.epochs} epochs at resolution "
             f"{op.resolution or 'of the file'} in batches of {training.batch} ({settings['precision']}){augmented}",

@@ -61,6 +61,56 @@ class Augmentation:
     reflect: bool = False
     rotate: bool = False
     odd_reflect: bool = False
+    grid_speed: float = 0.0  # L / T: on s points, a boost of one grid step per T adds grid_speed / s
+
+    def average(self, apply, a):
+        """``apply(a)`` symmetrised: the mean over fixed transformations ``g`` of ``g⁻¹ apply(g a)``
+        (``training.symmetrise``). 1-D: five boosts within ±half the training boosts' range (whole
+        grid steps at ``a``'s resolution), each with and without the mirror images named;
+        translations are left out (a trained FNO is nearly shift-equivariant already: averaging
+        over 8 shifts changed a Burgers test error by 0.1 %). 2-D: the flips and transpositions
+        named, up to the square's eight symmetries."""
+        views = self._views_one_d(a.shape[-1]) if a.ndim == 2 else self._views_two_d()
+        return sum(back(apply(there(a))) for there, back in views) / len(views)
+
+    def _views_one_d(self, s: int):
+        import jax.numpy as jnp
+
+        step = self.grid_speed / s if self.max_boost else 0.0
+        half = self.max_boost * self.boost_step / 2  # the boosts' reach, in the input's units
+        steps = sorted({round(k * half / 2 / step) for k in range(-2, 3)}) if step else [0]
+        # None: no mirror; 1: the mirror image; -1: the mirror image with its sign changed
+        mirrors = [None] + [1] * self.reflect + [-1] * self.odd_reflect
+
+        def mirror(v, sign):  # point i to point −i (mod s); an involution
+            return v if sign is None else sign * jnp.roll(v[:, ::-1], 1, axis=1)
+
+        def view(m, sign):  # the pair (u0 + c, roll(u, m) + c), mirrored
+            c = m * step
+            return (lambda v: mirror(v + c, sign)), (lambda w: jnp.roll(mirror(w, sign) - c, -m, axis=1))
+
+        return [view(m, sign) for m in steps for sign in mirrors]
+
+    def _views_two_d(self):
+        import jax.numpy as jnp
+
+        flips = [(f0, f1) for f0 in (False, True) for f1 in (False, True)] if self.reflect else [(False, False)]
+        turns = (False, True) if self.rotate else (False,)
+
+        def view(flip, turn):
+            axes = tuple(ax for ax, on in zip((1, 2), flip) if on)
+
+            def there(v):
+                v = jnp.flip(v, axes) if axes else v
+                return jnp.swapaxes(v, 1, 2) if turn else v
+
+            def back(w):
+                w = jnp.swapaxes(w, 1, 2) if turn else w
+                return jnp.flip(w, axes) if axes else w
+
+            return there, back
+
+        return [view(f, t) for f in flips for t in turns]
 
     def apply(self, key, a, u):
         """The batch ``(a, u)`` (samples, *grid) transformed, one random draw per sample."""
@@ -183,4 +233,4 @@ def augmentation(problem, names: tuple[str, ...], inputs: np.ndarray) -> Augment
         return Augmentation(**flags)
     step = gen.length / inputs.shape[-1] / gen.span  # a boost of one grid step per T
     spread = BOOST_SPREAD * float(np.std(np.mean(inputs, axis=-1)))
-    return Augmentation(max_boost=int(spread // step), boost_step=step, **flags)
+    return Augmentation(max_boost=int(spread // step), boost_step=step, grid_speed=gen.length / gen.span, **flags)

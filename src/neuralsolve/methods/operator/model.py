@@ -74,6 +74,7 @@ class OperatorModel:
         self.params = split_complex(arrays)
         self.scales, self.loss, self.batch, self.per_epoch, self.seed = scales, loss, batch, per_epoch, seed
         self.augment = augment
+        self.symmetrise = None  # an Augmentation whose views predictions are averaged over, or None
 
     def network(self, params):
         """The Equinox operator with ``params``."""
@@ -122,9 +123,11 @@ def relative_l2(pred: jax.Array, truth: jax.Array) -> jax.Array:
     return jnp.sqrt(jnp.sum((pred - truth) ** 2, axis=axes) / jnp.maximum(jnp.sum(truth**2, axis=axes), 1e-30))
 
 
-def predict(model: OperatorModel, params, inputs: np.ndarray, dtype, batch: int = EVAL_BATCH) -> np.ndarray:
-    """Outputs for many inputs, in compiled batches of ``batch`` (the last one padded)."""
-    fn = _compiled(model)
+def predict(model: OperatorModel, params, inputs: np.ndarray, dtype, batch: int = EVAL_BATCH,
+            plain: bool = False) -> np.ndarray:  # fmt: skip
+    """Outputs for many inputs, in compiled batches of ``batch`` (the last one padded); averaged
+    over the model's symmetries when it has them (``model.symmetrise``), unless ``plain``."""
+    fn = _compiled(model, plain or model.symmetrise is None)
     out = []
     for i in range(0, len(inputs), batch):
         chunk = np.asarray(inputs[i: i + batch])
@@ -133,8 +136,10 @@ def predict(model: OperatorModel, params, inputs: np.ndarray, dtype, batch: int 
     return np.concatenate(out)
 
 
-def _compiled(model: OperatorModel):
-    cached = getattr(model, "_predict", None)
-    if cached is None:
-        cached = model._predict = jax.jit(model.apply)
-    return cached
+def _compiled(model: OperatorModel, plain: bool):
+    cache = model.__dict__.setdefault("_predict", {})
+    if plain not in cache:
+        views = model.symmetrise
+        apply = model.apply if plain else lambda params, a: views.average(lambda v: model.apply(params, v), a)
+        cache[plain] = jax.jit(apply)
+    return cache[plain]

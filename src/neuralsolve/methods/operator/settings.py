@@ -15,8 +15,8 @@ LOSSES = ("relative-l2", "mse")
 # what [solver.training] augment may name (.augment says which problems take which)
 SYMMETRIES = ("translation", "galilean", "reflection", "odd-reflection", "rotation")
 # the keys of metrics.json an operator solve fills (docs/neural-operators.md)
-METRIC_KEYS = ("test_relative_l2", "test_relative_l2_std", "zero_shot", "parameters", "epoch_seconds",
-               "inference_seconds", "samples", "grid", "data", "model", "reference_error_estimate")  # fmt: skip
+METRIC_KEYS = ("test_relative_l2", "test_relative_l2_std", "test_relative_l2_unsymmetrised", "zero_shot", "parameters",
+               "epoch_seconds", "inference_seconds", "samples", "grid", "data", "model", "reference_error_estimate")  # fmt: skip
 # what an operator solve reads from [solver]
 SOLVER_KEYS = {"method", "model", "training", "precision", "seed", "time_limit"}
 
@@ -109,7 +109,9 @@ class Training:
     error of the normalised outputs (``"mse"``). ``augment`` names symmetries of the equation
     (``"translation"``, ``"galilean"``, ``"reflection"``, ``"odd-reflection"``, ``"rotation"``)
     whose transformed copies of the training pairs each mini-batch draws; each is verified on the
-    equation (:mod:`.augment`)."""
+    equation (:mod:`.augment`). ``symmetrise = true`` also averages every prediction over those
+    symmetries (translations excepted), each input transformed and the output transformed back:
+    a few times the inference cost for a lower error (docs/neural-operators.md)."""
 
     epochs: int = 500
     batch: int = 20
@@ -120,6 +122,7 @@ class Training:
     weight_decay: float = 1e-4
     loss: str = "relative-l2"
     augment: tuple[str, ...] = ()
+    symmetrise: bool = False
 
     def __post_init__(self):
         _whole("training", "epochs", self.epochs, 1)
@@ -127,6 +130,11 @@ class Training:
         if not isinstance(augment, (tuple, list)) or any(a not in SYMMETRIES for a in augment):
             raise ProblemError(f"training: augment must be a list of {', '.join(SYMMETRIES)}, got {self.augment!r}")
         object.__setattr__(self, "augment", tuple(dict.fromkeys(augment)))
+        if not isinstance(self.symmetrise, bool):
+            raise ProblemError(f"training: symmetrise must be true or false, got {self.symmetrise!r}")
+        if self.symmetrise and not set(self.augment) - {"translation"}:
+            raise ProblemError("training: symmetrise averages predictions over the symmetries in augment, and "
+                               f"augment names none besides translation; name one of {', '.join(SYMMETRIES[1:])}")  # fmt: skip
         _whole("training", "batch", self.batch, 1)
         _whole("training", "decay_every", self.decay_every, 1)
         if self.schedule not in ("step", "cosine", "constant"):

@@ -38,6 +38,7 @@ def solve_operator(problem: Problem, settings: dict, *, derivatives: str, callba
                      [training.phase(len(a))], weights=[1.0], schedule=Schedule(every), callback=callback,
                      checkpoint=checkpoint, resume=resume, time_limit=settings["time_limit"], stochastic=True)  # fmt: skip
         clock.append(time.perf_counter())
+        model.symmetrise = model.augment if training.symmetrise else None
         metrics = measure(problem, model, result, data, settings, every)
         samples = _samples(model, result.params, test, settings)
         clock.append(time.perf_counter())
@@ -77,6 +78,9 @@ def measure(problem: Problem, model: OperatorModel, result: FitResult, data, set
                "data": {"source": data.source, "key": data.key, "seconds": round(data.seconds, 2)},
                "model": {"kind": settings["model"].kind, **settings["model"].sizes(a.ndim - 1)},
                "parameters": count_parameters(model.network(result.params))}  # fmt: skip
+    if model.symmetrise is not None:  # what the averaging gained
+        plain = relative_l2(predict(model, result.params, a, op_dtype, plain=True), u)
+        metrics["test_relative_l2_unsymmetrised"] = float(np.mean(np.asarray(plain)))
     metrics["zero_shot"] = {}
     for s in op.zero_shot:
         (_, _), (za, zu) = data.split(s)
@@ -133,6 +137,9 @@ def reopen(problem: Problem, settings: dict, checkpoint, saved: dict) -> Operato
             (a, u), _ = data.split(resolution)
             scales = Scales.of(a, u)
         model = build(problem, settings, data, resolution, scales)
+        if settings["training"].symmetrise:  # the boosts' reach comes from the training inputs
+            (a, _), _ = data_sets.load(problem).split(resolution)
+            model.symmetrise = augmentation(problem, settings["training"].augment, a)
         phase = settings["training"].phase(problem.operator.train)
         state = checkpoint.load(lambda k: carry_template(phase, model.params, len(TERM_NAMES)))
         params = state.carry[3]
