@@ -111,6 +111,27 @@ def test_spectral_layer_2d_equals_its_definition_by_rfft2(s1, s2, modes):
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12 * np.max(np.abs(expected)))
 
 
+@pytest.mark.parametrize("dim", [1, 2])
+@pytest.mark.parametrize("s", [8, 9])
+def test_mgno_convolutions_equal_xlas_by_their_definition(dim, s):
+    """MgNO's convolutions as matrix products over shifted copies: the same as
+    lax.conv_general_dilated (stride 1 and 2, zero and wrap-around padding; the transposed one
+    with lhs_dilation 2 and padding 2), odd and even sizes."""
+    from neuralsolve.nn.mgno import _conv, _conv_transpose
+
+    rng = np.random.default_rng(dim * 10 + s)
+    x, k = rng.standard_normal((5,) + (s,) * dim), rng.standard_normal((4, 5) + (3,) * dim)
+    coarse = rng.standard_normal((5,) + ((s + 1) // 2,) * dim)
+    with jax.enable_x64(True):
+        for periodic in (False, True):
+            padded = jnp.pad(x, [(0, 0)] + [(1, 1)] * dim, mode="wrap" if periodic else "constant")
+            for stride in (1, 2):
+                expected = jax.lax.conv_general_dilated(padded[None], k, (stride,) * dim, "VALID")[0]
+                np.testing.assert_allclose(_conv(jnp.asarray(x), jnp.asarray(k), periodic, stride), expected, atol=1e-12)
+        expected = jax.lax.conv_general_dilated(coarse[None], k, (1,) * dim, [(2, 2)] * dim, lhs_dilation=(2,) * dim)[0]
+        np.testing.assert_allclose(_conv_transpose(jnp.asarray(coarse), jnp.asarray(k)), expected, atol=1e-12)
+
+
 def test_non_periodic_fno_pads_by_a_fraction_of_the_grid():
     model = eqx.filter_eval_shape(FNO, 1, 1, 1, periodic=False, key=KEY)
     assert [model.pad_points(s) for s in (8, 13, 64)] == [1, 2, 8]  # ceil(s/8)
