@@ -77,13 +77,13 @@ class Augmentation:
         import jax.numpy as jnp
 
         step = self.grid_speed / s if self.max_boost else 0.0
-        half = self.max_boost * self.boost_step / 2  # the boosts' reach, in the input's units
-        steps = sorted({round(k * half / 2 / step) for k in range(-2, 3)}) if step else [0]
+        reach = self.max_boost * self.boost_step / 2  # half the trained boosts' reach, in the input's units
+        steps = sorted({round(k * reach / 2 / step) for k in range(-2, 3)}) if step else [0]
         # None: no mirror; 1: the mirror image; -1: the mirror image with its sign changed
         mirrors = [None] + [1] * self.reflect + [-1] * self.odd_reflect
 
-        def mirror(v, sign):  # point i to point −i (mod s); an involution
-            return v if sign is None else sign * jnp.roll(v[:, ::-1], 1, axis=1)
+        def mirror(v, sign):
+            return v if sign is None else _mirror(v, sign)
 
         def view(m, sign):  # the pair (u0 + c, roll(u, m) + c), mirrored
             c = m * step
@@ -128,9 +128,9 @@ class Augmentation:
             c = (boost * self.boost_step).astype(a.dtype)[:, None]
             a, u = a + c, jax.vmap(jnp.roll)(u, boost) + c
         for on, sign, k in ((self.reflect, 1, k_flip), (self.odd_reflect, -1, jax.random.fold_in(key, 3))):
-            if on:  # x ↦ −x on the periodic grid: point i to point −i (mod s)
+            if on:
                 flip = jax.random.bernoulli(k, 0.5, (n, 1))
-                a, u = (jnp.where(flip, sign * jnp.roll(v[:, ::-1], 1, axis=1), v) for v in (a, u))
+                a, u = (jnp.where(flip, _mirror(v, sign), v) for v in (a, u))
         if self.translate:
             shift = jax.random.randint(k_shift, (n,), 0, s)
             a, u = (jax.vmap(jnp.roll)(v, shift) for v in (a, u))
@@ -150,6 +150,14 @@ class Augmentation:
             turn = jax.random.bernoulli(k_turn, 0.5, (n, 1, 1))
             a, u = (jnp.where(turn, jnp.swapaxes(v, 1, 2), v) for v in (a, u))
         return a, u
+
+
+def _mirror(v, sign):
+    """``sign`` times the mirror image of the rows of ``v`` on the periodic grid (point i to point
+    −i mod s): an involution."""
+    import jax.numpy as jnp
+
+    return sign * jnp.roll(v[:, ::-1], 1, axis=1)
 
 
 def check(problem, names: tuple[str, ...]):
