@@ -93,6 +93,38 @@ def test_a_burgers_pair_under_every_symmetry_at_once_is_exact(tmp_path):
         assert np.linalg.norm(solve(row) - out) < 1e-9 * np.linalg.norm(out)
 
 
+def test_shifts_by_fractions_of_a_grid_step_stay_exact_pairs(tmp_path):
+    """Batches held on a grid 4 times finer, shifted and boosted there, then subsampled: pairs on
+    the training grid that no whole-step shift makes, each still an exact pair."""
+    problem = _problem("diff(u, t) + u*diff(u, x) = 0.1*diff(u, x, 2)", tmp=tmp_path)
+    gen = generator_for(problem)
+    x = gen.grid(4 * 48)[0]
+    fine = np.stack([np.sin(x) + 0.3 * np.cos(2 * x) + 0.2 * k for k in range(-2, 3)])
+    solve = lambda row: solve_periodic(gen.rhs, gen.u, gen.x, row, gen.length, gen.span, dt=2e-3)  # noqa: E731
+    u = np.stack([solve(row) for row in fine])
+    aug = augmentation(problem, ("translation", "galilean"), fine[:, ::4], fine=4)
+    assert aug.boost_step == pytest.approx(gen.length / (4 * 48) / gen.span)
+    with jax.enable_x64(True):
+        ta, tu = (np.asarray(v) for v in aug.apply(jax.random.PRNGKey(5), fine, u))
+    assert ta.shape == tu.shape == (5, 48)
+    steps = (np.mean(ta, axis=1) - np.mean(fine, axis=1)) / aug.boost_step
+    assert np.any(np.round(steps) % 4 != 0)  # boosts by fractions of a training-grid step
+    for row, out in zip(ta, tu):  # the input, a trigonometric polynomial, is its interpolant on the fine grid
+        finer = np.fft.irfft(np.fft.rfft(row), 4 * 48) * 4
+        assert np.linalg.norm(solve(finer)[::4] - out) < 1e-9 * np.linalg.norm(out)
+
+
+def test_a_solve_holds_its_batches_on_the_finest_grid_the_data_allow(tmp_path):
+    from neuralsolve.methods.operator.train import finer_grid
+    from neuralsolve.reference.datasets import Dataset
+
+    data = Dataset(np.zeros((4, 96)), np.zeros((4, 96)), 2, True, key="k", source="s")
+    assert finer_grid(data, 32, ("translation",)) == 3 and finer_grid(data, 12, ("galilean",)) == 8
+    assert finer_grid(data, 32, ("odd-reflection",)) == 1  # nothing shifts
+    square = Dataset(np.zeros((4, 9, 9)), np.zeros((4, 9, 9)), 2, False, key="k", source="s")
+    assert finer_grid(square, 5, ("reflection",)) == 1
+
+
 def test_augment_names_are_checked_and_other_problems_refused(tmp_path):
     assert ns.Training(augment="galilean").augment == ("galilean",)
     assert ns.Training(augment=["translation", "translation"]).augment == ("translation",)

@@ -8,10 +8,13 @@ one that does not hold is refused, never applied. Every transformation is exact 
 1-D periodic evolution ``u_t = R(u, u_x, u_xx, ...)``, the initial state mapped to ``u(·, T)``:
 
 * ``"translation"``: if ``R`` does not depend on ``x``, shifts commute with the evolution:
-  ``u0(x − s) ↦ u(x − s, T)``, ``s`` a random whole number of grid steps.
+  ``u0(x − s) ↦ u(x − s, T)``, ``s`` a random whole number of grid steps — of a grid up to 8
+  times finer than the training grid when the data's grid holds one: the batches are drawn
+  there, shifted, then subsampled, so the shifts move fields by fractions of a training-grid step
+  and the pairs stay exact (``finer_grid`` in :mod:`.train`).
 * ``"galilean"``: if ``R(u + c, u_x, ...) = R(u, u_x, ...) − c u_x`` for every ``c`` (Burgers'
   ``−u u_x + ν u_xx``, for one), then ``v(x, t) = u(x − c t, t) + c`` solves the equation too, so
-  ``u0 + c ↦ u(x − c T, T) + c``. The boost ``c`` is a whole number of grid steps per ``T``, drawn
+  ``u0 + c ↦ u(x − c T, T) + c``. The boost ``c`` is a whole number of (fine) grid steps per ``T``, drawn
   uniformly within ±2.5 standard deviations of the training inputs' means: the augmented inputs
   stay where the input distribution puts its mass.
 * ``"reflection"``: if ``R`` does not depend on ``x`` and is unchanged when every odd derivative
@@ -62,6 +65,7 @@ class Augmentation:
     rotate: bool = False
     odd_reflect: bool = False
     grid_speed: float = 0.0  # L / T: on s points, a boost of one grid step per T adds grid_speed / s
+    fine: int = 1  # 1-D: the batches come on a grid this many times finer, shifted there, then subsampled
 
     def average(self, apply, a):
         """``apply(a)`` symmetrised: the mean over fixed transformations ``g`` of ``g⁻¹ apply(g a)``
@@ -134,7 +138,7 @@ class Augmentation:
         if self.translate:
             shift = jax.random.randint(k_shift, (n,), 0, s)
             a, u = (jax.vmap(jnp.roll)(v, shift) for v in (a, u))
-        return a, u
+        return a[:, :: self.fine], u[:, :: self.fine]
 
     def _two_d(self, key, a, u):
         import jax
@@ -229,16 +233,20 @@ def _as_symbols(gen) -> tuple[tuple[sp.Symbol, ...], sp.Expr]:
     return symbols, rest
 
 
-def augmentation(problem, names: tuple[str, ...], inputs: np.ndarray) -> Augmentation | None:
+def augmentation(problem, names: tuple[str, ...], inputs: np.ndarray, fine: int = 1) -> Augmentation | None:
     """The augmentation of ``names`` (checked) for training inputs ``inputs`` (samples, *grid), or
-    None when ``names`` is empty."""
+    None when ``names`` is empty. ``fine``: the batches it transforms come on a grid that many
+    times finer than ``inputs``' (1-D shifts and boosts)."""
     if not names:
         return None
     gen = check(problem, names)
     flags = {"translate": "translation" in names, "reflect": "reflection" in names, "rotate": "rotation" in names,
              "odd_reflect": "odd-reflection" in names}
+    if inputs.ndim == 2:
+        flags["fine"] = fine
     if "galilean" not in names:
         return Augmentation(**flags)
-    step = gen.length / inputs.shape[-1] / gen.span  # a boost of one grid step per T
+    step = gen.length / (inputs.shape[-1] * fine) / gen.span  # a boost of one fine grid step per T
     spread = BOOST_SPREAD * float(np.std(np.mean(inputs, axis=-1)))
-    return Augmentation(max_boost=int(spread // step), boost_step=step, grid_speed=gen.length / gen.span, **flags)
+    return Augmentation(max_boost=int(spread // step), boost_step=step, grid_speed=gen.length / gen.span,
+                        **flags)  # fmt: skip

@@ -106,15 +106,17 @@ class OperatorModel:
         start = jnp.minimum(within * self.batch, n - self.batch)
         pick = jax.lax.dynamic_slice_in_dim(order, start, self.batch)
         a, u = a[pick], u[pick]
-        if self.augment is not None:
+        if self.augment is not None:  # it returns the batch on the training grid
             a, u = self.augment.apply(jax.random.fold_in(jax.random.PRNGKey(self.seed + 1), step), a, u)
         return jnp.stack([self.misfit(params, a, u)])
 
-    def data(self, inputs: np.ndarray, outputs: np.ndarray, dtype) -> dict:
-        """The training arrays on the device, with the progress subset."""
+    def data(self, inputs: np.ndarray, outputs: np.ndarray, dtype, held=None) -> dict:
+        """The training arrays on the device, with the progress subset; ``held``: the same pairs
+        on the finer grid the augmentation draws its batches from (default: these)."""
         k = min(PROGRESS_SAMPLES, len(inputs))
-        a, u = jnp.asarray(inputs, dtype), jnp.asarray(outputs, dtype)
-        return {"a": a, "u": u, "a_progress": a[:k], "u_progress": u[:k]}
+        a, u = (jnp.asarray(v, dtype) for v in held or (inputs, outputs))
+        progress = (jnp.asarray(v[:k], dtype) for v in (inputs, outputs))
+        return {"a": a, "u": u, **dict(zip(("a_progress", "u_progress"), progress))}
 
 
 def relative_l2(pred: jax.Array, truth: jax.Array) -> jax.Array:

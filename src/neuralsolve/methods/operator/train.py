@@ -32,9 +32,11 @@ def solve_operator(problem: Problem, settings: dict, *, derivatives: str, callba
     with jax.enable_x64(settings["precision"] == "float64"):
         model = build(problem, settings, data, resolution, Scales.of(a, u))
         training = settings["training"]
-        model.augment = augmentation(problem, training.augment, a)
+        fine = finer_grid(data, resolution, training.augment)
+        model.augment = augmentation(problem, training.augment, a, fine)
+        held = data.split(resolution * fine)[0] if fine > 1 else (a, u)
         every = model.per_epoch * max(1, log_every // model.per_epoch)  # progress at whole epochs
-        result = fit(model.terms, model.params, lambda draw: model.data(a, u, dtype_of(settings)),
+        result = fit(model.terms, model.params, lambda draw: model.data(a, u, dtype_of(settings), held),
                      [training.phase(len(a))], weights=[1.0], schedule=Schedule(every), callback=callback,
                      checkpoint=checkpoint, resume=resume, time_limit=settings["time_limit"], stochastic=True)  # fmt: skip
         clock.append(time.perf_counter())
@@ -47,6 +49,20 @@ def solve_operator(problem: Problem, settings: dict, *, derivatives: str, callba
     sol.spans = [(part, a0, b0) for part, a0, b0 in zip(("data", "training", "metrics"), clock, clock[1:])]
     sol.spans += [("steps", *c) for c in result.chunks]
     return sol
+
+
+FINEST = 8  # shifts drawn in steps down to 1/FINEST of the training grid's
+
+
+def finer_grid(data, resolution: int, names) -> int:
+    """How many times finer than the training grid the 1-D batches are held, so that shifts and
+    boosts move the fields by fractions of a grid step and stay exact (subsampling a shifted finer
+    grid); 1 when nothing shifts, in 2-D, or when the data's grid holds no finer one."""
+    from ...reference.datasets import stride
+
+    if data.inputs.ndim != 2 or not {"translation", "galilean"} & set(names):
+        return 1
+    return max(f for f in range(1, FINEST + 1) if stride(data.points, resolution * f, data.periodic))
 
 
 def build(problem: Problem, settings: dict, data, resolution: int, scales: Scales) -> OperatorModel:
@@ -138,8 +154,10 @@ def reopen(problem: Problem, settings: dict, checkpoint, saved: dict) -> Operato
             scales = Scales.of(a, u)
         model = build(problem, settings, data, resolution, scales)
         if settings["training"].symmetrise:  # the boosts' reach comes from the training inputs
-            (a, _), _ = data_sets.load(problem).split(resolution)
-            model.symmetrise = augmentation(problem, settings["training"].augment, a)
+            full = data_sets.load(problem)
+            names = settings["training"].augment
+            model.symmetrise = augmentation(problem, names, full.split(resolution)[0][0],
+                                            finer_grid(full, resolution, names))  # fmt: skip
         phase = settings["training"].phase(problem.operator.train)
         state = checkpoint.load(lambda k: carry_template(phase, model.params, len(TERM_NAMES)))
         params = state.carry[3]
