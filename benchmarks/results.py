@@ -16,6 +16,8 @@ def append_result(path: pathlib.Path, case: str, result: dict, hide: tuple = ())
     """Append ``result`` as one JSON line to ``path``, with where and when it ran; print it (less
     the ``hide`` keys, long lists a terminal need not show)."""
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    changed = subprocess.run(["git", "status", "--porcelain", "src"], cwd=ROOT, capture_output=True, text=True).stdout
+    commit += "+changes" if changed.strip() else ""  # the library differed from the commit when this ran
     row = {"case": case, "date": time.strftime("%Y-%m-%d %H:%M"), "commit": commit, "machine": platform.machine(),
            "cpus": os.cpu_count(), "load": round(os.getloadavg()[0], 2), **result}  # fmt: skip
     with pathlib.Path(path).open("a") as f:
