@@ -173,7 +173,7 @@ def test_darcy_data_and_a_multigrid_operator(tmp_path):
     ('kind = "fno"\n', 'kind = "unet"\n', r":\d+: solver.model.kind: expected one of fno, deeponet, mgno"),
     ("width = 8\n", "width = 0\n", r":\d+: solver.model.width: expected a whole number >= 1"),
     ("width = 8\n", 'width = 8\nchannel_mlp = "yes"\n', r":\d+: solver.model.channel_mlp: expected true or false"),
-    ("batch = 10\n", 'batch = 10\nloss = "h1"\n', r":\d+: solver.training.loss: expected one of 'relative-l2', 'mse'"),
+    ("batch = 10\n", 'batch = 10\nloss = "h1"\n', r":\d+: solver.training.loss: expected one of 'relative-l2', 'relative-h1', 'mse'"),
     ("batch = 10\n", 'batch = 10\nschedule = "exponential"\n', r"training: schedule must be one of step, cosine, constant"),
 ])  # fmt: skip
 def test_bad_operator_files_get_one_line_with_file_line_key_and_cause(tmp_path, old, new, says):

@@ -312,3 +312,23 @@ def test_fno_learns_the_heat_semigroup_in_a_few_hundred_steps():
     before, after = (float(e) for e in train(params))
     assert before > 0.5
     assert after < 0.05
+
+
+def test_relative_h1_adds_the_grid_differences_exactly():
+    from neuralsolve.methods.operator.model import relative_h1, relative_l2
+
+    s, m = 32, 3
+    h = 2 * np.pi / s
+    x = np.arange(s) * h
+    truth = jnp.asarray(np.stack([np.cos(x) + 2.0, np.sin(2 * x)]))
+    error = 0.1 * np.sin(m * x)  # its forward difference over h has mean square (2 sin(m h / 2) / h)² / 2
+    pred = truth + error
+    np.testing.assert_allclose(relative_h1(pred, truth, (), True), relative_l2(pred, truth), rtol=1e-6)
+    got = np.asarray(relative_h1(pred, truth, (h,), True))
+    d2 = (2 * np.sin(m * h / 2) / h) ** 2
+    truth_d2 = [(2 * np.sin(h / 2) / h) ** 2 / 2, (2 * np.sin(h) / h) ** 2 / 2]
+    truth_sq = [4.5, 0.5]
+    want = [np.sqrt(0.005 * (1 + d2) / (t + d)) for t, d in zip(truth_sq, truth_d2)]
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    wall = jnp.asarray(np.arange(12.0).reshape(1, 3, 4))  # not periodic: differences inside the box only
+    assert float(relative_h1(wall + 1, wall, (1.0, 1.0), False)[0]) == pytest.approx(np.sqrt(1 / (np.mean(wall**2) + 16 + 1)))

@@ -66,14 +66,17 @@ class OperatorModel:
         seed: seeds the shuffles (and the augmentation's draws).
         augment: transforms each mini-batch by the equation's symmetries
             (:class:`~neuralsolve.methods.operator.augment.Augmentation`), or None.
+        spacing, periodic: the training grid's step per axis and whether it wraps around (what
+            the ``"relative-h1"`` loss differentiates with).
     """
 
-    def __init__(self, network, scales: Scales, loss: str, batch: int, per_epoch: int, seed: int, augment=None):
+    def __init__(self, network, scales: Scales, loss: str, batch: int, per_epoch: int, seed: int, augment=None,
+                 spacing: tuple[float, ...] = (), periodic: bool = True):  # fmt: skip
         arrays, self.static = eqx.partition(network, eqx.is_inexact_array)
         self.like = arrays
         self.params = split_complex(arrays)
         self.scales, self.loss, self.batch, self.per_epoch, self.seed = scales, loss, batch, per_epoch, seed
-        self.augment = augment
+        self.augment, self.spacing, self.periodic = augment, spacing, periodic
         self.symmetrise = None  # an Augmentation whose views predictions are averaged over, or None
 
     def network(self, params):
@@ -92,6 +95,8 @@ class OperatorModel:
         pred = self.apply(params, a)
         if self.loss == "mse":
             return jnp.mean(((pred - u) / self.scales.u_std) ** 2)
+        if self.loss == "relative-h1":
+            return jnp.mean(relative_h1(pred, u, self.spacing, self.periodic))
         return jnp.mean(relative_l2(pred, u))
 
     def terms(self, params, data, step=None):
@@ -123,6 +128,21 @@ def relative_l2(pred: jax.Array, truth: jax.Array) -> jax.Array:
     """Per-sample relative L2 errors ``||pred - truth|| / ||truth||`` (over the grid)."""
     axes = tuple(range(1, truth.ndim))
     return jnp.sqrt(jnp.sum((pred - truth) ** 2, axis=axes) / jnp.maximum(jnp.sum(truth**2, axis=axes), 1e-30))
+
+
+def relative_h1(pred: jax.Array, truth: jax.Array, spacing: tuple[float, ...], periodic: bool) -> jax.Array:
+    """Per-sample relative H1 errors: ``||e||² + Σ ||Δ_i e / h_i||²`` over the same for the truth,
+    square-rooted, ``e = pred − truth``, ``Δ_i`` the forward difference along axis ``i`` (around the
+    wrap when ``periodic``); each sum a mean over its points."""
+
+    def square(v):
+        total = jnp.mean(v**2, axis=tuple(range(1, v.ndim)))
+        for axis, h in enumerate(spacing, start=1):
+            step = jnp.roll(v, -1, axis) - v if periodic else jnp.diff(v, axis=axis)
+            total = total + jnp.mean((step / h) ** 2, axis=tuple(range(1, v.ndim)))
+        return total
+
+    return jnp.sqrt(square(pred - truth) / jnp.maximum(square(truth), 1e-30))
 
 
 def predict(model: OperatorModel, params, inputs: np.ndarray, dtype, batch: int = EVAL_BATCH,

@@ -11,7 +11,7 @@ from ..._errors import ProblemError
 from ...train.fit import check_time_limit
 from ...train.phases import Adam
 
-LOSSES = ("relative-l2", "mse")
+LOSSES = ("relative-l2", "relative-h1", "mse")
 # what [solver.training] augment may name (.augment says which problems take which)
 SYMMETRIES = ("translation", "galilean", "reflection", "odd-reflection", "rotation")
 # the keys of metrics.json an operator solve fills (docs/neural-operators.md)
@@ -105,8 +105,9 @@ class Training:
     set in shuffled mini-batches of ``batch`` samples, Adam(W) at ``learning_rate`` with
     ``weight_decay``, the rate multiplied by ``decay_factor`` every ``decay_every`` epochs
     (``schedule = "step"``, the FNO paper's) or following half a cosine (``"cosine"``), on the
-    per-sample relative L2 error (``loss = "relative-l2"``, the paper's) or the mean squared
-    error of the normalised outputs (``"mse"``). ``augment`` names symmetries of the equation
+    per-sample relative L2 error (``loss = "relative-l2"``, the paper's), the relative H1 error
+    (``"relative-h1"``: values and grid differences, MgNO's default) or the mean squared error of
+    the normalised outputs (``"mse"``). ``augment`` names symmetries of the equation
     (``"translation"``, ``"galilean"``, ``"reflection"``, ``"odd-reflection"``, ``"rotation"``)
     whose transformed copies of the training pairs each mini-batch draws; each is verified on the
     equation (:mod:`.augment`). ``symmetrise = true`` also averages every prediction over those

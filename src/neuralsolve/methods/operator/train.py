@@ -73,8 +73,13 @@ def build(problem: Problem, settings: dict, data, resolution: int, scales: Scale
     dim = data.inputs.ndim - 1
     network = build_network(model.kind, dim, 1, 1, periodic=data.periodic, sensors=resolution,
                             key=jax.random.PRNGKey(settings["seed"]), dtype=dtype_of(settings), **model.sizes(dim))  # fmt: skip
+    lo, hi = problem.domain.bounds()
+    spaced = [c != "t" for c in problem.domain.coords]
+    spacing = tuple(float(b - a) / (resolution if data.periodic else resolution - 1)
+                    for a, b, on in zip(lo, hi, spaced) if on)  # fmt: skip
     return OperatorModel(network, scales, training.loss, min(training.batch, data.train),
-                         training.steps_per_epoch(data.train), settings["seed"] + 1)  # fmt: skip
+                         training.steps_per_epoch(data.train), settings["seed"] + 1, spacing=spacing,
+                         periodic=data.periodic)  # fmt: skip
 
 
 def measure(problem: Problem, model: OperatorModel, result: FitResult, data, settings: dict, every: int) -> dict:
