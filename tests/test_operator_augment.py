@@ -163,6 +163,7 @@ def test_a_solve_trains_on_the_relative_h1_loss(tmp_path):
     sol = ns.solve(_load(tmp_path, BURGERS_OPERATOR.replace("epochs = 40", 'epochs = 3\nloss = "relative-h1"')))
     assert sol.operator_model.loss == "relative-h1" and sol.operator_model.spacing == pytest.approx((2 * np.pi / 32,))
     assert np.isfinite(sol.metrics["test_relative_l2"]) and len(sol.history) > 0
+    assert set(sol.metrics["sampling_floor"]) == {"32", "64"}  # the solver itself from the test inputs at 32, 64
 
 
 def test_check_names_the_augmentation(tmp_path):

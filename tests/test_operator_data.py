@@ -301,3 +301,24 @@ def test_refined_inputs_are_the_same_functions_on_a_grid_twice_as_fine():
     assert refined.shape == (2, 9, 13)
     np.testing.assert_array_equal(refined[:, ::2, ::2], field)
     np.testing.assert_allclose(refined[:, 1, 0], (field[:, 0, 0] + field[:, 1, 0]) / 2)
+
+
+def test_the_sampling_floor_is_the_solver_itself_from_the_coarse_inputs(tmp_path):
+    """Inputs with no modes beyond the coarse grid's reach: the floor is the solver's rounding.
+    The tiny problem's random fields are rough: sampling them coarser leaves a floor that grows."""
+    import neuralsolve as ns
+    from conftest import BURGERS_OPERATOR
+    from neuralsolve.methods.operator.data import load
+    from neuralsolve.reference.datasets import Dataset, sampling_floor, solve_chunk
+    from neuralsolve.reference.operators import generator_for
+
+    (tmp_path / "b.toml").write_text(BURGERS_OPERATOR)
+    problem = ns.load(tmp_path / "b.toml")
+    gen = generator_for(problem)
+    x = gen.grid(128)[0]
+    smooth = np.stack([np.sin(x) + 0.3 * np.cos(2 * x) + 0.1 * k for k in range(3)])
+    data = Dataset(smooth, solve_chunk(gen, smooth), 0, True, key="k")  # all test: solved as one batch, one step
+    assert sampling_floor(problem, data, 32) < 1e-12
+    rough = load(problem)
+    f32, f64 = sampling_floor(problem, rough, 32), sampling_floor(problem, rough, 64)
+    assert 0 < f64 < f32 < 0.5 and sampling_floor(problem, rough, 128) is None

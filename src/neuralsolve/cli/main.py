@@ -288,8 +288,10 @@ def _accuracy_line(metrics: dict) -> str:
         shots = ", ".join(f"{s} {e:.2e}" for s, e in (metrics.get("zero_shot") or {}).items())
         own = metrics.get("reference_error_estimate")
         data = f" (its data accurate to about {own:.1e})" if own is not None else ""
+        floor = (metrics.get("sampling_floor") or {}).get(str(metrics["grid"]["resolution"]))
+        below = f" (the solver itself from the same {metrics['grid']['resolution']}-point inputs: {floor:.2e})" if floor else ""
         return (f"test relative L2 error against the {metrics.get('reference_method')}{data}: {metrics['test_relative_l2']:.2e} "
-                f"at resolution {metrics['grid']['resolution']}" + (f"; zero-shot at {shots}" if shots else ""))  # fmt: skip
+                f"at resolution {metrics['grid']['resolution']}{below}" + (f"; zero-shot at {shots}" if shots else ""))  # fmt: skip
     if not errors and metrics.get("residual_rms") is None:  # a neural ODE: its equations hold by construction
         return "checked against the data: see the misfit below (the equations are solved, not penalised)"
     if not errors:

@@ -156,6 +156,27 @@ def generator_error_estimate(problem, samples: int = 2) -> float:
     return float(np.linalg.norm(coarse_out - on_coarse) / np.linalg.norm(on_coarse))
 
 
+def sampling_floor(problem, data: Dataset, resolution: int) -> float | None:
+    """The mean relative L2 test error of the classical solver itself when it is given the test
+    inputs as sampled at ``resolution`` points: each input's trigonometric interpolant solved on
+    the data's grid, compared with the test outputs at ``resolution``.
+
+    A rough periodic input holds modes beyond the coarse grid's Nyquist frequency, and sampling
+    folds them onto the modes below it: no operator that sees only the coarse samples can tell
+    the folded part from the rest (the modes are drawn independently), so its test error can
+    hardly fall below this one. None where it does not apply: 2-D coefficient fields (no one
+    interpolant for a discontinuous field), a user's file, or ``resolution`` the data's own grid."""
+    if problem.operator.file is not None or resolution == data.points:
+        return None
+    gen = generator_for(problem)
+    if not isinstance(gen, Evolution):
+        return None
+    (_, _), (a, u) = data.split(resolution)
+    fine = np.fft.irfft(np.fft.rfft(a, axis=1), data.points, axis=1) * (data.points / resolution)
+    out = subsample(solve_all(gen, fine, data.points, None, None), resolution, True)
+    return float(np.mean(np.linalg.norm(out - u, axis=1) / np.linalg.norm(u, axis=1)))
+
+
 def _refined(raw: np.ndarray, gen: Evolution | Divergence) -> np.ndarray:
     """Fields (n, *grid) on the grid with twice the points: trigonometric interpolation on a
     period, bilinear on a vertex grid (new points halfway between the old)."""

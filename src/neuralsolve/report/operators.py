@@ -69,6 +69,8 @@ def accuracy(metrics: dict) -> str:
     grid = metrics.get("grid") or {}
     for s, err in (metrics.get("zero_shot") or {}).items():
         rows.append((f"zero-shot at resolution {s} (trained at {grid.get('resolution')})", sci(err)))
+    for s, err in (metrics.get("sampling_floor") or {}).items():  # what the inputs' sampling leaves to any operator
+        rows.append((f"the classical solver given the same test inputs at resolution {s}", sci(err)))
     rows += [("parameters", f"{metrics.get('parameters', '—'):,}" if metrics.get("parameters") else "—"),
              ("training seconds per epoch", _seconds(metrics.get("epoch_seconds"))),
              ("inference seconds per sample", sci(metrics.get("inference_seconds")))]  # fmt: skip

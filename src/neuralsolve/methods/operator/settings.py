@@ -16,7 +16,8 @@ LOSSES = ("relative-l2", "relative-h1", "mse")
 SYMMETRIES = ("translation", "galilean", "reflection", "odd-reflection", "rotation")
 # the keys of metrics.json an operator solve fills (docs/neural-operators.md)
 METRIC_KEYS = ("test_relative_l2", "test_relative_l2_std", "test_relative_l2_unsymmetrised", "zero_shot", "parameters",
-               "epoch_seconds", "inference_seconds", "samples", "grid", "data", "model", "reference_error_estimate")  # fmt: skip
+               "epoch_seconds", "inference_seconds", "samples", "grid", "data", "model", "reference_error_estimate",
+               "sampling_floor")  # fmt: skip
 # what an operator solve reads from [solver]
 SOLVER_KEYS = {"method", "model", "training", "precision", "seed", "time_limit"}
 

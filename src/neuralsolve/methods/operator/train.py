@@ -85,7 +85,7 @@ def build(problem: Problem, settings: dict, data, resolution: int, scales: Scale
 def measure(problem: Problem, model: OperatorModel, result: FitResult, data, settings: dict, every: int) -> dict:
     """The metrics of an operator solve (docs/neural-operators.md lists each key)."""
     from ...nn.operators import count_parameters
-    from ...reference.datasets import generator_error_estimate
+    from ...reference.datasets import generator_error_estimate, sampling_floor
     from ...reference.operators import generator_for
 
     op = problem.operator
@@ -106,6 +106,8 @@ def measure(problem: Problem, model: OperatorModel, result: FitResult, data, set
     for s in op.zero_shot:
         (_, _), (za, zu) = data.split(s)
         metrics["zero_shot"][str(s)] = float(np.mean(np.asarray(relative_l2(predict(model, result.params, za, op_dtype), zu))))
+    floors = {str(s): sampling_floor(problem, data, s) for s in (resolution, *op.zero_shot)}
+    metrics["sampling_floor"] = {s: f for s, f in floors.items() if f is not None} or None
     metrics["epoch_seconds"] = _epoch_seconds(result, model.per_epoch, every)
     metrics["inference_seconds"] = _inference_seconds(model, result.params, a, op_dtype)
     # the verdict's measure: the test error against the classical solver's (or the file's) outputs
