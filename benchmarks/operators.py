@@ -115,8 +115,8 @@ def train(args) -> dict:
     per_epoch = settings["training"].steps_per_epoch(problem.operator.train)
     sol = ns.solve(problem, callback=None if args.quiet else _progress, log_every=10 * per_epoch, **settings)
     wall = time.perf_counter() - start
-    keys = ("test_relative_l2", "test_relative_l2_std", "test_relative_l2_unsymmetrised", "zero_shot", "parameters",
-            "epoch_seconds", "inference_seconds")
+    keys = ("test_relative_l2", "test_relative_l2_std", "test_relative_l2_unsymmetrised", "zero_shot", "sampling_floor",
+            "parameters", "epoch_seconds", "inference_seconds")
     return append_result(RESULTS, f"train-{args.problem}-{args.model}", {
         "epochs": settings["training"].epochs, "seed": args.seed,
         "model": dataclasses.asdict(settings["model"]) | {"kind": args.model},
