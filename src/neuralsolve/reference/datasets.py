@@ -172,8 +172,7 @@ def sampling_floor(problem, data: Dataset, resolution: int) -> float | None:
     if not isinstance(gen, Evolution):
         return None
     (_, _), (a, u) = data.split(resolution)
-    fine = np.fft.irfft(np.fft.rfft(a, axis=1), data.points, axis=1) * (data.points / resolution)
-    out = subsample(solve_all(gen, fine, data.points, None, None), resolution, True)
+    out = subsample(solve_all(gen, _interpolated(a, data.points), data.points, None, None), resolution, True)
     return float(np.mean(np.linalg.norm(out - u, axis=1) / np.linalg.norm(u, axis=1)))
 
 
@@ -181,9 +180,7 @@ def _refined(raw: np.ndarray, gen: Evolution | Divergence) -> np.ndarray:
     """Fields (n, *grid) on the grid with twice the points: trigonometric interpolation on a
     period, bilinear on a vertex grid (new points halfway between the old)."""
     if gen.dim == 1:
-        n = raw.shape[1]
-        spectrum = np.fft.rfft(raw, axis=1)
-        return np.fft.irfft(spectrum, 2 * n, axis=1) * 2
+        return _interpolated(raw, 2 * raw.shape[1])
     out = raw
     for axis in (1, 2):
         middle = (np.take(out, range(out.shape[axis] - 1), axis=axis) + np.take(out, range(1, out.shape[axis]), axis=axis)) / 2
@@ -197,6 +194,11 @@ def _refined(raw: np.ndarray, gen: Evolution | Divergence) -> np.ndarray:
         both[tuple(index)] = middle
         out = both
     return out
+
+
+def _interpolated(rows: np.ndarray, points: int) -> np.ndarray:
+    """Periodic rows (n, s) at ``points`` points per period: their trigonometric interpolants."""
+    return np.fft.irfft(np.fft.rfft(rows, axis=1), points, axis=1) * (points / rows.shape[1])
 
 
 def pointwise_map(text: str, values: np.ndarray) -> np.ndarray:

@@ -120,8 +120,8 @@ class OperatorModel:
         on the finer grid the augmentation draws its batches from (default: these)."""
         k = min(PROGRESS_SAMPLES, len(inputs))
         a, u = (jnp.asarray(v, dtype) for v in held or (inputs, outputs))
-        progress = (jnp.asarray(v[:k], dtype) for v in (inputs, outputs))
-        return {"a": a, "u": u, **dict(zip(("a_progress", "u_progress"), progress))}
+        return {"a": a, "u": u, "a_progress": jnp.asarray(inputs[:k], dtype),
+                "u_progress": jnp.asarray(outputs[:k], dtype)}  # fmt: skip
 
 
 def relative_l2(pred: jax.Array, truth: jax.Array) -> jax.Array:

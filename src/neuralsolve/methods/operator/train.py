@@ -34,7 +34,7 @@ def solve_operator(problem: Problem, settings: dict, *, derivatives: str, callba
         training = settings["training"]
         fine = finer_grid(data, resolution, training.augment)
         model.augment = augmentation(problem, training.augment, a, fine)
-        held = data.split(resolution * fine)[0] if fine > 1 else (a, u)
+        held = data.split(resolution * fine)[0]  # the training pairs themselves when fine is 1
         every = model.per_epoch * max(1, log_every // model.per_epoch)  # progress at whole epochs
         result = fit(model.terms, model.params, lambda draw: model.data(a, u, dtype_of(settings), held),
                      [training.phase(len(a))], weights=[1.0], schedule=Schedule(every), callback=callback,
