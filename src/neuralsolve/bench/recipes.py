@@ -2,8 +2,9 @@
 
 A recipe is a problem file's ``[solver]`` table written as a dict, read by the same parser as
 problem files: one spelling for settings everywhere, and the JSON record of a benchmark run states
-exactly what was run. Tuning a problem means editing one entry; the Burgers entry is the
-bundled ``examples/burgers.toml`` recipe (in this package; a test keeps the two equal).
+exactly what was run. Each forward benchmark's recipe is the ``[solver]`` table of the bundled
+example of its name, and its problem is that file's (problems.py): ``neuralsolve solve
+examples/<name>.toml`` reproduces the benchmark row.
 """
 
 from __future__ import annotations
@@ -60,31 +61,20 @@ class Recipe:
         return copy.deepcopy(self.solver)
 
 
-def _plain(width: int, depth: int, interior: int, adam: int, second: str, steps: int, **extra) -> Recipe:
-    """A tanh MLP, Sobol points, Adam then one quasi-Newton phase, float64."""
-    return Recipe({"network": {"width": width, "depth": depth, "activation": "tanh"},
-                   "points": {"interior": interior, **extra.pop("points", {})},
-                   "phases": [{"method": "adam", "steps": adam}, {"method": second, "steps": steps}],
-                   "precision": "float64", **extra})  # fmt: skip
+def bundled_recipe(name: str) -> Recipe:
+    """The ``[solver]`` table of the bundled example ``examples/<name>.toml``."""
+    import tomllib
+    from importlib import resources
+
+    text = resources.files("neuralsolve.examples").joinpath(f"{name}.toml").read_text()
+    return Recipe(tomllib.loads(text)["solver"])
 
 
-RECIPES: dict[str, Recipe] = {
-    # the bundled burgers.toml: self-scaled Broyden on a small network, 6.3e-5 (docs/optimizers.md)
-    "burgers": _plain(20, 3, 12288, 1000, "ssbroyden", 4000),
-    "allen_cahn": _plain(20, 3, 8192, 1000, "ssbroyden", 6000),
-    "poisson_2d": _plain(32, 3, 1024, 1000, "lbfgs", 2000),
-    # 1.35e-4 with 3000 self-scaled Broyden steps (measured under load, 637 s)
-    "helmholtz_2d": _plain(32, 3, 2048, 1000, "ssbroyden", 4000),
-    # exactly periodic in x; 3 time windows marched in order (one network over the whole span: 0.65);
-    # = the bundled convection.toml. 5 windows reach 3.2e-3 but compile too often to fit DeepXDE's 38 s
-    "convection": _plain(32, 3, 2048, 200, "lbfgs", 1500, windows=3),
-    # 10 windows, each about one period of the faster mode; annealing lifts the start-time terms
-    # above the residual (C² = 100 makes it large) during Adam
-    "wave": _plain(32, 3, 1024, 1000, "lbfgs", 1000, windows=10, weighting="annealing"),
-    "klein_gordon": _plain(32, 3, 2048, 1000, "lbfgs", 2000),
-    "diffusion_reaction": _plain(32, 4, 2048, 1000, "lbfgs", 2000),
-}
-"""One recipe per benchmark problem; the only place to tune neuralsolve's benchmark settings."""
+FORWARD = ("burgers", "allen_cahn", "allen_cahn_periodic", "poisson_2d", "helmholtz_2d", "convection", "convection_50",
+           "wave", "klein_gordon", "diffusion_reaction")  # fmt: skip
+RECIPES: dict[str, Recipe] = {name: bundled_recipe(name) for name in FORWARD}
+"""One recipe per benchmark problem: its bundled example's ``[solver]`` table (tune it there; each
+file's comment says what it reaches)."""
 
 INVERSE_RECIPES: dict[str, Recipe] = {
     # the issue asks for neuralsolve on its defaults: an empty [solver] table

@@ -112,6 +112,9 @@ def _role(problem: Problem, cond, what: str) -> str:
     return "start"
 
 
+FIRST_WINDOW_FLOOR = 1e-3  # seconds: the first window's time limit when the deadline has already passed
+
+
 def solve_windows(problem: Problem, settings: dict, *, callback=None, checkpoint=None, **run) -> Solution:
     """Solve ``problem`` window by window with the resolved ``settings``; ``run`` holds
     :func:`~neuralsolve.solve`'s other keyword arguments. Each window's training starts from the
@@ -129,7 +132,9 @@ def solve_windows(problem: Problem, settings: dict, *, callback=None, checkpoint
         # reaches the end of the span even when it has to stop each window early
         left = None if deadline is None else (deadline - (time.perf_counter() - start)) / (n - k)
         if left is not None and left <= 0:
-            break
+            if pieces:
+                break
+            left = FIRST_WINDOW_FLOOR  # the first window always trains: a solution needs one network
         sol = train_network(window, {**settings, "time_limit": left}, callback=log.for_window(k, time.perf_counter() - start),
                             checkpoint=checkpoint.for_window(k) if checkpoint is not None else None,
                             start=pieces[-1].params if pieces else None, measure=False, **run)  # fmt: skip

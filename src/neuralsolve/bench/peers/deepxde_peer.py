@@ -172,11 +172,11 @@ def helmholtz_2d(dde, torch, np):
     return data, net, plan
 
 
-def convection(dde, torch, np):
+def convection(dde, torch, np, beta=30):
     """No DeepXDE example: a plain PINN set up like Burgers.py, with a periodic condition in x."""
 
     def pde(x, y):
-        return dde.grad.jacobian(y, x, i=0, j=1) + 30 * dde.grad.jacobian(y, x, i=0, j=0)
+        return dde.grad.jacobian(y, x, i=0, j=1) + beta * dde.grad.jacobian(y, x, i=0, j=0)
 
     geom = dde.geometry.GeometryXTime(dde.geometry.Interval(0, 2 * np.pi), dde.geometry.TimeDomain(0, 1))
     bc = dde.icbc.PeriodicBC(geom, 0, lambda _, on: on)
@@ -184,6 +184,29 @@ def convection(dde, torch, np):
     data = dde.data.TimePDE(geom, pde, [bc, ic], num_domain=2540, num_boundary=80, num_initial=160)
     plan = Plan("Burgers.py (settings only)", adam=15000, notes=["no DeepXDE example; Burgers.py's settings"])
     return data, fnn(dde, [20] * 3, init="Glorot normal"), plan
+
+
+def convection_50(dde, torch, np):
+    """The same at beta = 50."""
+    return convection(dde, torch, np, beta=50)
+
+
+def allen_cahn_periodic(dde, torch, np):
+    """No DeepXDE example of this form: Allen_Cahn.py's network, points and steps, the initial
+    values in the output transform as there, periodic values and slopes in x."""
+
+    def pde(x, y):
+        u_t, u_xx = dde.grad.jacobian(y, x, i=0, j=1), dde.grad.hessian(y, x, i=0, j=0)
+        return u_t - 1e-4 * u_xx - 5 * (y - y**3)
+
+    geom = dde.geometry.GeometryXTime(dde.geometry.Interval(-1, 1), dde.geometry.TimeDomain(0, 1))
+    periodic = [dde.icbc.PeriodicBC(geom, 0, lambda _, on: on, derivative_order=k) for k in (0, 1)]
+    data = dde.data.TimePDE(geom, pde, periodic, num_domain=8000, num_boundary=400, num_initial=800)
+    net = fnn(dde, [20] * 3, init="Glorot normal")
+    net.apply_output_transform(lambda x, y: x[:, 0:1] ** 2 * torch.cos(np.pi * x[:, 0:1]) + x[:, 1:2] * y)
+    plan = Plan("Allen_Cahn.py (settings only)", adam=40000,
+                notes=["no DeepXDE example of the periodic form; Allen_Cahn.py's settings"])  # fmt: skip
+    return data, net, plan
 
 
 def wave(dde, torch, np):
@@ -287,8 +310,8 @@ def lorenz_inverse(dde, torch, np, observe_t, observe_y):
     return data, net, plan
 
 
-SETUPS = {f.__name__: f for f in (burgers, allen_cahn, poisson_2d, helmholtz_2d, convection, wave, klein_gordon,
-                                  diffusion_reaction)}  # fmt: skip
+SETUPS = {f.__name__: f for f in (burgers, allen_cahn, allen_cahn_periodic, poisson_2d, helmholtz_2d, convection,
+                                  convection_50, wave, klein_gordon, diffusion_reaction)}  # fmt: skip
 # the inverse benchmarks: one problem at three noise levels, the observations given in REF.npz
 SETUPS.update(dict.fromkeys(("lorenz_inverse", "lorenz_inverse_noise0", "lorenz_inverse_noise5"), lorenz_inverse))
 
