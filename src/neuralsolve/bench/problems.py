@@ -1,16 +1,18 @@
-"""The benchmark problems: each a :class:`Problem` and a trusted reference on fixed points.
+"""The benchmark problems: each the bundled example of its name (``examples/<name>.toml``, whose
+``[solver]`` table is the recipe) and a trusted reference on fixed points.
 
 Burgers' reference is DeepXDE's published numerical solution, bundled in ``bench/data``
 (``burgers_deepxde.npz``; it equals the exact Cole–Hopf solution to 2.9e-12). Allen–Cahn's is
 neuralsolve's own spectral reference on the grid of DeepXDE's ``allen_cahn_deepxde.mat``, which it
 replaces: that data is 1.6e-4 away from the converged solution, ours 6e-12 (the data file is
-kept, and compared, in tests/test_reference_accuracy.py). The others are exact solutions evaluated
-on a grid. Wave, Klein–Gordon and diffusion–reaction are the problems of DeepXDE's examples of
-those names, so that its peer run is its published example.
+kept, and compared, in tests/test_reference_accuracy.py). The periodic Allen–Cahn form's is
+neuralsolve's ETDRK4 solution on Raissi's grid. The others are exact solutions evaluated on a grid.
+Wave, Klein–Gordon and diffusion–reaction are the problems of DeepXDE's examples of those names,
+so that its peer run is its published example.
 
 Each reference states its own relative L2 error (``reference_error_estimate``): 0 for an exact
-solution (exact to rounding), a measured figure for a data file, the spectral reference's own
-estimate for Allen–Cahn.
+solution (exact to rounding), a measured figure for a data file, the solver's own estimate for
+the two Allen–Cahn forms.
 """
 
 from __future__ import annotations
@@ -149,6 +151,7 @@ def _allen_cahn_periodic_spectral(points: int = 4096) -> tuple[np.ndarray, np.nd
 
     from ..reference.spectral import dealiased_modes, etdrk4, split
 
+    # the equation of examples/allen_cahn_periodic.toml (d = 1e-4; a test keeps the two equal)
     nx, nt = AC_PERIODIC_GRID
     x, t = sp.symbols("x t")
     u = sp.Function("u")(x, t)
