@@ -4,7 +4,7 @@ A recipe is a problem file's ``[solver]`` table written as a dict, read by the s
 problem files: one spelling for settings everywhere, and the JSON record of a benchmark run states
 exactly what was run. Each forward benchmark's recipe is the ``[solver]`` table of the bundled
 example of its name, and its problem is that file's (problems.py): ``neuralsolve solve
-examples/<name>.toml`` reproduces the benchmark row.
+examples/<name>.toml`` trains exactly as the benchmark row does.
 """
 
 from __future__ import annotations
