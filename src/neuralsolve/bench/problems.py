@@ -65,8 +65,9 @@ def bundled(name: str) -> Callable[[], Problem]:
 
     def build() -> Problem:
         from ..spec.load import load
+        from .recipes import example_file
 
-        with resources.as_file(resources.files("neuralsolve.examples").joinpath(f"{name}.toml")) as path:
+        with resources.as_file(example_file(name)) as path:
             return load(path)
 
     return build
@@ -151,11 +152,11 @@ def _allen_cahn_periodic_spectral(points: int = 4096) -> tuple[np.ndarray, np.nd
 
     from ..reference.spectral import dealiased_modes, etdrk4, split
 
-    # the equation of examples/allen_cahn_periodic.toml (d = 1e-4; a test keeps the two equal)
     nx, nt = AC_PERIODIC_GRID
-    x, t = sp.symbols("x t")
-    u = sp.Function("u")(x, t)
-    parts = split(1e-4 * sp.diff(u, x, 2) + 5 * u - 5 * u**3, u, x)
+    (equation,) = bundled("allen_cahn_periodic")().equations  # residual u_t − rhs, as written in the file
+    (u,) = equation.expr.atoms(sp.Function)
+    x, t = u.args
+    parts = split(sp.expand(sp.Derivative(u, t) - equation.expr), u, x)
     times = np.linspace(0, 1, nt)
 
     def solve(n: int) -> np.ndarray:

@@ -61,13 +61,19 @@ class Recipe:
         return copy.deepcopy(self.solver)
 
 
+def example_file(name: str):
+    """The bundled example ``examples/<name>.toml`` (package data), where a benchmark's problem
+    and recipe both come from."""
+    from importlib import resources
+
+    return resources.files("neuralsolve").joinpath("examples", f"{name}.toml")
+
+
 def bundled_recipe(name: str) -> Recipe:
     """The ``[solver]`` table of the bundled example ``examples/<name>.toml``."""
     import tomllib
-    from importlib import resources
 
-    text = resources.files("neuralsolve.examples").joinpath(f"{name}.toml").read_text()
-    return Recipe(tomllib.loads(text)["solver"])
+    return Recipe(tomllib.loads(example_file(name).read_text())["solver"])
 
 
 FORWARD = ("burgers", "allen_cahn", "allen_cahn_periodic", "poisson_2d", "helmholtz_2d", "convection", "convection_50",
