@@ -186,10 +186,10 @@ def test_documented_point_counts_are_the_defaults():
 def test_documented_option_defaults_are_the_defaults():
     from neuralsolve.problem.eigen import Eigen
     from neuralsolve.sampling.adaptive import RAD, RAR
-    from neuralsolve.train.phases import BFGS, LBFGS, SSBFGS, Adam, SSBroyden
+    from neuralsolve.train.phases import BFGS, LBFGS, SSBFGS, Adam, LevenbergMarquardt, SSBroyden
     from neuralsolve.train.weighting import Adaptive, Annealing, Causal, GradNorm
 
-    classes = {"adam": [Adam], "lbfgs": [LBFGS], "bfgs": [BFGS, SSBFGS, SSBroyden], "adaptive": [Adaptive],
+    classes = {"adam": [Adam], "lbfgs": [LBFGS], "bfgs": [BFGS, SSBFGS, SSBroyden], "lm": [LevenbergMarquardt], "adaptive": [Adaptive],
                "gradnorm": [GradNorm], "annealing": [Annealing], "causal": [Causal], "rar": [RAR], "rad": [RAD],
                "fourier": [ns.FourierFeatures], "gaussian": [ns.GaussianFeatures], "eigen": [Eigen]}  # fmt: skip
     documented = _toml_blocks(_defaults_section())[1]

@@ -25,6 +25,7 @@ _EXPORTS = {
     "print_progress": ".dispatch", "solve": ".dispatch",
     "Adam": ".train.phases", "BFGS": ".train.phases", "LBFGS": ".train.phases", "SSBFGS": ".train.phases",
     "SSBroyden": ".train.phases", "RMSprop": ".train.phases", "AdaBelief": ".train.phases",
+    "LevenbergMarquardt": ".train.phases",
     "Checkpoint": ".train.checkpoint", "ODE": ".methods.neural_ode.settings", "ODESolution": ".methods.neural_ode.solution",
     "Unknown": ".problem.inverse", "Data": ".problem.inverse", "Hidden": ".problem.inverse",
     "Discover": ".problem.inverse", "InverseSolution": ".methods.inverse.solution",
@@ -70,7 +71,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .rundir import open, save  # noqa: F401
     from .compile_cache import enable_compilation_cache  # noqa: F401
     from .train.checkpoint import Checkpoint  # noqa: F401
-    from .train.phases import BFGS, LBFGS, SSBFGS, AdaBelief, Adam, RMSprop, SSBroyden  # noqa: F401
+    from .train.phases import BFGS, LBFGS, SSBFGS, AdaBelief, Adam, LevenbergMarquardt, RMSprop, SSBroyden  # noqa: F401
     from .methods.neural_ode.settings import ODE  # noqa: F401
     from .methods.neural_ode.solution import ODESolution  # noqa: F401
     from .problem.operator import GRF, Operator  # noqa: F401

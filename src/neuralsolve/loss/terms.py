@@ -82,31 +82,37 @@ def make_terms(problem: Problem, model: Callable, method: str = DEFAULT, unknown
     the field values and derivatives there (hidden terms are); ``causal`` (a :class:`~neuralsolve.train.weighting.Causal`)
     weights the equation terms by time slice.
     """
-    coords, fields = problem.domain.coords, problem.fields
     equation_loss = interior_loss(problem, causal)
-
-    def penalty(pen, params, entry):
-        def point(x, values, normal=None):
-            return Point(coords, fields, x, values, normal, unknowns=at_point(unknowns, x, values))
-
-        values = at_points(model, params, entry["points"], pen.needed, method)
-        if pen.partner is not None:
-            partner = at_points(model, params, entry["partner"], pen.needed, method)
-            fn = lambda x, v, y, w: pen.residual(point(x, v), point(y, w))
-            r = jax.vmap(fn)(entry["points"], values, entry["partner"], partner)
-        else:
-            fn = lambda x, v, n: pen.residual(point(x, v, n))
-            r = jax.vmap(fn)(entry["points"], values, entry["normals"]) - entry["targets"]
-        return jnp.mean(jnp.reshape(r, (r.shape[0], -1)) ** 2)
 
     def terms(params, data):
         x = data["interior"]
         r = residuals(problem, model, params, x, method, unknowns)
         out = list(equation_loss(r**2, x, data.get("mask")))
-        out += [penalty(pen, params, e) for pen, e in zip(problem.penalties, data["penalties"])]
+        out += [jnp.mean(penalty_residuals(problem, pen, model, params, e, method, unknowns) ** 2)
+                for pen, e in zip(problem.penalties, data["penalties"])]  # fmt: skip
         return jnp.stack(out)
 
     return terms
+
+
+def penalty_residuals(problem: Problem, pen, model: Callable, params, entry: dict, method: str = DEFAULT,
+                      unknowns: dict | None = None) -> jax.Array:  # fmt: skip
+    """The residuals (n, m) of penalty condition ``pen`` at its ``entry``'s n points (m values
+    each: one per component of a vector condition); ``unknowns`` as in :func:`make_terms`."""
+    coords, fields = problem.domain.coords, problem.fields
+
+    def point(x, values, normal=None):
+        return Point(coords, fields, x, values, normal, unknowns=at_point(unknowns, x, values))
+
+    values = at_points(model, params, entry["points"], pen.needed, method)
+    if pen.partner is not None:
+        partner = at_points(model, params, entry["partner"], pen.needed, method)
+        fn = lambda x, v, y, w: pen.residual(point(x, v), point(y, w))
+        r = jax.vmap(fn)(entry["points"], values, entry["partner"], partner)
+    else:
+        fn = lambda x, v, n: pen.residual(point(x, v, n))
+        r = jax.vmap(fn)(entry["points"], values, entry["normals"]) - entry["targets"]
+    return jnp.reshape(r, (r.shape[0], -1))
 
 
 def interior_loss(problem: Problem, causal=None) -> Callable:

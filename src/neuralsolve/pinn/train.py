@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..loss.rows import make_rows
 from ..loss.terms import make_terms, residuals, sample_data, term_names
 from ..problem.problem import Problem
 from ..sampling.adaptive import Resampler, adam_events
@@ -58,7 +59,7 @@ def train_network(problem: Problem, settings: dict, *, derivatives: str, callbac
         result = fit(terms, params, sampler, phases, weights=weights, schedule=schedule, callback=callback,
                      checkpoint=checkpoint, resume=resume, fixed_terms=fixed_terms, reference=reference,
                      time_limit=settings["time_limit"], placement=where,
-                     compiling=background if measure else None)  # fmt: skip
+                     compiling=background if measure else None, rows=make_rows(problem, model, derivatives))  # fmt: skip
         clock.append(time.perf_counter())
         reference = pending() if measure else None  # what is left of it after training
         clock.append(time.perf_counter())

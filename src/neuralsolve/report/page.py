@@ -35,7 +35,7 @@ caption{white-space:nowrap}
 figure{margin:1.5em 0}figure img{max-width:100%}figcaption{color:#333;font-size:.95em;max-width:900px}
 """
 
-METHOD_NAMES = {"adam": "Adam", "rmsprop": "RMSprop", "adabelief": "AdaBelief", "lbfgs": "L-BFGS", "bfgs": "BFGS", "ssbfgs": "SSBFGS", "ssbroyden": "SSBroyden"}
+METHOD_NAMES = {"adam": "Adam", "rmsprop": "RMSprop", "adabelief": "AdaBelief", "lbfgs": "L-BFGS", "bfgs": "BFGS", "ssbfgs": "SSBFGS", "ssbroyden": "SSBroyden", "lm": "Levenberg–Marquardt"}
 
 
 class Figure(NamedTuple):

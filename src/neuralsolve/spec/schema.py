@@ -115,6 +115,7 @@ RULES = {
     "steps": whole(0), "learning_rate": positive(), "final_learning_rate": positive(),
     "schedule": choice(*SCHEDULES), "warmup": whole(0), "memory": whole(1), "gtol": Rule("number", low=0),
     "patience": whole(1), "max_params": whole(1), "plateau": whole(0), "plateau_factor": Rule("number", above=1),
+    "damping": positive(),
     # loss weighting, causal weighting, adaptive sampling
     "eta": positive(), "every": whole(1), "alpha": Rule("number", low=0, below=1),
     "slices": whole(1), "epsilon": Rule("number", low=0),

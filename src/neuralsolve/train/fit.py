@@ -93,7 +93,7 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
         schedule: Schedule = Schedule(), callback=None, checkpoint: Checkpoint | None = None,
         resume: bool = False, fixed_terms: Callable | None = None, reference: Sequence | None = None,
         time_limit: float | None = None, stochastic: bool = False, placement: OneDevice | None = None,
-        compiling: Callable | None = None) -> FitResult:  # fmt: skip
+        compiling: Callable | None = None, rows: Callable | None = None) -> FitResult:  # fmt: skip
     """Minimise the weighted sum of ``terms(params, data) -> (k,)`` through ``phases``.
 
     ``sampler(draw)`` returns the collocation data of draw number ``draw`` (draw 0 is used unless
@@ -123,8 +123,15 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
     ``compiling()`` is called once, when the first chunk's program is traced and lowered and XLA
     is about to compile it: that leaves the interpreter free (and on a first run, for seconds), so
     background work started then overlaps with it.
+
+    ``rows(params, data, weights) -> (ρ, J)`` (:func:`~neuralsolve.loss.rows.make_rows`) gives the
+    fixed loss as residual rows, ‖ρ‖² = Σ weights·terms, for Gauss–Newton phases (``uses_rows``).
     """
     phases = list(phases)
+    if rows is None and any(p.uses_rows for p in phases):
+        names = ", ".join(sorted({p.name for p in phases if p.uses_rows}))
+        raise ProblemError(f"method {names!r} needs the loss as residuals, which this kind of solve does not give; "
+                           "use 'ssbroyden' or 'lbfgs'")  # fmt: skip
     placement = placement or OneDevice()
     batched = terms if stochastic else None
     if stochastic:
@@ -161,7 +168,8 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
             carry = saved.carry if resuming else _initial_carry(phase, result.params, balance_factors)
             step0 = sum(p["steps"] for p in result.phases)
             mini_batches = batched is not None and adam
-            runner = _chunk_runner(phase, batched if mini_batches else phase_terms, mini_batches, phase_terms)
+            runner = _chunk_runner(phase, batched if mini_batches else phase_terms, mini_batches, phase_terms,
+                                   rows if phase.uses_rows else None)  # fmt: skip
             phase_weights = weights * masks[k]
             draw = _draw_index(schedule, step0 + (int(carry[0]) if adam else 0))
             if resample is None or data is None:
@@ -407,11 +415,12 @@ def _whole(terms: Callable) -> Callable:
 
 
 @functools.lru_cache(maxsize=64)
-def _chunk_runner(phase, terms: Callable, stochastic: bool, record_terms: Callable) -> Callable:
+def _chunk_runner(phase, terms: Callable, stochastic: bool, record_terms: Callable, rows: Callable | None) -> Callable:
     """The compiled chunk of ``phase`` steps on ``terms``, returning the carry and the terms
     ``record_terms`` of its best parameters (for the progress record: computed here rather than by a
     program of their own, a compilation less). Cached, so fits that share all three (the states of
-    an eigenproblem) compile once. ``stochastic``: ``terms`` takes the step number."""
+    an eigenproblem) compile once. ``stochastic``: ``terms`` takes the step number. ``rows``: the
+    loss as residual rows, for a phase that ``uses_rows``."""
     patience = phase.patience
 
     @jax.jit
@@ -427,7 +436,11 @@ def _chunk_runner(phase, terms: Callable, stochastic: bool, record_terms: Callab
 
         def body(c):
             i, params, state, best, best_value, stall, _ = c[:7]
-            new_params, new_state, value, grad = phase.step(params, state, lambda p: loss(p, i))
+            if rows is None:
+                new_params, new_state, value, grad = phase.step(params, state, lambda p: loss(p, i))
+            else:
+                new_params, new_state, value, grad = phase.step(params, state, lambda p: loss(p, i),
+                                                                lambda p: rows(p, data, w))  # fmt: skip
             finite = jnp.isfinite(value) & _all_finite(grad)
             # a failed step keeps the parameters that failed, for the caller to diagnose
             new_params = jax.tree_util.tree_map(lambda a, b: jnp.where(finite, a, b), new_params, params)

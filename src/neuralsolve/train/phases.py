@@ -79,6 +79,7 @@ class Adam:
     name = "adam"
     patience = None  # Adam is stopped by its budget only
     fixed_loss = False  # its steps tolerate a loss that changes (adaptive weights, fresh points)
+    uses_rows = False
     gtol = 0.0
 
     def __post_init__(self):
@@ -183,6 +184,7 @@ class _QuasiNewton:
     """Shared step of line-search quasi-Newton phases; subclasses give ``optimizer()``."""
 
     fixed_loss = True  # curvature pairs and line searches need one fixed loss
+    uses_rows = False
 
     def init(self, params):
         # The line search's initial info fields are weakly typed and come back strongly typed
@@ -317,8 +319,56 @@ class SSBroyden(_Dense):
         return ssbroyden()
 
 
+@dataclass(frozen=True)
+class LevenbergMarquardt:
+    """Levenberg–Marquardt (damped Gauss–Newton) on the residuals themselves
+    (:mod:`neuralsolve.train.gauss_newton`): for high accuracy in float64 on small networks.
+
+    Each step builds the residuals' Jacobian and solves a dense n x n system for n parameters, so
+    it refuses networks of more than ``max_params``. ``damping``: λ at the start, relative to the
+    Gauss–Newton matrix's mean diagonal. Stops like :class:`LBFGS` (``patience`` counts
+    consecutive rejected steps).
+    """
+
+    steps: int = 500
+    damping: float = 1e-3
+    gtol: float = 1e-13
+    patience: int = 20
+    max_params: int = 5000
+    plateau: int = 0
+    plateau_factor: float = 2.0
+
+    name = "lm"
+    fixed_loss = True  # a step is judged on the loss it was built from
+    uses_rows = True  # the fit loop passes the residual rows (neuralsolve.loss.rows)
+
+    def __post_init__(self):
+        _check_steps("LevenbergMarquardt", self.steps)
+        if isinstance(self.damping, bool) or not isinstance(self.damping, (int, float)) or not 0 < self.damping < 1e12:
+            raise ProblemError(f"LevenbergMarquardt damping must be a positive number, got {self.damping!r}")
+        if self.patience < 1:
+            raise ProblemError(f"LevenbergMarquardt patience must be at least 1, got {self.patience}")
+        _check_plateau("LevenbergMarquardt", self.plateau, self.plateau_factor)
+
+    def init(self, params):
+        from .gauss_newton import init_state
+
+        leaves = jax.tree_util.tree_leaves(params)
+        n = sum(x.size for x in leaves)
+        if n > self.max_params:
+            raise ProblemError(f"LevenbergMarquardt solves an {n} x {n} system for this network's {n} parameters "
+                               f"(limit {self.max_params}); use SSBroyden, LBFGS or a smaller network")  # fmt: skip
+        return init_state(self.damping, leaves[0].dtype)
+
+    def step(self, params, state, loss, rows):
+        from .gauss_newton import lm_step
+
+        return lm_step(params, state, loss, rows, (1e-15, 1e8))
+
+
 # problem files name phases by these keys
-PHASES = {"adam": Adam, "rmsprop": RMSprop, "adabelief": AdaBelief, "lbfgs": LBFGS, "bfgs": BFGS, "ssbfgs": SSBFGS, "ssbroyden": SSBroyden}
+PHASES = {"adam": Adam, "rmsprop": RMSprop, "adabelief": AdaBelief, "lbfgs": LBFGS, "bfgs": BFGS, "ssbfgs": SSBFGS,
+          "ssbroyden": SSBroyden, "lm": LevenbergMarquardt}  # fmt: skip
 
 
 def default_phases(dim: int = 1) -> tuple:
