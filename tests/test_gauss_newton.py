@@ -37,12 +37,12 @@ def test_rows_are_the_weighted_loss_and_their_jacobian(masked):
             data["mask"] = (np.arange(40) % 3 != 0).astype(float)
         data = jax.tree_util.tree_map(jnp.asarray, data)
         weights = jnp.asarray([1.5, 3.0, 0.7])
-        rows = make_rows(problem, model)
+        rows = jax.jit(make_rows(problem, model))  # compiled: op by op, the Jacobians take a minute
         rho, jac = rows(params, data, weights)
         loss = jnp.sum(weights * make_terms(problem, model)(params, data))
         np.testing.assert_allclose(float(rho @ rho), float(loss), rtol=1e-13)
         flat, unravel = ravel_pytree(params)
-        expected = jax.jacfwd(lambda f: rows(unravel(f), data, weights)[0])(flat)
+        expected = jax.jit(jax.jacfwd(lambda f: rows(unravel(f), data, weights)[0]))(flat)
         assert jac.shape == (40 + 2 * 12 + 12, flat.size)  # each periodic pair: its values and slopes
         np.testing.assert_allclose(jac, expected, rtol=0, atol=1e-12 * float(jnp.max(jnp.abs(expected))))
 

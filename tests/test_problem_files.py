@@ -59,7 +59,7 @@ MALFORMED = {
     "precision_nonsense": (GOOD + '\n[solver]\nprecision = "float16"\n', r":16: solver.precision: expected one of 'float32', 'float64', got a string \('float16'\)"),
     "seed_negative": (GOOD + "\n[solver]\nseed = -1\n", r":16: solver.seed: expected a whole number >= 0"),
     "solver_unknown_key": (GOOD + "\n[solver]\nepochs = 10\n", r"solver.epochs: unknown key"),
-    "phase_unknown_method": (GOOD + '\n[solver]\nphases = [{method = "sgd", steps = 10}]\n', r":16: solver.phases\[1\].method: expected one of adam, rmsprop, adabelief, lbfgs, bfgs, ssbfgs, ssbroyden, got a string \('sgd'\)"),
+    "phase_unknown_method": (GOOD + '\n[solver]\nphases = [{method = "sgd", steps = 10}]\n', r":16: solver.phases\[1\].method: expected one of adam, rmsprop, adabelief, lbfgs, bfgs, ssbfgs, ssbroyden, lm, got a string \('sgd'\)"),
     "phase_negative_steps": (GOOD + '\n[solver]\nphases = [{method = "adam", steps = -10}]\n', r":16: solver.phases\[1\].steps: expected a whole number >= 0, got a whole number \(-10\)"),
     "phase_unknown_setting": (GOOD + '\n[solver]\nphases = [{method = "lbfgs", lr = 1}]\n', r":16: solver.phases\[1\].lr: unknown key for lbfgs; expected one of method, steps, memory, gtol, patience"),
     "network_activation": (GOOD + '\n[solver]\nnetwork = {activation = "relu6"}\n', r":16: solver.network.activation: expected one of 'tanh', 'sin', 'gelu', 'softplus', got a string \('relu6'\)"),
