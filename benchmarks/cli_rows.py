@@ -20,6 +20,7 @@ import time
 import neuralsolve as ns
 from neuralsolve.bench import BENCHMARKS
 from neuralsolve.bench.recipes import FORWARD, example_file
+from neuralsolve.bench.record import record
 from neuralsolve.bench.runner import relative_l2
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -66,7 +67,8 @@ def main() -> None:
         own = r.get("own_check", {"message": " / ".join(r["last_lines"])})
         print(f"{r['problem']:<22} {err:>12} {r.get('train_s', float('nan')):>8.1f} {r['wall_s']:>8.1f}  {own}")
     if args.json:
-        pathlib.Path(args.json).write_text(json.dumps({"jobs": args.jobs, "rows": rows}, indent=1))
+        options = {"jobs": args.jobs, "steps": args.steps}
+        pathlib.Path(args.json).write_text(json.dumps(record(rows, options), indent=1))
 
 
 if __name__ == "__main__":

@@ -108,7 +108,7 @@ def test_bench_command_writes_the_json_record(tmp_path):
     assert result.exit_code == 0, result.output
     assert "poisson_2d" in result.output and "neuralsolve" in result.output
     record = json.loads(out.read_text())
-    assert record["machine"]["cpu_count"] >= 1 and record["date"] and "git_commit" in record
+    assert record["machine"]["cpu_count"] >= 1 and "cpu" in record["machine"] and record["date"] and "git_commit" in record
     (row,) = record["rows"]
     assert row["problem"] == "poisson_2d" and row["steps"] == {"adam": 20, "lbfgs": row["steps"]["lbfgs"]}
     assert 0 < row["steps"]["lbfgs"] <= 20

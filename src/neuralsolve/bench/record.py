@@ -105,8 +105,19 @@ def machine() -> dict:
     import jax
 
     return {"platform": platform.platform(), "machine": platform.machine(), "processor": platform.processor(),
-            "cpu_count": os.cpu_count(), "python": platform.python_version(), "jax": jax.__version__,
-            "jax_backend": jax.default_backend()}  # fmt: skip
+            "cpu": cpu_model(), "cpu_count": os.cpu_count(), "python": platform.python_version(),
+            "jax": jax.__version__, "jax_backend": jax.default_backend()}  # fmt: skip
+
+
+def cpu_model() -> str | None:
+    """The processor's model name, where the system says it (Linux's /proc/cpuinfo): float64 results
+    of long runs differ between processors in their last bits, and so do speed ratios."""
+    try:
+        lines = pathlib.Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.processor() or None
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return names[0] if names else None
 
 
 def git_commit() -> str | None:
