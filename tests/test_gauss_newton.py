@@ -27,8 +27,10 @@ def _advection():
                       [ns.Periodic("x", impose="penalty", weight=3.0), ns.Initial("u", "sin(2*pi*x)", impose="penalty")])  # fmt: skip
 
 
-@pytest.mark.parametrize("masked", [False, True])
-def test_rows_are_the_weighted_loss_and_their_jacobian(masked):
+@pytest.mark.parametrize("masked, chunk", [(False, None), (True, None), (False, 5)])
+def test_rows_are_the_weighted_loss_and_their_jacobian(masked, chunk, monkeypatch):
+    if chunk is not None:  # points in chunks of 5: 40 interior points in 8, 12 of each condition padded to 15
+        monkeypatch.setattr("neuralsolve.loss.rows.CHUNK", chunk)
     problem = _advection()
     with jax.enable_x64(True):
         model, params = build_model(problem, ns.MLP(6, 2), jnp.float64, 0)
