@@ -29,7 +29,7 @@ def _advection():
 
 @pytest.mark.parametrize("masked, chunk", [(False, None), (True, None), (False, 5)])
 def test_rows_are_the_weighted_loss_and_their_jacobian(masked, chunk, monkeypatch):
-    if chunk is not None:  # points in chunks of 5: 40 interior points in 8, 12 of each condition padded to 15
+    if chunk is not None:  # points in chunks of 5: 40 interior points in 8, 12 of each condition in 2 and a remainder of 2
         monkeypatch.setattr("neuralsolve.loss.rows.CHUNK", chunk)
     problem = _advection()
     with jax.enable_x64(True):

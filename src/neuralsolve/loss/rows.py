@@ -9,8 +9,8 @@ J is built one point at a time: every residual depends on its own point only, so
 each point's residuals (reverse mode through one point, vectorised over the points) costs about
 what a few loss gradients cost, where differentiating the whole residual vector in each parameter
 direction (``jax.jacfwd``) costs one pass over all points per parameter: 60x slower on Burgers'
-921-parameter network. The points go through in chunks of :data:`CHUNK` (``lax.map`` over
-vectorised chunks): vectorised over all 2048 points of the periodic Allen–Cahn window at once, the
+921-parameter network. The points go through in chunks of :data:`CHUNK` (``lax.map`` with
+``batch_size``): vectorised over all 2048 points of the periodic Allen–Cahn window at once, the
 per-point intermediates outgrow the CPU's caches and J took 107–156 ms; in chunks of 64, 43–70 ms
 (2-core AMD EPYC, 941 parameters, repeated timings; Helmholtz's 2241: 211 ms against 77).
 """
@@ -38,7 +38,8 @@ def make_rows(problem: Problem, model: Callable, method: str = DEFAULT, unknowns
 
     def rows(params, data, weights):
         flat, unravel = ravel_pytree(params)
-        one = lambda f: _chunked(jax.vmap(lambda a: _value_and_jacobian(lambda p: f(unravel(p), a), flat)))
+        one = lambda f: lambda points: jax.lax.map(lambda a: _value_and_jacobian(lambda p: f(unravel(p), a), flat),
+                                                   points, batch_size=CHUNK)  # fmt: skip
         x = data["interior"]
         r, jac = one(lambda p, y: residuals(problem, model, p, y[None], method, unknowns)[0])(x)
         mask = data.get("mask")
@@ -57,24 +58,6 @@ def make_rows(problem: Problem, model: Callable, method: str = DEFAULT, unknowns
 
 
 CHUNK = 64  # points per vectorised chunk of the Jacobian (see the module docstring)
-
-
-def _chunked(f: Callable) -> Callable:
-    """``f`` (vectorised over the leading axis of a pytree of points) applied chunk by chunk with
-    ``lax.map``; the points are padded to whole chunks with copies of the last point (valid
-    points, so nothing in the discarded rows can be NaN)."""
-
-    def run(points):
-        m = jax.tree_util.tree_leaves(points)[0].shape[0]
-        if m <= CHUNK:
-            return f(points)
-        chunks = -(-m // CHUNK)
-        pad = lambda a: jnp.concatenate([a, jnp.repeat(a[-1:], chunks * CHUNK - m, axis=0)])
-        split = jax.tree_util.tree_map(lambda a: pad(a).reshape((chunks, CHUNK) + a.shape[1:]), points)
-        out = jax.lax.map(f, split)
-        return jax.tree_util.tree_map(lambda a: a.reshape((chunks * CHUNK,) + a.shape[2:])[:m], out)
-
-    return run
 
 
 def _value_and_jacobian(f: Callable, flat: jax.Array) -> tuple[jax.Array, jax.Array]:
