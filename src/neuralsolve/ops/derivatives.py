@@ -56,9 +56,38 @@ def derivatives(f: Callable, x: jax.Array, wanted: Iterable[tuple[int, ...]], me
             series = _taylor(f, x, i, order)
             out.update({(i,) * k: series[k - 1] for k in range(1, order + 1) if (i,) * k in wanted})
         rest = [w for w in rest if w not in out]
-    along = _jacrev_along if method == "reverse" else _jvp_along
-    out.update({w: _nested(f, x, w, along) for w in rest})
+    if method == "reverse":
+        out.update({w: _nested(f, x, w, _jacrev_along) for w in rest})
+    else:
+        out.update(_jvp_chains(f, x, rest))
     return out
+
+
+def _jvp_chains(f: Callable, x: jax.Array, wanted: list) -> dict:
+    """Every derivative in ``wanted`` by nested ``jvp``, one chain per derivative that is no other's
+    prefix: the chain for (0, 0) also yields (0,), which costs no second trace (tracing is the
+    cost that matters here: the trial function's derivatives are traced in every training step's
+    program)."""
+    out: dict = {}
+    for w in sorted(wanted, key=len, reverse=True):
+        if w in out:
+            continue
+        g = lambda y: (f(y),)  # noqa: E731
+        for i in w:
+            g = _with_derivative(g, i)
+        values = g(x)
+        out.update({w[:k]: values[k] for k in range(1, len(w) + 1) if w[:k] in wanted})
+    return out
+
+
+def _with_derivative(g: Callable, i: int) -> Callable:
+    """``y -> (*g(y), ∂_i of g's last entry)``."""
+
+    def h(y):
+        primal, tangent = jax.jvp(g, (y,), (_unit(y, i),))
+        return (*primal, tangent[-1])
+
+    return h
 
 
 def _unit(x: jax.Array, i: int) -> jax.Array:
@@ -78,10 +107,6 @@ def _nested(f: Callable, x: jax.Array, directions: tuple[int, ...], along: Calla
     for i in directions:
         g = along(g, i)
     return g(x)
-
-
-def _jvp_along(g: Callable, i: int) -> Callable:
-    return lambda y: jax.jvp(g, (y,), (_unit(y, i),))[1]
 
 
 def _jacrev_along(g: Callable, i: int) -> Callable:
