@@ -13,7 +13,11 @@ burgers_deepxde_settings.toml``. Each tool runs as a whole process, timed from o
 neuralsolve's own breakdown (``profile`` in metrics.json) gives the time spent besides the
 optimiser steps. Prints a table and, with ``--json FILE``, writes every figure.
 
-    python benchmarks/first_answer.py [--peer-python PATH] [--json FILE] [--repeat N]
+On a shared 2-core machine the same steps take from 9 to 16 s from one run to the next
+(2026-12-03), so ``--rounds N`` runs the three processes N times, alternated, and reports each
+round's ratios and their median.
+
+    python benchmarks/first_answer.py [--peer-python PATH] [--json FILE] [--repeat N] [--rounds N]
 """
 
 import argparse
@@ -26,6 +30,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from neuralsolve.bench.record import cpu_model, git_commit
 
 HERE = pathlib.Path(__file__).parent
 ROOT = HERE.parent
@@ -73,30 +79,51 @@ def main() -> None:
     parser.add_argument("--peer-python", default=str(ROOT / ".venv-bench" / "bin" / "python"))
     parser.add_argument("--json", help="also write every figure to this file")
     parser.add_argument("--repeat", type=int, default=5, help="runs of neuralsolve check")
+    parser.add_argument("--rounds", type=int, default=1, help="rounds of the three whole processes, alternated")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = pathlib.Path(tmp)
-        rows = [deepxde(args.peer_python), neuralsolve(tmp / "cache", tmp / "first", "first run, empty cache"),
-                neuralsolve(tmp / "cache", tmp / "again", "repeated run, warm cache")]  # fmt: skip
+    commit = git_commit()  # at the start: the code that ran
+    print(f"# time to the first answer; {platform.machine()}, {os.cpu_count()} cores ({cpu_model()}); "
+          f"whole processes; commit {commit}")  # fmt: skip
+    print(f"{'round':>5} {'tool':<44} {'wall s':>7} {'vs DeepXDE':>10} {'besides steps s':>16} {'L2 error':>9}")
+    rows = []
+    for k in range(args.rounds):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = pathlib.Path(tmp)
+            peer = deepxde(args.peer_python)
+            round_rows = [peer, neuralsolve(tmp / "cache", tmp / "first", "first run, empty cache"),
+                          neuralsolve(tmp / "cache", tmp / "again", "repeated run, warm cache")]  # fmt: skip
+        for r in round_rows:
+            r["round"], r["speedup_vs_deepxde"] = k + 1, peer["wall_s"] / r["wall_s"]
+            besides = f"{r['besides_steps_s']:.2f}" if "besides_steps_s" in r else "-"
+            print(f"{k + 1:>5} {r['tool']:<44} {r['wall_s']:>7.1f} {r['speedup_vs_deepxde']:>9.2f}x {besides:>16} "
+                  f"{r['l2_relative_error']:>9.2e}", flush=True)  # fmt: skip
+        rows += round_rows
+    medians = _medians(rows)
+    for tool, m in medians.items():
+        print(f"median over {args.rounds} round(s), {tool}: {m['wall_s']:.1f} s, {m['speedup_vs_deepxde']:.2f}x"
+              + (f", besides the steps {m['besides_steps_s']:.2f} s" if "besides_steps_s" in m else ""))
     checks = check_seconds(args.repeat)
-    base = rows[0]["wall_s"]
-    print(f"# time to the first answer; {platform.machine()}, {os.cpu_count()} cores; whole processes")
-    print(f"{'tool':<44} {'wall s':>7} {'vs DeepXDE':>10} {'besides steps s':>16} {'L2 error':>9}")
-    for r in rows:
-        r["speedup_vs_deepxde"] = base / r["wall_s"]
-        besides = f"{r['besides_steps_s']:.2f}" if "besides_steps_s" in r else "-"
-        print(f"{r['tool']:<44} {r['wall_s']:>7.1f} {r['speedup_vs_deepxde']:>9.2f}x {besides:>16} "
-              f"{r['l2_relative_error']:>9.2e}")  # fmt: skip
     print(f"neuralsolve check src/neuralsolve/examples/heat.toml: median {statistics.median(checks):.2f} s "
           f"(runs: {', '.join(f'{c:.2f}' for c in checks)})")
-    for r in rows[1:]:
-        print(f"\n{r['tool']}:")
+    for r in rows[-2:]:
+        print(f"\n{r['tool']} (round {r['round']}):")
         for name, s in r["profile"]["seconds"].items():
             print(f"  {name:<34} {s:6.2f} s")
     if args.json:
-        record = {"machine": {"platform": platform.platform(), "cores": os.cpu_count()}, "rows": rows,
-                  "check_s": checks, "problem": str(PROBLEM.relative_to(ROOT))}  # fmt: skip
+        record = {"machine": {"platform": platform.platform(), "cores": os.cpu_count(), "cpu": cpu_model()},
+                  "commit": commit, "rows": rows, "medians": medians, "check_s": checks,
+                  "problem": str(PROBLEM.relative_to(ROOT))}  # fmt: skip
         pathlib.Path(args.json).write_text(json.dumps(record, indent=1))
+
+
+def _medians(rows: list) -> dict:
+    """Per tool, the median over rounds of the wall time, the ratio and the time besides the steps."""
+    out = {}
+    for tool in dict.fromkeys(r["tool"] for r in rows):
+        mine = [r for r in rows if r["tool"] == tool]
+        out[tool] = {key: statistics.median(r[key] for r in mine)
+                     for key in ("wall_s", "speedup_vs_deepxde", "besides_steps_s") if key in mine[0]}  # fmt: skip
+    return out
 
 
 if __name__ == "__main__":
