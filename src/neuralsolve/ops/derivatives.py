@@ -4,7 +4,8 @@ A derivative is named by its *directions*: a sorted tuple of coordinate indices,
 the second derivative in the first coordinate and ``(0, 1)`` the mixed one. :func:`derivatives`
 computes a whole set at one point, sharing work:
 
-* ``"jvp"``: nested forward mode, one nesting level per order.
+* ``"jvp"``: nested forward mode, one nesting level per order; a chain such as (0, 0) also gives
+  its prefixes ((0,)), so they are not traced again.
 * ``"jet"``: one Taylor-mode pass per coordinate gives every pure derivative in that coordinate up
   to the highest order asked for; mixed derivatives use nested ``jvp``.
 * ``"reverse"``: nested reverse mode (``jacrev``).
