@@ -119,3 +119,20 @@ def test_solve_refuses_to_replace_a_run_of_another_problem(tmp_path):
     assert "holds a run of another problem (checkpoint.npz)" in result.output and "--force" in result.output
     assert (out / "checkpoint.npz").read_bytes() == b"training state"
     assert "another problem" in (out / "problem.toml").read_text()
+
+
+def test_the_verdict_is_given_before_the_plots_are_drawn(tmp_path, monkeypatch):
+    """The answer (verdict and error) is on the terminal once the data are written; the plots,
+    which take a second or more, come after it (issue 20)."""
+    import click
+
+    from neuralsolve.report import outputs
+
+    said, echo, render = [], click.echo, outputs.render_report
+    monkeypatch.setattr(click, "echo", lambda message=None, **kw: (said.append(str(message)), echo(message, **kw))[1])
+    monkeypatch.setattr(outputs, "render_report", lambda *a, **kw: (said.append("<plots>"), render(*a, **kw))[1])
+    result = CliRunner().invoke(main, ["solve", _file(tmp_path), "--out", str(tmp_path / "run"), "--steps", "50"])
+    assert result.exit_code == 1, result.output
+    plots = said.index("<plots>")
+    assert said[plots - 2].startswith("disagrees: ") and said[plots - 1].startswith("relative L2 error against the exact")
+    assert said[plots + 1].startswith("results in ") and "solution_u.png" in said[plots + 1]

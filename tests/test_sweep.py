@@ -146,7 +146,7 @@ def test_without_ray_a_sweep_runs_here_and_says_how_to_get_ray(monkeypatch):
 
 
 def test_a_sweep_on_two_nodes_finishes_every_member_after_one_node_dies(tmp_path, monkeypatch, cache):
-    """8 members on a local two-node Ray cluster; the worker node is removed while it trains a
+    """4 members on a local two-node Ray cluster; the worker node is removed while it trains a
     member that has saved a checkpoint. Ray runs that member again on the head node, where it resumes
     from its checkpoint; every member equals the same member solved alone, in this process."""
     ray = pytest.importorskip("ray")
@@ -162,7 +162,7 @@ def test_a_sweep_on_two_nodes_finishes_every_member_after_one_node_dies(tmp_path
     try:
         ray.init(address=cluster.address, log_to_driver=False)
         cluster.wait_for_nodes()
-        on_cluster = sweeps.create(file, ["a=1,2"], "0:4", tmp_path / "cluster")
+        on_cluster = sweeps.create(file, ["a=1,2"], "0:2", tmp_path / "cluster")
         killed = []
         watcher = threading.Thread(target=_remove_when_training, args=(cluster, worker, on_cluster, killed), daemon=True)
         watcher.start()
@@ -174,9 +174,9 @@ def test_a_sweep_on_two_nodes_finishes_every_member_after_one_node_dies(tmp_path
     assert killed, "the worker node was never seen training a member with a checkpoint"
     # each member solved alone: one after another in a process of its own, without Ray
     alone = tmp_path / "alone"
-    subprocess.run(CLI + ["sweep", str(file), "--set", "a=1,2", "--seeds", "0:4", "--out", str(alone), "--workers", "1"],
+    subprocess.run(CLI + ["sweep", str(file), "--set", "a=1,2", "--seeds", "0:2", "--out", str(alone), "--workers", "1"],
                    check=True, capture_output=True, env=cache)  # fmt: skip
-    assert len(on_cluster.results) == 8
+    assert len(on_cluster.results) == 4
     for m in on_cluster.members:
         ours, theirs = on_cluster.results[m.name], json.loads((alone / m.name / "metrics.json").read_text())
         assert ours["status"] == "ok", ours

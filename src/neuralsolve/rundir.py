@@ -14,6 +14,7 @@ import json
 import pathlib
 import shutil
 import tempfile
+from collections.abc import Callable
 
 from ._errors import ProblemError
 from .problem.problem import Problem
@@ -86,10 +87,12 @@ def rescale(phases: list, total: int) -> list:
 
 
 def finish(directory, problem: Problem, family, solution: Solution, seed: int, profile=None,
-           report: bool = True) -> tuple[dict, list]:  # fmt: skip
+           report: bool = True, announce: Callable | None = None) -> tuple[dict, list]:  # fmt: skip
     """Write the outputs of a finished (or stopped) solve of the run in ``directory``: metrics.json,
     history.json, solution.npz and (``report``) the plots and report.html. Returns the metrics and
-    the files written. ``profile`` (optional) times the parts; its breakdown is kept in the metrics."""
+    the files written. ``profile`` (optional) times the parts; its breakdown is kept in the metrics.
+    ``announce(metrics)`` (optional) is called once the data are written, before the plots: the
+    answer can be given while they are drawn."""
     import contextlib
 
     from .report.outputs import metrics_record, render_report, write_data
@@ -100,6 +103,8 @@ def finish(directory, problem: Problem, family, solution: Solution, seed: int, p
     metrics = metrics_record(problem, family, solution, wall, seed)
     with span("data"):
         files = write_data(directory, problem, solution, metrics)
+    if announce is not None:
+        announce(metrics)
     if report:
         with span("report"):
             files += render_report(directory, problem, family)

@@ -267,15 +267,17 @@ def _finish(out_dir: pathlib.Path, problem, family, sol, kwargs: dict, profile, 
     from ..report.inverse import summary_lines
     from .profile import table
 
-    metrics, files = rundir.finish(out_dir, problem, family, sol, kwargs["seed"], profile)
-    click.echo(f"{sol.status}: {sol.message}")
-    click.echo(_accuracy_line(metrics))
-    if "eigenvalues" in metrics:
-        errs = metrics.get("eigenvalue_errors") or [None] * len(metrics["eigenvalues"])
-        click.echo("eigenvalues: " + ", ".join(f"{v:.10g}" + (f" (rel. error {e:.1e})" if e is not None else "")
-                                               for v, e in zip(metrics["eigenvalues"], errs)))  # fmt: skip
-    for line in summary_lines(problem, metrics):  # an inverse solve's estimates and formulas
-        click.echo(line)
+    def announce(metrics: dict) -> None:  # the answer, said while the plots are drawn
+        click.echo(f"{sol.status}: {sol.message}")
+        click.echo(_accuracy_line(metrics))
+        if "eigenvalues" in metrics:
+            errs = metrics.get("eigenvalue_errors") or [None] * len(metrics["eigenvalues"])
+            click.echo("eigenvalues: " + ", ".join(f"{v:.10g}" + (f" (rel. error {e:.1e})" if e is not None else "")
+                                                   for v, e in zip(metrics["eigenvalues"], errs)))  # fmt: skip
+        for line in summary_lines(problem, metrics):  # an inverse solve's estimates and formulas
+            click.echo(line)
+
+    metrics, files = rundir.finish(out_dir, problem, family, sol, kwargs["seed"], profile, announce=announce)
     click.echo(f"results in {out_dir}/ ({', '.join(p.name for p in files)})")
     if show_profile:
         click.echo(table(metrics["profile"]))

@@ -178,6 +178,8 @@ def _from_start(singular: Callable, axis: int, segment) -> Callable:
 
 
 def _set(y: jax.Array, i: int, value: float) -> jax.Array:
-    """``y`` with entry i replaced, written with arithmetic so Taylor mode (jet) can trace it."""
-    mask = jnp.zeros(y.shape, y.dtype).at[i].set(1.0)
-    return y * (1 - mask) + value * mask
+    """``y`` with entry i replaced, written with arithmetic so Taylor mode (jet) can trace it (the
+    masks are constants: NumPy's, not a traced scatter, which costs tracing time in every program)."""
+    mask = np.zeros(y.shape, y.dtype)
+    mask[i] = 1.0
+    return y * (1.0 - mask) + value * mask
