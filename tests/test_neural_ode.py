@@ -13,7 +13,7 @@ import sympy
 import neuralsolve as ns
 from conftest import NEURAL_ODE_K
 from neuralsolve._errors import ProblemError
-from neuralsolve.methods.neural_ode.integrate import STIFF, Integrator, count_forward, evaluations_per_step
+from neuralsolve.methods.neural_ode.integrate import STIFF, GradientCount, Integrator, count_forward, evaluations_per_step
 from neuralsolve.methods.neural_ode.system import OdeSystem
 
 K = 0.7  # the decay rate the small solves recover
@@ -59,6 +59,22 @@ def test_counted_evaluations_match_the_per_step_count():
     with jax.enable_x64(True):
         n, steps = count_forward(lambda t, y, a: a * jnp.cos(t) * y, ns.ODE(), 2.0, 0.0, jnp.linspace(0, 3, 4), jnp.ones(3))
     assert n == start + per_step * steps and steps > 5
+
+
+def test_a_gradient_count_compiled_ahead_counts_as_one_compiled_on_the_spot():
+    """The NFE count is compiled while training runs, with the initial parameters; called with
+    others of the same structure it counts what a count compiled for them counts, call after call."""
+    def f(t, y, a):
+        return -a * y
+
+    with jax.enable_x64(True):
+        ts = jnp.linspace(0.0, 3.0, 4)
+        ahead = GradientCount(f, ns.ODE(), 0.0, ts).compile(jnp.asarray(0.1), jnp.ones(2))
+        on_the_spot = GradientCount(f, ns.ODE(), 0.0, ts)  # compiled at its first call
+        counts = [on_the_spot(jnp.asarray(rate), jnp.ones(2)) for rate in (0.1, 5.0)]
+        assert [ahead(jnp.asarray(rate), jnp.ones(2)) for rate in (0.1, 5.0)] == counts
+    slow, fast = counts
+    assert fast["steps"] > slow["steps"] > 0 and fast["evaluations"] > fast["steps"] and fast["vjps"] > 0
 
 
 def test_a_blow_up_is_reported_as_stiff_not_a_hang():

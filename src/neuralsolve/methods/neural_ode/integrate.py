@@ -162,35 +162,49 @@ def count_forward(f, ode: ODE, args, t0, ts, y0) -> tuple[int, int]:
     return box[0], steps
 
 
-def count_gradient(f, ode: ODE, args, t0, ts, y0) -> dict:
-    """Vector-field evaluations in one gradient of a loss on one solve, counted as they happen:
-    ``evaluations`` (the forward pass and recomputed steps), ``vjps`` (vector-Jacobian products),
-    and the ``steps`` of the solve."""
-    box = {"evaluations": 0, "vjps": 0}
+class GradientCount:
+    """Vector-field evaluations in one gradient of a loss on one solve of ``f`` from ``t0``, saved
+    at ``ts``, counted as they happen. Calling it with ``(args, y0)`` gives ``evaluations`` (the
+    forward pass and recomputed steps), ``vjps`` (vector-Jacobian products) and the ``steps`` of
+    the solve. :meth:`compile` compiles it ahead for arguments of that structure (seconds of
+    work, which can overlap training: see ``train.PreparedCount``)."""
 
-    def bump(key):
-        jax.debug.callback(lambda: box.__setitem__(key, box[key] + 1))
+    def __init__(self, f, ode: ODE, t0, ts):
+        self.box = {"evaluations": 0, "vjps": 0}
 
-    @jax.custom_vjp
-    def counted(t, y, a):
-        bump("evaluations")
-        return f(t, y, a)
+        def bump(key):
+            jax.debug.callback(lambda: self.box.__setitem__(key, self.box[key] + 1))
 
-    def forward(t, y, a):
-        bump("evaluations")
-        return f(t, y, a), (t, y, a)
+        @jax.custom_vjp
+        def counted(t, y, a):
+            bump("evaluations")
+            return f(t, y, a)
 
-    def backward(saved, cotangent):
-        bump("vjps")
-        return jax.vjp(f, *saved)[1](cotangent)
+        def forward(t, y, a):
+            bump("evaluations")
+            return f(t, y, a), (t, y, a)
 
-    counted.defvjp(forward, backward)
-    integrator = Integrator(counted, ode)
+        def backward(saved, cotangent):
+            bump("vjps")
+            return jax.vjp(f, *saved)[1](cotangent)
 
-    def loss(a, y):
-        ys, steps, _, extra = integrator.solve(a, t0, ts, y)
-        return jnp.sum(ys**2) + extra, steps
+        counted.defvjp(forward, backward)
+        integrator = Integrator(counted, ode)
 
-    _, steps = jax.block_until_ready(jax.jit(jax.grad(loss, argnums=(0, 1), has_aux=True))(args, y0))
-    jax.effects_barrier()
-    return {**box, "steps": int(steps)}
+        def loss(a, y):
+            ys, steps, _, extra = integrator.solve(a, t0, ts, y)
+            return jnp.sum(ys**2) + extra, steps
+
+        self.program = jax.jit(jax.grad(loss, argnums=(0, 1), has_aux=True))
+
+    def compile(self, args, y0) -> GradientCount:
+        """Compile for arguments of the structure of ``(args, y0)``; later calls run that program."""
+        self.program = self.program.lower(args, y0).compile()
+        return self
+
+    def __call__(self, args, y0) -> dict:
+        self.box.update(evaluations=0, vjps=0)
+        _, steps = jax.block_until_ready(self.program(args, y0))
+        jax.effects_barrier()
+        return {**self.box, "steps": int(steps)}
+

@@ -3,6 +3,7 @@ errors of the constants, and discovered formulas."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import diffrax
@@ -13,7 +14,7 @@ import numpy as np
 from ...pinn.settings import dtype_of
 from ...problem.problem import Problem
 from ...train.fit import FitResult, Schedule, carry_template, fit
-from .integrate import DIVERGED, STIFF, Integrator, count_forward, count_gradient
+from .integrate import DIVERGED, STIFF, GradientCount, Integrator, count_forward
 from .model import TERM_NAMES, NeuralODEModel
 from .settings import IMPLICIT, METRIC_KEYS
 from .solution import ODESolution
@@ -25,14 +26,18 @@ def solve_neural_ode(problem: Problem, settings: dict, *, derivatives: str, call
                      resume: bool) -> ODESolution:  # fmt: skip
     """Train on ``problem`` stage by stage (``ode.grow``), then measure (see docs/neural-odes.md)."""
     clock = [time.perf_counter()]
-    with jax.enable_x64(settings["precision"] == "float64"):
+    x64 = settings["precision"] == "float64"
+    with jax.enable_x64(x64):
         model = NeuralODEModel(problem, settings, dtype_of(settings))
+        count = PreparedCount(model, x64)
+        count.start(model.params)
         result = train(model, model.params, settings, callback=callback, log_every=log_every, checkpoint=checkpoint,
                        resume=resume)  # fmt: skip
         clock.append(time.perf_counter())
         if result.status == "nonfinite":
             result.status, result.message = diagnose(model, result, settings)
-        metrics = measure(model, result.params, settings, finished=result.status == "ok")
+        metrics = measure(model, result.params, settings, finished=result.status == "ok", count=count)
+        count.join()  # a failed solve does not leave its compilation running
         clock.append(time.perf_counter())
     sol = ODESolution(model, result.params, settings["precision"], fit=result, metrics=metrics, term_names=list(TERM_NAMES))
     sol.spans = [(part, a, b) for part, a, b in zip(("training", "metrics"), clock, clock[1:])]
@@ -85,10 +90,10 @@ def diagnose(model: NeuralODEModel, result: FitResult, settings: dict) -> tuple[
     return result.status, result.message
 
 
-def measure(model: NeuralODEModel, params, settings: dict, finished: bool = True) -> dict:
+def measure(model: NeuralODEModel, params, settings: dict, finished: bool = True, count: PreparedCount | None = None) -> dict:
     """The metrics of a neural-ODE solve (docs/neural-odes.md lists each key); a solve that did not
     finish (``finished=False``) gets no NFE counts, standard errors or formulas, which would measure
-    a vector field that fails."""
+    a vector field that fails. ``count``: the NFE count's program, prepared while training."""
     problem, system = model.problem, model.system
     constants = {k: float(v) for k, v in system.constants(params["theta"]).items()}
     metrics = {"unknowns": constants, "trajectories": {"train": len(model.train), "heldout": len(model.test)}}
@@ -103,7 +108,7 @@ def measure(model: NeuralODEModel, params, settings: dict, finished: bool = True
         metrics["heldout_relative_error"] = _relative(held, model.test.values, problem.fields)
     if not finished:
         return metrics
-    metrics["nfe"] = evaluations(model, params)
+    metrics["nfe"] = evaluations(model, params, count)
     if constants:
         se, method = standard_errors(model, params)
         metrics["unknowns_stderr"], metrics["unknowns_stderr_method"] = se, method
@@ -135,22 +140,65 @@ def _relative(pred: np.ndarray, obs: np.ndarray, fields) -> dict[str, float]:
     return out
 
 
-def evaluations(model: NeuralODEModel, params) -> dict:
+def evaluations(model: NeuralODEModel, params, count: PreparedCount | None = None) -> dict:
     """Vector-field evaluations of one solve of the first training trajectory with the trained
     model: ``forward`` (a prediction: the solver's evaluations per step times its steps, counted
     on a test equation, exact for explicit solvers; counted on this solve for implicit ones) and
     ``backward`` (what a gradient adds: recomputed steps and vector-Jacobian products, counted as
-    they happen; None for implicit solvers), and the ``steps``."""
-    args = model.args(params, None)
-    t0, ts, y0 = model.system.t0, jnp.asarray(model.train.times[0], model.dtype), model.initial(params)[0]
+    they happen; None for implicit solvers), and the ``steps``. ``count``: the gradient's count,
+    compiled ahead (else compiled here)."""
+    args, t0, ts, y0 = _first_solve(model, params)
     if model.ode.integrator in IMPLICIT:
         # an implicit solver differentiates the vector field in its Newton steps, which a counting
         # wrapper with its own gradient rule does not allow: the forward evaluations only
         forward, steps = count_forward(model.f, model.ode, args, t0, ts, y0)
         return {"forward": forward, "backward": None, "steps": steps}
-    counted = count_gradient(model.f, model.ode, args, t0, ts, y0)
+    counter = count() if count is not None else None
+    try:
+        counted = counter(args, y0) if counter is not None else None
+    except TypeError:  # compiled for parameters of another structure than the trained ones'
+        counted = None
+    counted = counted or GradientCount(model.f, model.ode, t0, ts)(args, y0)
     forward = int(round(model.nfe_start + model.nfe_step * counted["steps"]))
     return {"forward": forward, "backward": counted["evaluations"] - forward + counted["vjps"], "steps": counted["steps"]}
+
+
+def _first_solve(model: NeuralODEModel, params) -> tuple:
+    """``(args, t0, ts, y0)`` of the solve that :func:`evaluations` counts: the first training trajectory."""
+    return model.args(params, None), model.system.t0, jnp.asarray(model.train.times[0], model.dtype), model.initial(params)[0]
+
+
+class PreparedCount:
+    """The :class:`~.integrate.GradientCount` of :func:`evaluations`, compiled in a background
+    thread while the network trains (seconds of tracing and compiling, which training, in compiled
+    code, leaves room for). :meth:`start` it with parameters of the trained ones' structure; call
+    it for the compiled count (None for implicit solvers, which count another way, or if compiling
+    failed: :func:`evaluations` then compiles its own and meets the error itself)."""
+
+    def __init__(self, model: NeuralODEModel, x64: bool):
+        self.model, self.x64, self._thread, self._counter = model, x64, None, None
+
+    def start(self, params) -> None:
+        if self.model.ode.integrator in IMPLICIT or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._work, args=(params,), name="neuralsolve-nfe", daemon=True)
+        self._thread.start()
+
+    def _work(self, params) -> None:
+        try:
+            with jax.enable_x64(self.x64):
+                args, t0, ts, y0 = _first_solve(self.model, params)
+                self._counter = GradientCount(self.model.f, self.model.ode, t0, ts).compile(args, y0)
+        except Exception:  # noqa: BLE001 - evaluations() compiles in the caller's thread and raises there
+            self._counter = None
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+    def __call__(self) -> GradientCount | None:
+        self.join()
+        return self._counter
 
 
 def standard_errors(model: NeuralODEModel, params) -> tuple[dict, str]:
