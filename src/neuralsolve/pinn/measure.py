@@ -3,7 +3,6 @@ solution, else a classical one)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import jax
@@ -13,6 +12,7 @@ import numpy as np
 from ..loss.terms import residuals
 from ..problem.problem import Problem
 from ..solution import BATCH
+from ..train.background import Background
 
 # the metrics every physics-informed solve writes (and a reopened solve keeps: a classical
 # reference is costly to recompute)
@@ -54,30 +54,19 @@ class BackgroundReference:
     """
 
     def __init__(self, problem: Problem, x64: bool):
-        self.problem, self.x64 = problem, x64
+        self.problem = problem
         self.needed = not has_exact(problem) and problem.reference == "auto"
-        self._thread, self._outcome = None, {}
+        self._work = Background("neuralsolve-reference", x64)
 
     def start(self) -> None:
-        if self.needed and self._thread is None:
-            self._thread = threading.Thread(target=self._work, name="neuralsolve-reference", daemon=True)
-            self._thread.start()
-
-    def _work(self) -> None:
-        try:
-            with jax.enable_x64(self.x64):
-                self._outcome["value"] = reference_for(self.problem)
-        except BaseException as err:  # re-raised in the caller's thread
-            self._outcome["error"] = err
+        if self.needed:
+            self._work.start(reference_for, self.problem)
 
     def __call__(self) -> Callable | None:
         if not self.needed:
             return reference_for(self.problem)
         self.start()
-        self._thread.join()
-        if "error" in self._outcome:
-            raise self._outcome["error"]
-        return self._outcome["value"]
+        return self._work.result()
 
 
 def has_exact(problem: Problem) -> bool:
@@ -114,34 +103,30 @@ class PreparedMetrics:
 
     def __init__(self, problem: Problem, model: Callable, seed: int, method: str, dtype, x64: bool):
         self.args = problem, model, seed, method, dtype
-        self.x64, self._thread, self._outcome = x64, None, {}
+        self._work = Background("neuralsolve-metrics", x64)
 
     def start(self, params) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._work, args=(params,), name="neuralsolve-metrics", daemon=True)
-            self._thread.start()
+        self._work.start(self._prepare, params)
 
-    def _work(self, params) -> None:
+    def _prepare(self, params) -> tuple:
+        """(points, compiled program, compiled evaluation)."""
         problem, model, seed, method, dtype = self.args
-        try:
-            with jax.enable_x64(self.x64):
-                x = _fresh(problem, seed, dtype)
-                self._outcome["value"] = x, metrics_program(problem, model, method).lower(params, x).compile()
-                batch = jnp.zeros((BATCH, x.shape[1]), dtype)
-                self._outcome["evaluator"] = jax.jit(jax.vmap(model, in_axes=(None, 0))).lower(params, batch).compile()
-        except BaseException as err:  # re-raised in the caller's thread
-            self._outcome["error"] = err
+        x = _fresh(problem, seed, dtype)
+        program = metrics_program(problem, model, method).lower(params, x).compile()
+        batch = jnp.zeros((BATCH, x.shape[1]), dtype)
+        return x, program, jax.jit(jax.vmap(model, in_axes=(None, 0))).lower(params, batch).compile()
 
     def __call__(self, params) -> tuple:
         self.start(params)  # if training never compiled (a finished run resumed): now
-        self._thread.join()
-        if "error" in self._outcome:
-            raise self._outcome["error"]
-        return self._outcome["value"]
+        x, program, _ = self._work.result()
+        return x, program
 
     def evaluator(self) -> Callable | None:
         """``evaluate(params, points)`` on exactly :data:`~neuralsolve.solution.BATCH` points, compiled."""
-        return self._outcome.get("evaluator")
+        try:
+            return self._work.result()[2] if self._work.started else None
+        except Exception:  # noqa: BLE001 - the caller measured without it, or already met the error
+            return None
 
 
 def evaluate_metrics(problem: Problem, model: Callable, params, seed: int, method: str, dtype,

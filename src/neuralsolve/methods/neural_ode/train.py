@@ -3,7 +3,6 @@ errors of the constants, and discovered formulas."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import diffrax
@@ -13,6 +12,7 @@ import numpy as np
 
 from ...pinn.settings import dtype_of
 from ...problem.problem import Problem
+from ...train.background import Background
 from ...train.fit import FitResult, Schedule, carry_template, fit
 from .integrate import DIVERGED, STIFF, GradientCount, Integrator, count_forward
 from .model import TERM_NAMES, NeuralODEModel
@@ -153,12 +153,8 @@ def evaluations(model: NeuralODEModel, params, count: PreparedCount | None = Non
         # wrapper with its own gradient rule does not allow: the forward evaluations only
         forward, steps = count_forward(model.f, model.ode, args, t0, ts, y0)
         return {"forward": forward, "backward": None, "steps": steps}
-    counter = count() if count is not None else None
-    try:
-        counted = counter(args, y0) if counter is not None else None
-    except TypeError:  # compiled for parameters of another structure than the trained ones'
-        counted = None
-    counted = counted or GradientCount(model.f, model.ode, t0, ts)(args, y0)
+    counter = (count() if count is not None else None) or GradientCount(model.f, model.ode, t0, ts)
+    counted = counter(args, y0)
     forward = int(round(model.nfe_start + model.nfe_step * counted["steps"]))
     return {"forward": forward, "backward": counted["evaluations"] - forward + counted["vjps"], "steps": counted["steps"]}
 
@@ -176,29 +172,26 @@ class PreparedCount:
     failed: :func:`evaluations` then compiles its own and meets the error itself)."""
 
     def __init__(self, model: NeuralODEModel, x64: bool):
-        self.model, self.x64, self._thread, self._counter = model, x64, None, None
+        self.model, self._work = model, Background("neuralsolve-nfe", x64)
 
     def start(self, params) -> None:
-        if self.model.ode.integrator in IMPLICIT or self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._work, args=(params,), name="neuralsolve-nfe", daemon=True)
-        self._thread.start()
+        if self.model.ode.integrator not in IMPLICIT:
+            self._work.start(self._compile, params)
 
-    def _work(self, params) -> None:
-        try:
-            with jax.enable_x64(self.x64):
-                args, t0, ts, y0 = _first_solve(self.model, params)
-                self._counter = GradientCount(self.model.f, self.model.ode, t0, ts).compile(args, y0)
-        except Exception:  # noqa: BLE001 - evaluations() compiles in the caller's thread and raises there
-            self._counter = None
+    def _compile(self, params) -> GradientCount:
+        args, t0, ts, y0 = _first_solve(self.model, params)
+        return GradientCount(self.model.f, self.model.ode, t0, ts).compile(args, y0)
 
     def join(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
+        self._work.join()
 
     def __call__(self) -> GradientCount | None:
-        self.join()
-        return self._counter
+        if not self._work.started:
+            return None
+        try:
+            return self._work.result()
+        except Exception:  # noqa: BLE001 - evaluations() compiles in the caller's thread and raises there
+            return None
 
 
 def standard_errors(model: NeuralODEModel, params) -> tuple[dict, str]:
