@@ -136,3 +136,19 @@ def test_the_verdict_is_given_before_the_plots_are_drawn(tmp_path, monkeypatch):
     plots = said.index("<plots>")
     assert said[plots - 2].startswith("disagrees: ") and said[plots - 1].startswith("relative L2 error against the exact")
     assert said[plots + 1].startswith("results in ") and "solution_u.png" in said[plots + 1]
+
+
+def test_no_report_writes_the_data_only_and_report_draws_the_rest_later(tmp_path):
+    """--no-report: metrics, history and solution, none of an earlier solve's plots, and a line
+    saying how to draw them; `neuralsolve report` then draws them from the data."""
+    out = tmp_path / "run"
+    first = CliRunner().invoke(main, ["solve", _file(tmp_path), "--out", str(out), "--steps", "20"])
+    assert (out / "report.html").exists() and list(out.glob("*.png")), first.output
+    again = CliRunner().invoke(main, ["solve", _file(tmp_path), "--out", str(out), "--steps", "20", "--no-report"])
+    assert again.exit_code == 1, again.output  # 20 steps: far from the exact solution, and said so
+    assert {"metrics.json", "history.json", "solution.npz"} <= {p.name for p in out.iterdir()}
+    assert not (out / "report.html").exists() and not list(out.glob("*.png"))
+    assert f"plots and report.html: neuralsolve report {out}" in again.output
+    drawn = CliRunner().invoke(main, ["report", str(out)])
+    assert drawn.exit_code == 0, drawn.output
+    assert (out / "report.html").exists() and (out / "solution_u.png").exists()

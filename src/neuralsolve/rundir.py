@@ -90,7 +90,8 @@ def finish(directory, problem: Problem, family, solution: Solution, seed: int, p
            report: bool = True, announce: Callable | None = None) -> tuple[dict, list]:  # fmt: skip
     """Write the outputs of a finished (or stopped) solve of the run in ``directory``: metrics.json,
     history.json, solution.npz and (``report``) the plots and report.html. Returns the metrics and
-    the files written. ``profile`` (optional) times the parts; its breakdown is kept in the metrics.
+    the files written; without ``report``, the plots and report.html of an earlier solve in
+    ``directory`` are removed. ``profile`` (optional) times the parts; its breakdown is kept in the metrics.
     ``announce(metrics)`` (optional) is called once the data are written, before the plots: the
     answer can be given while they are drawn."""
     import contextlib
@@ -108,6 +109,9 @@ def finish(directory, problem: Problem, family, solution: Solution, seed: int, p
     if report:
         with span("report"):
             files += render_report(directory, problem, family)
+    else:  # plots and a report of an earlier solve here would show another solution
+        for stale in [directory / "report.html", *directory.glob("*.png")]:
+            stale.unlink(missing_ok=True)
     if profile is not None:
         metrics["profile"] = profile.breakdown(solution.spans)
     write_json(directory / METRICS, metrics)

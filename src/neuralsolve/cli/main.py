@@ -50,6 +50,10 @@ def main() -> None:
     """Solve differential equations with neural networks, and know how accurate the answer is."""
 
 
+NO_REPORT_HELP = ("write the data only (metrics, history, solution): no plots and no report.html, about a "
+                  "second less; draw them later with 'neuralsolve report DIR'")  # fmt: skip
+
+
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 def check(file: str) -> None:
@@ -95,8 +99,9 @@ def check(file: str) -> None:
 @click.option("--profile", "show_profile", is_flag=True,
               help="print where the time went (start-up, compilation, steps, metrics, outputs)")
 @click.option("--force", is_flag=True, help="solve in --out even if it holds a run of another problem (it is lost)")
+@click.option("--no-report", "no_report", is_flag=True, help=NO_REPORT_HELP)
 def solve(file: str, out: str | None, steps: int | None, precision: str | None, seed: int | None,
-          checkpoint_every: float, show_profile: bool, force: bool) -> None:  # fmt: skip
+          checkpoint_every: float, show_profile: bool, force: bool, no_report: bool) -> None:  # fmt: skip
     """Solve a problem FILE and write metrics, solution, plots and a report."""
     profile = _start_profile()
     from .. import rundir
@@ -108,7 +113,7 @@ def solve(file: str, out: str | None, steps: int | None, precision: str | None, 
         if not force:
             _refuse_to_replace(pathlib.Path(out), pathlib.Path(file))
         out_dir = rundir.create(out, file, steps=steps, precision=precision, seed=seed)
-    _run(out_dir, checkpoint_every, resume=False, profile=profile, show_profile=show_profile)
+    _run(out_dir, checkpoint_every, resume=False, profile=profile, show_profile=show_profile, report=not no_report)
 
 
 @main.command()
@@ -116,9 +121,11 @@ def solve(file: str, out: str | None, steps: int | None, precision: str | None, 
 @click.option("--checkpoint-every", type=click.FloatRange(min=0), default=30.0, show_default=True,
               help="seconds between checkpoints")  # fmt: skip
 @click.option("--profile", "show_profile", is_flag=True, help="print where the time went")
-def resume(directory: str, checkpoint_every: float, show_profile: bool) -> None:
+@click.option("--no-report", "no_report", is_flag=True, help=NO_REPORT_HELP)
+def resume(directory: str, checkpoint_every: float, show_profile: bool, no_report: bool) -> None:
     """Continue a stopped or killed solve in DIRECTORY from its last checkpoint."""
-    _run(pathlib.Path(directory), checkpoint_every, resume=True, profile=_start_profile(), show_profile=show_profile)
+    _run(pathlib.Path(directory), checkpoint_every, resume=True, profile=_start_profile(), show_profile=show_profile,
+         report=not no_report)  # fmt: skip
 
 
 @main.command()
@@ -182,7 +189,8 @@ def _preloading(callback):
     return relay
 
 
-def _run(out_dir: pathlib.Path, checkpoint_every: float, resume: bool, profile, show_profile: bool) -> None:
+def _run(out_dir: pathlib.Path, checkpoint_every: float, resume: bool, profile, show_profile: bool,
+         report: bool = True) -> None:  # fmt: skip
     """Solve (or resume) the run in ``out_dir`` with progress, then write every output. Ctrl-C stops
     training and still writes the results so far; a second Ctrl-C skips them (the training state is
     saved either way)."""
@@ -199,9 +207,9 @@ def _run(out_dir: pathlib.Path, checkpoint_every: float, resume: bool, profile, 
     start = _resumed_at(out_dir, family, problem, settings, total) if resume else 0
     try:
         with _interruptible(), Progress(total, start) as progress:
-            sol = run_solve(problem, **kwargs, callback=_preloading(progress.update), resume=resume,
+            sol = run_solve(problem, **kwargs, callback=_preloading(progress.update) if report else progress.update, resume=resume,
                             checkpoint=Checkpoint(out_dir, every=checkpoint_every))  # fmt: skip
-        _finish(out_dir, problem, family, sol, kwargs, profile, show_profile)
+        _finish(out_dir, problem, family, sol, kwargs, profile, show_profile, report)
     except KeyboardInterrupt:
         saved = family.steps_saved(problem, settings, Checkpoint(out_dir))
         click.echo("stopped without writing the results; " + (
@@ -261,7 +269,8 @@ def _interruptible():
     return installed()
 
 
-def _finish(out_dir: pathlib.Path, problem, family, sol, kwargs: dict, profile, show_profile: bool) -> None:
+def _finish(out_dir: pathlib.Path, problem, family, sol, kwargs: dict, profile, show_profile: bool,
+            report: bool = True) -> None:  # fmt: skip
     """Write the outputs of a solve and print its verdict, errors and where the results are."""
     from .. import rundir
     from ..report.inverse import summary_lines
@@ -277,8 +286,10 @@ def _finish(out_dir: pathlib.Path, problem, family, sol, kwargs: dict, profile, 
         for line in summary_lines(problem, metrics):  # an inverse solve's estimates and formulas
             click.echo(line)
 
-    metrics, files = rundir.finish(out_dir, problem, family, sol, kwargs["seed"], profile, announce=announce)
+    metrics, files = rundir.finish(out_dir, problem, family, sol, kwargs["seed"], profile, report, announce=announce)
     click.echo(f"results in {out_dir}/ ({', '.join(p.name for p in files)})")
+    if not report:
+        click.echo(f"plots and report.html: neuralsolve report {out_dir}")
     if show_profile:
         click.echo(table(metrics["profile"]))
 
