@@ -139,15 +139,17 @@ def test_the_verdict_is_given_before_the_plots_are_drawn(tmp_path, monkeypatch):
 
 
 def test_no_report_writes_the_data_only_and_report_draws_the_rest_later(tmp_path):
-    """--no-report: metrics, history and solution, none of an earlier solve's plots, and a line
-    saying how to draw them; `neuralsolve report` then draws them from the data."""
+    """--no-report: metrics, history and solution, none of an earlier solve's plots (only those:
+    the folder may be the user's), and a line saying how to draw them; `neuralsolve report` then
+    draws them from the data."""
     out = tmp_path / "run"
     first = CliRunner().invoke(main, ["solve", _file(tmp_path), "--out", str(out), "--steps", "20"])
     assert (out / "report.html").exists() and list(out.glob("*.png")), first.output
+    (out / "mine.png").write_bytes(b"a user's own file")  # not the report's: left alone
     again = CliRunner().invoke(main, ["solve", _file(tmp_path), "--out", str(out), "--steps", "20", "--no-report"])
     assert again.exit_code == 1, again.output  # 20 steps: far from the exact solution, and said so
     assert {"metrics.json", "history.json", "solution.npz"} <= {p.name for p in out.iterdir()}
-    assert not (out / "report.html").exists() and not list(out.glob("*.png"))
+    assert not (out / "report.html").exists() and [p.name for p in out.glob("*.png")] == ["mine.png"]
     assert f"plots and report.html: neuralsolve report {out}" in again.output
     drawn = CliRunner().invoke(main, ["report", str(out)])
     assert drawn.exit_code == 0, drawn.output

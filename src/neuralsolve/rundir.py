@@ -109,13 +109,24 @@ def finish(directory, problem: Problem, family, solution: Solution, seed: int, p
     if report:
         with span("report"):
             files += render_report(directory, problem, family)
-    else:  # plots and a report of an earlier solve here would show another solution
-        for stale in [directory / "report.html", *directory.glob("*.png")]:
-            stale.unlink(missing_ok=True)
+    else:
+        _remove_report(directory)
     if profile is not None:
         metrics["profile"] = profile.breakdown(solution.spans)
     write_json(directory / METRICS, metrics)
     return metrics, files
+
+
+def _remove_report(directory: pathlib.Path) -> None:
+    """Remove an earlier solve's report.html from ``directory`` with the plots it shows (they
+    would show another solution), and nothing else: the plots are found by their names in it."""
+    from .report.page import shown_plots
+
+    report = directory / "report.html"
+    if report.exists():
+        for name in shown_plots(report.read_text(errors="replace")):
+            (directory / name).unlink(missing_ok=True)
+        report.unlink()
 
 
 def write_json(path, value) -> None:

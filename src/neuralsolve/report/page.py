@@ -10,6 +10,7 @@ import dataclasses
 import html
 import math
 import pathlib
+import re
 from typing import NamedTuple
 
 from .. import dispatch
@@ -386,7 +387,14 @@ def phases(metrics: dict) -> str:
 
 
 def figure(fig: Figure) -> str:
-    """A plot inlined as base64 PNG data, with its caption."""
+    """A plot inlined as base64 PNG data, with its caption (its file's name in ``alt``: see
+    :func:`shown_plots`)."""
     data = base64.b64encode(fig.path.read_bytes()).decode()
     return (f"<figure><img alt='{html.escape(fig.path.stem)}' src='data:image/png;base64,{data}'>"
             f"<figcaption>{fig.caption}</figcaption></figure>")
+
+
+def shown_plots(report: str) -> list[str]:
+    """The file names of the plots a report.html written by :func:`page` shows."""
+    stems = re.findall(r"<img alt='([^'/\\]+)' src='data:image/png;base64,", report)
+    return [f"{html.unescape(stem)}.png" for stem in stems]
