@@ -207,7 +207,8 @@ def _run(out_dir: pathlib.Path, checkpoint_every: float, resume: bool, profile, 
     start = _resumed_at(out_dir, family, problem, settings, total) if resume else 0
     try:
         with _interruptible(), Progress(total, start) as progress:
-            sol = run_solve(problem, **kwargs, callback=_preloading(progress.update) if report else progress.update, resume=resume,
+            update = _preloading(progress.update) if report else progress.update  # matplotlib: only to plot
+            sol = run_solve(problem, **kwargs, callback=update, resume=resume,
                             checkpoint=Checkpoint(out_dir, every=checkpoint_every))  # fmt: skip
         _finish(out_dir, problem, family, sol, kwargs, profile, show_profile, report)
     except KeyboardInterrupt:
