@@ -118,10 +118,21 @@ def train(args) -> dict:
     keys = ("test_relative_l2", "test_relative_l2_std", "test_relative_l2_unsymmetrised", "zero_shot", "sampling_floor",
             "parameters", "epoch_seconds", "inference_seconds")
     return append_result(RESULTS, f"train-{args.problem}-{args.model}", {
-        "epochs": settings["training"].epochs, "seed": args.seed,
+        "epochs": settings["training"].epochs, "seed": args.seed, **_device(),
         "model": dataclasses.asdict(settings["model"]) | {"kind": args.model},
         "training": dataclasses.asdict(settings["training"]), "wall_seconds": round(wall, 1), "status": sol.status,
         **{k: sol.metrics.get(k) for k in keys}})  # fmt: skip
+
+
+def _device() -> dict:
+    """Where the training ran: the accelerator's name, and JAX's float32 matrix-product precision
+    when set (on an NVIDIA GPU the default rounds products' inputs to TF32)."""
+    import jax
+
+    device = {"device": jax.devices()[0].device_kind}
+    if jax.config.jax_default_matmul_precision:
+        device["matmul_precision"] = jax.config.jax_default_matmul_precision
+    return device
 
 
 def _progress(record: dict) -> None:

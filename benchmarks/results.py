@@ -13,7 +13,10 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def _commit() -> str:
-    """HEAD, with ``+changes`` when the library differs from it."""
+    """HEAD, with ``+changes`` when the library differs from it; ``$BENCH_COMMIT`` where the tree
+    was copied without its history (a borrowed GPU machine)."""
+    if os.environ.get("BENCH_COMMIT"):
+        return os.environ["BENCH_COMMIT"]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     changed = subprocess.run(["git", "status", "--porcelain", "src"], cwd=ROOT, capture_output=True, text=True).stdout
     return commit + ("+changes" if changed.strip() else "")
