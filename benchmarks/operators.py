@@ -183,12 +183,20 @@ def peer(args) -> dict:
         "epoch_time_ratio": round(their_epoch / ours["epoch_seconds"], 2) if ours["epoch_seconds"] else None})  # fmt: skip
 
 
+def _positive(text: str) -> int:
+    """A whole number above zero (``--epochs 0`` would otherwise mean the file's epochs)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("case", choices=("generate", "train", "peer"))
     parser.add_argument("problem", choices=tuple(PROBLEMS))
     parser.add_argument("--model", choices=tuple(MODELS), default="fno")
-    parser.add_argument("--epochs", type=int, default=None, help="default: the problem file's")
+    parser.add_argument("--epochs", type=_positive, default=None, help="default: the problem file's")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--quiet", action="store_true")
