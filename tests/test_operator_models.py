@@ -91,6 +91,25 @@ def test_periodic_fno_is_resolution_invariant_for_band_limited_inputs(dim, s):
     assert np.linalg.norm(common - outs[0]) < 1e-6 * np.linalg.norm(outs[0])
 
 
+@pytest.mark.parametrize(("s", "modes"), [(256, 24), (64, 16), (10, 6), (9, 12), (7, 3)])
+def test_spectral_layer_1d_equals_its_definition_by_rfft(s, modes):
+    """The layer's kept modes by real matrix products: the same as keeping the modes of a full
+    rFFT, the imaginary parts of the zero and s/2 modes dropped as an inverse rFFT drops them
+    (coarse grids keep fewer modes than asked, s = 10 keeps its s/2 mode; even and odd sizes)."""
+    from neuralsolve.nn.fno import _spectral_1d
+
+    rng = np.random.default_rng(0)
+    v = rng.standard_normal((3, s))
+    w = rng.standard_normal((3, 4, modes)) + 1j * rng.standard_normal((3, 4, modes))
+    m = min(modes, s // 2 + 1)
+    out = np.zeros((4, s // 2 + 1), complex)
+    out[:, :m] = np.einsum("iok,ik->ok", w[..., :m], np.fft.rfft(v, norm="forward")[:, :m])
+    expected = np.fft.irfft(out, n=s, norm="forward")
+    with jax.enable_x64(True):
+        got = np.asarray(_spectral_1d(jnp.asarray(v), jnp.asarray(w), modes))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12 * np.max(np.abs(expected)))
+
+
 @pytest.mark.parametrize(("s1", "s2", "modes"), [(69, 69, 12), (16, 10, 6), (9, 9, 12), (8, 7, 3)])
 def test_spectral_layer_2d_equals_its_definition_by_rfft2(s1, s2, modes):
     """The layer transforms the kept rows by matrix products: the same as keeping the modes of a

