@@ -78,8 +78,8 @@ def _settings(args, problem) -> dict:
     if args.epochs:
         decay = max(1, round(training.decay_every * args.epochs / training.epochs))  # the schedule's shape kept
         training = dataclasses.replace(training, epochs=args.epochs, decay_every=decay)
-    if args.no_augment:
-        training = dataclasses.replace(training, augment=())
+    if args.no_augment:  # and no averaging over the symmetries, which needs them
+        training = dataclasses.replace(training, augment=(), symmetrise=False)
     for item in args.set:  # KEY=VALUE on the model or the training settings
         key, _, text = item.partition("=")
         value = _value(text)
