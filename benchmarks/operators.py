@@ -126,7 +126,7 @@ def train(args) -> dict:
 
 def _device() -> dict:
     """Where the training ran: the accelerator's name, and JAX's float32 matrix-product precision
-    when set (on an NVIDIA GPU the default rounds products' inputs to TF32)."""
+    when set (on an NVIDIA GPU, JAX's default may compute them in TF32)."""
     import jax
 
     device = {"device": jax.devices()[0].device_kind}

@@ -153,31 +153,13 @@ class SpectralConv(eqx.Module):
 
 
 def _spectral_1d(v, w, modes):
-    """K on a 1-D grid: the kept modes' coefficients as one real matrix product (their real and
-    imaginary parts), mixed, and summed back the same way. Equal to the rFFT definition to
-    rounding (a test); a training step of the Burgers benchmark's FNO (s = 256, 24 modes) took
-    25 ms instead of 28–32 on two CPU cores: it keeps 24 of 129 modes, which a full rFFT computes."""
+    """K on a 1-D grid: the kept modes' coefficients by real matrix products (:func:`_kept_modes`),
+    mixed, and summed back the same way. Equal to the rFFT definition to rounding (a test); a
+    training step of the Burgers benchmark's FNO (s = 256, 24 modes) took 25 ms instead of 28–32
+    on two CPU cores: it keeps 24 of 129 modes, which a full rFFT computes."""
     s = v.shape[-1]
     m = min(modes, s // 2 + 1)  # a coarse grid has fewer modes than the layer keeps
-    to_modes, from_modes = _real_fourier(s, m, v.dtype)
-    re, im = jnp.split(v @ to_modes, 2, axis=-1)  # (i, m) each
-    wr, wi = jnp.real(w[..., :m]), jnp.imag(w[..., :m])
-    out_re = jnp.einsum("iok,ik->ok", wr, re) - jnp.einsum("iok,ik->ok", wi, im)
-    out_im = jnp.einsum("iok,ik->ok", wr, im) + jnp.einsum("iok,ik->ok", wi, re)
-    return jnp.concatenate([out_re, out_im], axis=-1) @ from_modes
-
-
-def _real_fourier(s: int, m: int, dtype):
-    """The real forms of the forward DFT (with 1/s) from ``s`` points to the wavenumbers 0..m-1,
-    real parts then imaginary parts, and of the sum back (a real field's: each wavenumber but 0
-    and s/2 counted twice, for its conjugate; their imaginary parts dropped, as an inverse rFFT
-    drops them)."""
-    k, x = np.arange(m), np.arange(s)
-    phase = 2 * np.pi * np.outer(x, k) / s  # (s, m)
-    twice = np.where((k == 0) | (2 * k == s), 1.0, 2.0)[:, None]
-    forward = np.concatenate([np.cos(phase), -np.sin(phase)], axis=1) / s
-    back = np.concatenate([twice * np.cos(phase.T), -twice * np.sin(phase.T)], axis=0)
-    return jnp.asarray(forward, dtype), jnp.asarray(back, dtype)
+    return _field_from(jnp.einsum("iok,ik->ok", w[..., :m], _kept_modes(v, m)), s)
 
 
 def _spectral_2d(v, w, modes):
@@ -191,12 +173,38 @@ def _spectral_2d(v, w, modes):
     # modes 0..m1-1 and -m1..-1 along the first axis must not overlap: 2·m1 ≤ s1
     m1, m2 = min(modes, s1 // 2), min(modes, s2 // 2 + 1)
     to_modes, from_modes = _fourier_rows(s1, m1, jnp.result_type(v.dtype, jnp.complex64))
-    to_columns, from_columns = _real_fourier(s2, m2, v.dtype)
-    columns = jax.lax.complex(*jnp.split(v @ to_columns, 2, axis=-1))  # (i, s1, m2)
+    columns = _kept_modes(v, m2)  # (i, s1, m2)
     coeffs = jnp.einsum("kp,ipl->ikl", to_modes, columns)  # (i, 2·m1, m2): rows 0..m1-1, then -m1..-1
     weights = jnp.concatenate([w[0][..., :m1, :m2], w[1][..., :m1, :m2]], axis=2)
     out = jnp.einsum("pk,okl->opl", from_modes, jnp.einsum("iokl,ikl->okl", weights, coeffs))  # (o, s1, m2)
-    return jnp.concatenate([jnp.real(out), jnp.imag(out)], axis=-1) @ from_columns
+    return _field_from(out, s2)
+
+
+def _kept_modes(v, m: int):
+    """The Fourier coefficients (with 1/s) of the wavenumbers 0..m-1 along ``v``'s last axis, as
+    an rFFT's first ``m``: one real matrix product gives their real and imaginary parts."""
+    forward, _ = _real_fourier(v.shape[-1], m, v.dtype)
+    return jax.lax.complex(*jnp.split(v @ forward, 2, axis=-1))
+
+
+def _field_from(coeffs, s: int):
+    """The real field on ``s`` points whose coefficients of the wavenumbers 0..m-1 (last axis) are
+    ``coeffs`` and the others zero, as an inverse rFFT sums them (one real matrix product)."""
+    _, back = _real_fourier(s, coeffs.shape[-1], jnp.real(coeffs).dtype)
+    return jnp.concatenate([jnp.real(coeffs), jnp.imag(coeffs)], axis=-1) @ back
+
+
+def _real_fourier(s: int, m: int, dtype):
+    """The real forms of the forward DFT (with 1/s) from ``s`` points to the wavenumbers 0..m-1,
+    real parts then imaginary parts, and of the sum back (a real field's: each wavenumber but 0
+    and s/2 counted twice, for its conjugate; their imaginary parts dropped, as an inverse rFFT
+    drops them)."""
+    k, x = np.arange(m), np.arange(s)
+    phase = 2 * np.pi * np.outer(x, k) / s  # (s, m)
+    twice = np.where((k == 0) | (2 * k == s), 1.0, 2.0)[:, None]
+    forward = np.concatenate([np.cos(phase), -np.sin(phase)], axis=1) / s
+    back = np.concatenate([twice * np.cos(phase.T), -twice * np.sin(phase.T)], axis=0)
+    return jnp.asarray(forward, dtype), jnp.asarray(back, dtype)
 
 
 def _fourier_rows(s: int, m: int, dtype):
