@@ -110,6 +110,16 @@ def test_bad_user_data_is_refused_in_one_line(tmp_path, arrays, cause):
         ns.solve(problem, training=ns.Training(epochs=1))
 
 
+def test_an_fno_keeping_more_modes_than_a_files_grid_carries_is_refused(tmp_path):
+    # the extra modes' weights would never be trained, yet a finer zero-shot grid has those modes
+    np.savez(tmp_path / "data.npz", inputs=np.zeros((8, 16)), outputs=np.zeros((8, 16)))
+    problem = ns.Problem(ns.SpaceTime(ns.Interval(0, 1), (0, 1)), ["u"], ["diff(u, t) = diff(u, x, 2)"],
+                         [ns.Periodic("x")], operator=ns.Operator(train=6, test=2, file="data.npz"))  # fmt: skip
+    problem.source_path = tmp_path / "p.toml"
+    with pytest.raises(ns.ProblemError, match="9 Fourier modes per axis, but the 16-point training grid carries 8"):
+        ns.solve(problem, model=ns.FNO(width=4, modes=9, layers=1), training=ns.Training(epochs=1))
+
+
 DARCY = """\
 name = "Darcy operator (tiny)"
 fields = ["u"]
@@ -172,6 +182,7 @@ def test_darcy_data_and_a_multigrid_operator(tmp_path):
     ('input = "initial"\n', 'input = "a"\n', r"equations\[1\]: unknown symbol|input of an evolution problem is its initial state"),
     ('kind = "fno"\n', 'kind = "unet"\n', r":\d+: solver.model.kind: expected one of fno, deeponet, mgno"),
     ("width = 8\n", "width = 0\n", r":\d+: solver.model.width: expected a whole number >= 1"),
+    ("modes = 6\n", "modes = 17\n", r":\d+: solver.model.modes: 17 Fourier modes per axis, but the 32-point training grid carries 16"),
     ("width = 8\n", 'width = 8\nchannel_mlp = "yes"\n', r":\d+: solver.model.channel_mlp: expected true or false"),
     ("batch = 10\n", 'batch = 10\nloss = "h1"\n', r":\d+: solver.training.loss: expected one of 'relative-l2', 'relative-h1', 'mse'"),
     ("batch = 10\n", 'batch = 10\nschedule = "exponential"\n', r"training: schedule must be one of step, cosine, constant"),

@@ -158,6 +158,19 @@ def test_non_periodic_fno_pads_by_a_fraction_of_the_grid():
     assert eqx.filter_eval_shape(FNO, 1, 1, 1, padding=0.25, periodic=False, key=KEY).pad_points(13) == 4
 
 
+@pytest.mark.parametrize(("dim", "periodic", "s"), [(1, True, 16), (2, False, 9)])
+def test_the_modes_a_grid_carries_are_the_ones_whose_weights_train(dim, periodic, s):
+    # check_modes refuses more modes than carried_modes: beyond them the weights get no gradient
+    from neuralsolve.nn.grid import carried_modes
+
+    most = carried_modes(s, periodic)
+    model = FNO(dim, 1, 1, width=2, modes=most + 2, layers=1, projection=2, periodic=periodic, key=KEY)
+    a = jnp.asarray(RNG.normal(size=(1,) + (s,) * dim), jnp.float32)
+    grads = eqx.filter_grad(lambda m: jnp.sum(m(a) ** 2))(model).spectral[0].weights
+    beyond = grads[..., most + 1 :] if dim == 1 else grads[..., most:, :]  # 1-D: mode s/2 (Nyquist) in part
+    assert np.all(np.asarray(beyond) == 0) and np.any(np.asarray(grads[..., : most - 1]) != 0)
+
+
 @pytest.mark.parametrize(("dim", "periodic", "fine"), [(1, True, 2 * S), (2, False, 2 * S - 1)])
 def test_deeponet_gives_the_same_output_from_a_finer_sampling_of_the_input(dim, periodic, fine):
     # a finer grid that contains the sensors (periodic: 2s points; vertex grid: 2s - 1 points):

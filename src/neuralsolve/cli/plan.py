@@ -102,9 +102,10 @@ def operator_plan(problem) -> list[str]:
     sizes = model.sizes(len(problem.domain.coords) - problem.domain.has_time)
     shown = ", ".join(k if v is True else f"{k} {v}" for k, v in sizes.items() if v is not False)
     resolutions = ", ".join(map(str, op.zero_shot)) or "none"
+    batches = f"batches of {training.batch}" if training.batch < op.train else f"full batches of all {op.train} training samples"
     augmented = f", on pairs augmented by {' and '.join(training.augment)}" if training.augment else ""
     augmented += "; predictions averaged over these symmetries" if training.symmetrise else ""
     return [f"learns: the operator {source} -> {target}, inputs drawn from {drawn}", data,
             f"model: {model.kind} ({shown}), trained {training.epochs} epochs at resolution "
-            f"{op.resolution or 'of the file'} in batches of {training.batch} ({settings['precision']}){augmented}",
+            f"{op.resolution or 'of the file'} in {batches} ({settings['precision']}){augmented}",
             f"reference: the test samples' outputs (relative L2 error per sample); zero-shot at {resolutions}"]  # fmt: skip

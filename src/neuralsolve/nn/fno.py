@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._errors import ProblemError
+from .grid import PADDING, pad_points
 from .network import ACTIVATIONS
 
 
@@ -279,12 +280,12 @@ class FNO(eqx.Module):
 
     def pad_points(self, s: int) -> int:
         """How many zero points the non-periodic operator appends to an axis of ``s`` points."""
-        return self.padding if isinstance(self.padding, int) else math.ceil(self.padding * s)
+        return pad_points(s, self.padding)
 
 
 def _check_padding(padding):
     if padding is None:
-        return 0.125
+        return PADDING
     if isinstance(padding, bool) or not isinstance(padding, (int, float)) or padding < 0:
         raise ProblemError(f"FNO: padding must be a number of points (int) or a fraction of s (float), got {padding!r}")
     return padding

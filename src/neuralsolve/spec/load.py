@@ -447,9 +447,9 @@ class _Reader(SolverReader, InverseReader, OperatorReader):
         match = re.match(r"(scale|sign|eigen): (.*)", message, re.S)
         if match:
             return match.group(1), match.group(2)
-        match = re.match(r"training\.(\w+): (.*)", message, re.S)  # an operator's training, checked on the equation
+        match = re.match(r"(training|model)\.(\w+): (.*)", message, re.S)  # an operator's, checked on the problem
         if match:
-            return f"solver.training.{match.group(1)}", match.group(2)
+            return f"solver.{match.group(1)}.{match.group(2)}", match.group(3)
         match = re.match(r"operator(\.file)?: ((grf\.\w+|\w+)?.*)", message, re.S)
         if match:
             key = match.group(3) if match.group(3) in OPERATOR_KEYS or str(match.group(3)).startswith("grf.") else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ...problem.problem import Problem
 from ..base import Family, Panel
-from .settings import FNO, METRIC_KEYS, DeepONet, MgNO, Training, resolve
+from .settings import FNO, METRIC_KEYS, DeepONet, MgNO, Training, check_modes, resolve
 
 # Equinox, the generators and the training loop are imported when a solve starts (.train), not
 # with the family: checking a problem file (neuralsolve check) reads the settings only
@@ -28,6 +28,9 @@ class NeuralOperator(Family):
         settings = resolve(problem, given)
         data.check(problem)
         augment.check(problem, settings["training"].augment)
+        if problem.operator.resolution:  # else the grid of the user's file, checked when it is read
+            dim = len([c for c in problem.domain.coords if c != "t"])
+            check_modes(settings["model"], dim, problem.operator.resolution, data.periodic(problem))
         return settings
 
     def total_steps(self, problem: Problem, settings: dict) -> int:

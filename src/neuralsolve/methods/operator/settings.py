@@ -100,6 +100,21 @@ class MgNO:
 MODELS = {m.kind: m for m in (FNO, DeepONet, MgNO)}
 
 
+def check_modes(model, dim: int, resolution: int, periodic: bool) -> None:
+    """ProblemError when an FNO keeps more Fourier modes per axis than its training grid carries
+    (:func:`neuralsolve.nn.grid.carried_modes`): the weights of the modes beyond would never be
+    trained, yet a finer zero-shot grid has those modes and would be multiplied by them."""
+    from ...nn.grid import carried_modes
+
+    if not isinstance(model, FNO):
+        return
+    modes, most = model.sizes(dim)["modes"], carried_modes(resolution, periodic)
+    if modes > most:
+        grid = f"{resolution}-point training grid" + ("" if periodic else " (padded)")
+        raise ProblemError(f"model.modes: {modes} Fourier modes per axis, but the {grid} carries {most}: the "
+                           f"weights of the others would never be trained (set modes <= {most})")  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Training:
     """How an operator is trained (``[solver.training]``): ``epochs`` passes over the training

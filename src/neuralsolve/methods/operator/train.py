@@ -14,7 +14,7 @@ from ...train.fit import FitResult, Schedule, carry_template, fit
 from . import data as data_sets
 from .augment import augmentation
 from .model import OperatorModel, Scales, predict, relative_l2
-from .settings import METRIC_KEYS
+from .settings import METRIC_KEYS, check_modes
 from .solution import SHOWN, OperatorSolution, scales_from
 
 TERM_NAMES = ("loss",)
@@ -71,6 +71,7 @@ def build(problem: Problem, settings: dict, data, resolution: int, scales: Scale
 
     model, training = settings["model"], settings["training"]
     dim = data.inputs.ndim - 1
+    check_modes(model, dim, resolution, data.periodic)  # the grid of a user's file is known once it is read
     network = build_network(model.kind, dim, 1, 1, periodic=data.periodic, sensors=resolution,
                             key=jax.random.PRNGKey(settings["seed"]), dtype=dtype_of(settings), **model.sizes(dim))  # fmt: skip
     lo, hi = problem.domain.bounds()
