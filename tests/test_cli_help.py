@@ -110,6 +110,12 @@ def test_check_says_which_reference_the_solve_will_use(name, says):
     assert result.output.splitlines()[-1].startswith("reference: ") and says in result.output.splitlines()[-1]
 
 
+def test_check_names_an_unknowns_start_and_true_value():
+    result = _invoke("check", BUNDLED / "decay_rate.toml")
+    assert result.exit_code == 0, result.output
+    assert "learns: k (start 1, positive, true value 1.5), from 1 data set(s) of 20 row(s)" in result.output
+
+
 def test_check_says_when_the_reference_is_turned_off(tmp_path):
     text = (BUNDLED / "bondi.toml").read_text().replace("[solver]", '[reference]\nsolver = "none"\n\n[solver]')
     (tmp_path / "bondi.toml").write_text(text)

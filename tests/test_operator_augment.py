@@ -173,6 +173,10 @@ def test_check_names_the_augmentation(tmp_path):
     assert result.exit_code == 0, result.output
     assert "model: fno (width 8, modes 6, layers 2), trained 40 epochs" in result.output
     assert "on pairs augmented by translation and galilean" in result.output
+    assert "in batches of 10 (float32)" in result.output
+    (tmp_path / "p.toml").write_text(text.replace("batch = 10\n", "batch = 200\n"))  # more than the 80 samples
+    result = CliRunner().invoke(main, ["check", str(tmp_path / "p.toml")])
+    assert "in full batches of all 80 training samples (float32)" in result.output, result.output
 
 
 @pytest.mark.parametrize(("equation", "name", "sign"), [

@@ -7,7 +7,8 @@ from __future__ import annotations
 def inverse_plan(problem) -> str:
     """What an inverse problem learns, and from what, in one line."""
     inv = problem.inverse
-    parts = [f"{k} (start {u.initial:g}{', positive' if u.positive else ''})" for k, u in inv.unknowns.items()]
+    true = {k: f", true value {v:g}" for k, v in (inv.exact or {}).items()}  # what its error is measured against
+    parts = [f"{k} (start {u.initial:g}{', positive' if u.positive else ''}{true.get(k, '')})" for k, u in inv.unknowns.items()]
     parts += [f"{k}({', '.join(h.inputs)}) as a network" for k, h in inv.hidden.items()]
     rows = sum(len(d.points) for d in inv.data)
     learned = ", ".join(parts) or "the fields"
@@ -22,13 +23,16 @@ def trajectory_plan(problem, settings: dict) -> str:
 
     count, holdout = len(gather(problem)), settings["ode"].holdout
     train, held = split(count, holdout, settings["seed"])  # a ProblemError if none would be left to train on
-    plan = f"the data, not a reference solution: the misfit to {len(train)} training trajectories"
+    plan = f"the data, not a reference solution: the misfit to {_trajectories(len(train), 'training')}"
     if held:
-        some = f"{len(held)} held-out trajector{'y' if len(held) == 1 else 'ies'}"
-        plan += f" and the error on {some} (holdout {holdout:g}), which training does not see"
+        plan += f" and the error on {_trajectories(len(held), 'held-out')} (holdout {holdout:g}), which training does not see"
     else:
         plan += " (holdout = 0: none held out to test on)"
     return plan + "; no equation residual (the equations are solved, not penalised)"
+
+
+def _trajectories(n: int, kind: str) -> str:
+    return f"{n} {kind} trajector{'y' if n == 1 else 'ies'}"
 
 
 CLASSICAL = {"solve_ivp": "SciPy's solve_ivp", "solve_bvp": "SciPy's solve_bvp",
