@@ -148,6 +148,10 @@ def test_problem_file_shape_errors_name_the_key_and_line(tmp_path):
         'shape = "rectangle(0, 0, 1, 1) - disc(0.5, 0.5, 0.2)"': ("domain.shape", "unknown shape 'disc'"),
         'shape = "polygon([0, 0], [1, 1], [1, 0], [0, 1])"': ("domain.shape", "not simple"),
         'shape = "plate"\n[domain.shapes]\nplate = 3': ("domain.shapes.plate", "expected a shape"),
+        'shape = "plate - hole"\n[domain.shapes]\nplate = "rectangle(0, 0, 1, 1)"\nhole = "disk(0.5, 0.5)"':
+            ("domain.shapes.hole", "disk(...) takes 3 numbers"),  # at the definition's line, not the shape's
+        'shape = "plate - hole"\n[domain.shapes]\nplate = "rectangle(0, 0, 1, 1)"\nhole = "disk(0.5, 0.5, -1)"':
+            ("domain.shapes.hole", "the radius must be positive"),
         'shape = 5': ("domain.shape", "expected 'box', 'disk' or a shape"),
     }
     for domain, (key, cause) in cases.items():
@@ -155,7 +159,8 @@ def test_problem_file_shape_errors_name_the_key_and_line(tmp_path):
         path.write_text(f'fields = ["u"]\nequations = ["diff(u, x, 2) + diff(u, y, 2) = 0"]\n[domain]\n{domain}\n')
         with pytest.raises(ns.ProblemError) as err:
             ns.load(path)
-        assert re.search(rf"p\.toml:\d+: {re.escape(key)}: ", str(err.value)) and cause in str(err.value)
+        line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if text.startswith(key.split(".")[-1]))
+        assert re.search(rf"p\.toml:{line}: {re.escape(key)}: ", str(err.value)) and cause in str(err.value)
         assert "\n" not in str(err.value)
 
 

@@ -40,7 +40,10 @@ def parse_shape(text: str, constants: dict[str, float] | None = None, shapes: di
     for name, definition in (shapes or {}).items():
         if not name.isidentifier() or name in PRIMITIVES or name in constants:
             raise ProblemError(f"shape name {name!r}: expected a new name (not a primitive or a constant)")
-        node = _Reader(constants, {}).read(definition)
+        try:
+            node = _Reader(constants, {}).read(definition)
+        except ProblemError as err:  # named, so that a problem file's error points at the definition
+            raise ProblemError(f"shape {name!r}: {err}") from None
         if not hasattr(node, "named"):
             raise ProblemError(f"shape {name!r}: a named shape must be one primitive (rectangle, disk, ellipse "
                                f"or polygon), got a combination {definition!r}")  # fmt: skip

@@ -282,6 +282,9 @@ class _Reader(SolverReader, InverseReader, OperatorReader):
         try:
             return Shape2D(text, coords, constants=parameters, shapes=named).factors[0]
         except ProblemError as err:
+            match = re.match(r"shape '(\w+)': (.*)", str(err), re.S)  # in a named shape's definition
+            if match and match.group(1) in named:
+                self.fail(f"domain.shapes.{match.group(1)}", match.group(2))
             self.fail("domain.shape", str(err))
 
     def coord_pair(self, table: dict) -> list[str]:
