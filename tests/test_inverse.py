@@ -21,6 +21,24 @@ def _decay(initial: bool, noise: float = 0.0, seed: int = 0) -> ns.Problem:
                       data=ns.Data({"t": t, "u": u}, noise=noise or None))  # fmt: skip
 
 
+def test_the_known_noise_shapes_the_loss_only_where_hidden_terms_are_learned():
+    from neuralsolve.methods.inverse.model import NOISE_SCALE, Learned, data_weights
+
+    constants = _decay(initial=True, noise=0.05)
+    t, u = constants.inverse.data[0].points[:, 0], constants.inverse.data[0].values[:, 0]
+    spread = np.std(u)
+    hidden = ns.Problem(ns.Interval(0, 2, coord="t"), "u", "diff(u, t) = F", [ns.Initial("u", 1.0)],
+                        hidden={"F": ns.Hidden(inputs=["u"])}, data=ns.Data({"t": t, "u": u}, noise=0.05))  # fmt: skip
+    # constants alone: the plain misfit (the equations keep the fields off the noise)
+    assert data_weights(constants, noise_aware=False) == pytest.approx([1 / spread**2])
+    assert not Learned(constants, ns.MLP(width=4, depth=1), np.float64, 0).floor
+    # hidden terms: lighter data, and the misfit floored at the noise variance
+    factor = 1 + (0.05 / (NOISE_SCALE * spread)) ** 2
+    assert data_weights(hidden, noise_aware=True) == pytest.approx([1 / (spread**2 * factor)])
+    learned = Learned(hidden, ns.MLP(width=4, depth=1), np.float64, 0)
+    assert learned.noise_aware and learned.floor
+
+
 @pytest.fixture(scope="module")
 def decay_solved():
     return ns.solve(_decay(initial=True), **SMALL)

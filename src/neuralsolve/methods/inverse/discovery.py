@@ -54,7 +54,9 @@ def _threshold_in_equations(problem, verified, learned, params, full, library, s
     """The elimination's rounds, each a quiet re-solve of the collocation problem from where the
     previous one ended."""
     spec = problem.inverse.discover
-    refit = Learned(verified, settings["network"], learned.dtype, settings["seed"], floor=False)
+    # the formulas replace the hidden terms, but the data are weighed as in the training with them
+    refit = Learned(verified, settings["network"], learned.dtype, settings["seed"], floor=False,
+                    noise_aware=learned.noise_aware)  # fmt: skip
     # the equations weigh more than in training: a candidate formula is judged by how well a
     # solution *of the equations with it* fits the data, so the fields must not bend off them
     refit.sizes = [s / EQUATIONS_FIRST for s in learned.sizes or [1.0] * len(problem.equations)]

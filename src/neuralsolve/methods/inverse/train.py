@@ -137,8 +137,8 @@ def _train(problem, learned, params, settings, derivatives, callback, log_every,
     fixed = learned.terms(derivatives) if settings["causal"] is not None else None
     n_eq = len(problem.equations)
     sizes = learned.sizes or [1.0] * n_eq
-    weights = jnp.asarray([1 / s**2 for s in sizes] + [p.weight for p in problem.penalties] + data_weights(problem),
-                          learned.dtype)  # fmt: skip
+    weights = [1 / s**2 for s in sizes] + [p.weight for p in problem.penalties] + data_weights(problem, learned.noise_aware)
+    weights = jnp.asarray(weights, learned.dtype)
     reference = [1.0] * n_eq + [0.0] * (len(weights) - n_eq)
     schedule = Schedule(log_every, settings["weighting"], settings["redraw"])
     return fit(terms, params, sampler_for(problem, settings, learned.dtype, support), phases or settings["phases"],

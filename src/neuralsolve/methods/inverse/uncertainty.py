@@ -152,7 +152,7 @@ def _network_covariance(problem, learned: Learned, params, rows: dict, settings:
     H = J_d.T @ (J_d / var[:, None])
     # the equations as observations, weighted relative to the data as in training
     x = jnp.asarray(sample_data(problem, settings["points"], settings["seed"])["interior"], dtype)
-    c = _likelihood_scale(problem, var, rows)
+    c = _likelihood_scale(problem, learned.noise_aware, var, rows)
 
     def residual_at(p, y):
         q = unravel(p)
@@ -170,10 +170,10 @@ def _network_covariance(problem, learned: Learned, params, rows: dict, settings:
     return cov * np.outer(scale, scale)
 
 
-def _likelihood_scale(problem, var: np.ndarray, rows: dict) -> float:
+def _likelihood_scale(problem, noise_aware: bool, var: np.ndarray, rows: dict) -> float:
     """The factor that turns the training loss into a negative log-likelihood whose data part
     is Σ misfit² / (2 variance): the median over fields of count / (weight · variance)."""
-    weights = data_weights(problem)
+    weights = data_weights(problem, noise_aware)
     ratios = []
     for (i, j), w in zip(measured(problem), weights):
         at = rows["field"] == j
