@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 
 from ..._errors import ProblemError
+from ...nn.grid import carried_modes  # plain Python: checking a file builds no network
 from ...train.fit import check_time_limit
 from ...train.phases import Adam
 
@@ -104,8 +105,6 @@ def check_modes(model, dim: int, resolution: int, periodic: bool) -> None:
     """ProblemError when an FNO keeps more Fourier modes per axis than its training grid carries
     (:func:`neuralsolve.nn.grid.carried_modes`): the weights of the modes beyond would never be
     trained, yet a finer zero-shot grid has those modes and would be multiplied by them."""
-    from ...nn.grid import carried_modes
-
     if not isinstance(model, FNO):
         return
     modes, most = model.sizes(dim)["modes"], carried_modes(resolution, periodic)
