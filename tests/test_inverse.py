@@ -44,6 +44,18 @@ def decay_solved():
     return ns.solve(_decay(initial=True), **SMALL)
 
 
+def test_constants_of_a_pde_get_more_collocation_points_unless_given():
+    from neuralsolve.methods.inverse import FAMILY, INTERIOR_POINTS
+
+    x, t = np.meshgrid(np.linspace(0, 1, 4), np.linspace(0, 1, 4))
+    heat = ns.Problem(ns.SpaceTime(ns.Interval(0, 1), (0, 1)), "u", "diff(u, t) = k*diff(u, x, 2)",
+                      unknowns={"k": ns.Unknown(0.5)}, data=ns.Data({"x": x.ravel(), "t": t.ravel(), "u": x.ravel()}))  # fmt: skip
+    assert FAMILY.settings(heat, {})["points"].interior == INTERIOR_POINTS
+    assert FAMILY.settings(heat, {"points": ns.Points(interior=100)})["points"].interior == 100
+    # an ODE keeps the forward default (its residual is cheap to resolve on an interval)
+    assert FAMILY.settings(_decay(initial=True), {})["points"].interior is None
+
+
 def test_a_constant_is_estimated_from_clean_data_with_an_error_bar(decay_solved):
     sol = decay_solved
     assert isinstance(sol, ns.InverseSolution) and sol.status == "ok"
