@@ -38,10 +38,11 @@ class Inverse(Family):
 
     def settings(self, problem: Problem, given: dict) -> dict:
         settings = resolve_settings(problem, given)
-        if given.get("phases") is None and problem.solver.get("phases") is None and not problem.inverse.hidden:
-            settings["phases"] = PHASES
-        if not problem.inverse.hidden and problem.domain.dim > 1 and settings["points"].interior is None:
-            settings["points"] = dataclasses.replace(settings["points"], interior=INTERIOR_POINTS)
+        if not problem.inverse.hidden:  # constants alone: the defaults for estimates (why: at PHASES, INTERIOR_POINTS)
+            if given.get("phases") is None and problem.solver.get("phases") is None:
+                settings["phases"] = PHASES
+            if problem.domain.dim > 1 and settings["points"].interior is None:
+                settings["points"] = dataclasses.replace(settings["points"], interior=INTERIOR_POINTS)
         if settings["sampling"] is not None:
             raise ProblemError("adaptive sampling is not available for inverse problems yet")
         if settings["windows"] > 1:
