@@ -6,6 +6,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -39,6 +40,16 @@ def test_check_imports_no_training_library():
                          text=True, check=True, timeout=120)  # fmt: skip
     assert out.stdout.strip() == "[]"
 
+
+
+def test_the_profiles_start_up_is_no_longer_than_the_process_ran():
+    """The process's start is read to the clock tick, not to the whole second of the boot time."""
+    code = ("import sys, time; sys.argv[0] = 'neuralsolve'; from neuralsolve.cli.profile import process_start; "
+            "print(time.perf_counter() - process_start())")  # fmt: skip
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    wall = time.perf_counter() - start
+    assert 0.0 < float(out.stdout) <= wall + 0.02  # one clock tick (10 ms) of rounding, twice
 
 def test_a_background_reference_is_the_same_reference():
     problem = ns.load(ROOT / "src/neuralsolve/examples" / "ode_system.toml")  # solve_ivp: no exact solution given
