@@ -163,3 +163,21 @@ def test_the_local_regulariser_is_finite_on_whole_series_and_batches():
         terms = jax.jit(model.terms)
         whole, batch = terms(model.params, data), terms(model.params, data, jnp.asarray(3))
     assert np.all(np.isfinite(whole)) and whole[1] > 0 and batch[1] > 0
+
+
+def test_a_dropped_terms_misfit_is_the_misfit_without_it():
+    """Verification scores each round by the data misfit of the formulas it keeps: a coefficient
+    the support drops counts as 0, whatever value its raw parameter kept from earlier rounds."""
+    t = np.linspace(0, 2, 8)
+    p = ns.Problem(ns.Interval(0, 2, "t"), "y", "diff(y, t) = a*y + b", data=ns.Data({"t": t, "y": np.exp(-K * t)}),
+                   unknowns={"a": ns.Unknown(-K), "b": ns.Unknown(0.5)})  # fmt: skip
+    with jax.enable_x64(True):
+        from neuralsolve.methods.neural_ode.discovery import _misfits
+        from neuralsolve.methods.neural_ode.model import NeuralODEModel
+        from neuralsolve.methods.neural_ode.settings import resolve
+
+        model = NeuralODEModel(p, resolve(p, {"method": "neural-ode"}), jnp.float64)
+        dropped = _misfits(model, model.params, {"a": 1.0, "b": 0.0})["y"][0]
+        zero = {**model.params, "theta": {**model.params["theta"], "b": jnp.asarray(0.0)}}
+        assert dropped == pytest.approx(_misfits(model, zero, {"a": 1.0, "b": 1.0})["y"][0], rel=1e-9)
+        assert dropped < 0.1 * _misfits(model, model.params, {"a": 1.0, "b": 1.0})["y"][0]  # b = 0.5 is far off

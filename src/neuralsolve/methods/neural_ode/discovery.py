@@ -51,7 +51,7 @@ def discover_and_verify(model: NeuralODEModel, params, settings: dict, constants
         result = train(refit, current[0], {**settings, "time_limit": None}, phases=phases, support=support)
         current[0] = result.params
         fitted = {c: float(v) for c, v in refit.system.constants(result.params["theta"], support).items()}
-        misfit = _misfits(refit, result.params)
+        misfit = _misfits(refit, result.params, support)
         return fitted, misfit, result.phases[-1]["stop"] if result.phases else "no steps"
 
     out.update(summary(eliminate(library, names, spec.threshold, solve)))
@@ -66,9 +66,10 @@ def hidden_samples(model: NeuralODEModel, params) -> dict[str, tuple[np.ndarray,
     return model.system.hidden_values(model.statics, params["hidden"], points)
 
 
-def _misfits(model: NeuralODEModel, params) -> dict[str, tuple[float, int]]:
-    """(RMS misfit, count) of each measured field over the training trajectories."""
-    pred, obs = model.trajectories(params, model.train), model.train.values
+def _misfits(model: NeuralODEModel, params, support: dict) -> dict[str, tuple[float, int]]:
+    """(RMS misfit, count) of each measured field over the training trajectories, with the
+    coefficients that ``support`` drops at 0 (their raw parameters keep stale values)."""
+    pred, obs = model.trajectories(params, model.train, support=support), model.train.values
     out = {}
     for j, f in enumerate(model.problem.fields):
         seen = np.isfinite(obs[..., j])

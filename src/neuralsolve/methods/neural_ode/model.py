@@ -103,17 +103,18 @@ class NeuralODEModel:
         args = self.args(params, support)
         return jax.vmap(lambda t0, t, y: self.integrator.solve(args, t0, t, y))(t0s, ts, y0s)
 
-    def trajectories(self, params, series: Series, times=None) -> np.ndarray:
+    def trajectories(self, params, series: Series, times=None, support: dict | None = None) -> np.ndarray:
         """The fields at every sample of ``series`` (trajectories, samples, fields), or at ``times``
         (trajectories, n) instead: training trajectories from their trained initial states, others
-        from their first sample."""
+        from their first sample. ``support`` holds some constants at 0, as in training."""
         if series is self.train:
             t0, y0 = np.full(len(series), self.system.t0), self.initial(params)
         else:
             t0, y0 = series.times[:, 0], self.starts_of(series, params)
         ts = series.times if times is None else times
+        support = {k: jnp.asarray(v, self.dtype) for k, v in support.items()} if support else None
         ys, _, _, _ = jax.jit(self.predict)(params, jnp.asarray(t0, self.dtype), jnp.asarray(ts, self.dtype),
-                                            jnp.asarray(y0, self.dtype))  # fmt: skip
+                                            jnp.asarray(y0, self.dtype), support)  # fmt: skip
         return np.asarray(ys)[..., self.field_states]
 
     def everything(self, params) -> dict:
