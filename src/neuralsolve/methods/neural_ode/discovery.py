@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 import numpy as np
 
 from ...discover import candidate_terms, regress
@@ -49,9 +50,19 @@ def discover_and_verify(model: NeuralODEModel, params, settings: dict, constants
 
     def solve(support):
         result = train(refit, current[0], {**settings, "time_limit": None}, phases=phases, support=support)
+        misfit = _misfits(refit, result.params, support)
+        if not all(np.isfinite(m) for m, _ in misfit.values()):
+            # the terms left, at the coefficients the last round gave them, can make the solution
+            # blow up (then no step is finite): start them again from their own least-squares fit
+            # to the networks' values, whose solution stays near the data
+            start = _kept_least_squares(library, names, samples, support)
+            theta = {**result.params["theta"], **{n: jnp.asarray(refit.system.raw(n, v), refit.dtype)
+                                                  for n, v in start.items()}}  # fmt: skip
+            result = train(refit, {**result.params, "theta": theta}, {**settings, "time_limit": None}, phases=phases,
+                           support=support)  # fmt: skip
+            misfit = _misfits(refit, result.params, support)
         current[0] = result.params
         fitted = {c: float(v) for c, v in refit.system.constants(result.params["theta"], support).items()}
-        misfit = _misfits(refit, result.params, support)
         return fitted, misfit, result.phases[-1]["stop"] if result.phases else "no steps"
 
     out.update(summary(eliminate(library, names, spec.threshold, solve)))
@@ -64,6 +75,17 @@ def hidden_samples(model: NeuralODEModel, params) -> dict[str, tuple[np.ndarray,
     points = np.concatenate([solved["grid"][:k].reshape(-1, 1), solved["dense"][:k].reshape(-1, len(model.system.states))],
                             axis=1)  # fmt: skip
     return model.system.hidden_values(model.statics, params["hidden"], points)
+
+
+def _kept_least_squares(library: dict, names: dict, samples: dict, support: dict) -> dict[str, float]:
+    """The coefficients of the terms ``support`` keeps, each formula's fitted by least squares to
+    its network's values."""
+    start = {}
+    for k, (terms, features) in library.items():
+        kept = [i for i, t in enumerate(terms) if support[names[k][t]]]
+        coef = np.linalg.lstsq(features[:, kept], samples[k][1], rcond=None)[0]
+        start.update({names[k][terms[i]]: float(c) for i, c in zip(kept, coef)})
+    return start
 
 
 def _misfits(model: NeuralODEModel, params, support: dict) -> dict[str, tuple[float, int]]:
