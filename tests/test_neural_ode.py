@@ -181,3 +181,21 @@ def test_a_dropped_terms_misfit_is_the_misfit_without_it():
         zero = {**model.params, "theta": {**model.params["theta"], "b": jnp.asarray(0.0)}}
         assert dropped == pytest.approx(_misfits(model, zero, {"a": 1.0, "b": 1.0})["y"][0], rel=1e-9)
         assert dropped < 0.1 * _misfits(model, model.params, {"a": 1.0, "b": 1.0})["y"][0]  # b = 0.5 is far off
+
+
+def test_a_blown_up_rounds_restart_is_each_formulas_fit_on_its_kept_terms():
+    """The restart of a verification round that blew up: each formula's kept terms fitted by
+    least squares to its own network's values, the dropped ones left out."""
+    from neuralsolve.methods.neural_ode.discovery import _kept_least_squares
+
+    rng = np.random.default_rng(0)
+    features = {"F": rng.normal(size=(40, 3)), "G": rng.normal(size=(40, 2))}
+    values = {"F": features["F"] @ [2.0, 0.0, -1.0] + 0.01 * rng.normal(size=40), "G": features["G"] @ [0.5, 3.0]}
+    library = {"F": (["x", "y", "x*y"], features["F"]), "G": (["x", "y"], features["G"])}
+    names = {"F": {"x": "F_1", "y": "F_2", "x*y": "F_3"}, "G": {"x": "G_1", "y": "G_2"}}
+    samples = {k: (None, v) for k, v in values.items()}
+    start = _kept_least_squares(library, names, samples, {"F_1": 1.0, "F_2": 0.0, "F_3": 1.0, "G_1": 1.0, "G_2": 1.0})
+    expected = np.linalg.lstsq(features["F"][:, [0, 2]], values["F"], rcond=None)[0]
+    assert set(start) == {"F_1", "F_3", "G_1", "G_2"}
+    assert [start["F_1"], start["F_3"]] == pytest.approx(expected, rel=1e-12)
+    assert [start["G_1"], start["G_2"]] == pytest.approx([0.5, 3.0], rel=1e-12)
