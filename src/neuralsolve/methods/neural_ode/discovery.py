@@ -48,9 +48,12 @@ def discover_and_verify(model: NeuralODEModel, params, settings: dict, constants
     # L-BFGS alone, on whole series: the start (least squares on the network's values) is close
     phases = (LBFGS(spec.refit, plateau=200),)
 
+    def fit(start, support):
+        result = train(refit, start, {**settings, "time_limit": None}, phases=phases, support=support)
+        return result, _misfits(refit, result.params, support)
+
     def solve(support):
-        result = train(refit, current[0], {**settings, "time_limit": None}, phases=phases, support=support)
-        misfit = _misfits(refit, result.params, support)
+        result, misfit = fit(current[0], support)
         if not all(np.isfinite(m) for m, _ in misfit.values()):
             # the terms left, at the coefficients the last round gave them, can make the solution
             # blow up (then no step is finite): start them again from their own least-squares fit
@@ -58,9 +61,7 @@ def discover_and_verify(model: NeuralODEModel, params, settings: dict, constants
             start = _kept_least_squares(library, names, samples, support)
             theta = {**result.params["theta"], **{n: jnp.asarray(refit.system.raw(n, v), refit.dtype)
                                                   for n, v in start.items()}}  # fmt: skip
-            result = train(refit, {**result.params, "theta": theta}, {**settings, "time_limit": None}, phases=phases,
-                           support=support)  # fmt: skip
-            misfit = _misfits(refit, result.params, support)
+            result, misfit = fit({**result.params, "theta": theta}, support)
         current[0] = result.params
         fitted = {c: float(v) for c, v in refit.system.constants(result.params["theta"], support).items()}
         return fitted, misfit, result.phases[-1]["stop"] if result.phases else "no steps"
@@ -83,8 +84,8 @@ def _kept_least_squares(library: dict, names: dict, samples: dict, support: dict
     start = {}
     for k, (terms, features) in library.items():
         kept = [i for i, t in enumerate(terms) if support[names[k][t]]]
-        coef = np.linalg.lstsq(features[:, kept], samples[k][1], rcond=None)[0]
-        start.update({names[k][terms[i]]: float(c) for i, c in zip(kept, coef)})
+        fitted = least_squares([terms[i] for i in kept], features[:, kept], samples[k][1])
+        start.update({names[k][t]: c for t, c in zip(fitted.terms, fitted.coefficients)})
     return start
 
 
