@@ -14,7 +14,7 @@ from conftest import POISSON_1D
 import neuralsolve as ns
 from neuralsolve.cli.main import main
 from neuralsolve.train.bfgs import _self_scaled_update, ssbfgs, ssbfgs_factors, ssbroyden, ssbroyden_factors
-from neuralsolve.train.phases import PHASES, SSBFGS, Adam, SSBroyden
+from neuralsolve.train.phases import LBFGS, PHASES, SSBFGS, Adam, SSBroyden
 
 OPTIMISERS = {"ssbfgs": ssbfgs, "ssbroyden": ssbroyden}
 
@@ -188,3 +188,32 @@ def test_problem_file_phases_with_schedules_and_self_scaled_methods_load(tmp_pat
                                            '{method = "ssbroyden", steps = 50}'))  # fmt: skip
     phases = ns.load(path).solver["phases"]
     assert phases == [Adam(100, schedule="cosine", warmup=10), SSBroyden(50)]
+
+
+@pytest.mark.parametrize("phase", [LBFGS(memory=10), SSBroyden()], ids=["lbfgs", "ssbroyden"])
+def test_the_phases_step_takes_the_steps_of_optaxs_chained_line_search(phase):
+    # The phase evaluates the line search's first trial outside optax's zoom search and runs the
+    # search only when that trial fails; both must take the same steps. Rosenbrock from 0 makes
+    # the first trial fail now and then, so the fallback is exercised too.
+    from neuralsolve.train.bfgs import _with_linesearch
+
+    chained = optax.lbfgs(memory_size=10) if phase.name == "lbfgs" else _with_linesearch(phase.direction(), 30)
+    with jax.enable_x64(True):
+        ours, theirs = {"x": jnp.zeros(6)}, {"x": jnp.zeros(6)}
+        state, their_state = phase.init(ours), chained.init(theirs)
+        ours_step = jax.jit(lambda p, s: phase.step(p, s, _rosenbrock))
+
+        @jax.jit
+        def their_step(params, state):
+            value, grad = optax.value_and_grad_from_state(_rosenbrock)(params, state=state)
+            updates, state = chained.update(grad, state, params, value=value, grad=grad, value_fn=_rosenbrock)
+            return optax.apply_updates(params, updates), state
+
+        stepsizes = []
+        for _ in range(40):
+            ours, state, _, _ = ours_step(ours, state)
+            theirs, their_state = their_step(theirs, their_state)
+            stepsizes.append(float(state.stepsize))
+            np.testing.assert_allclose(ours["x"], theirs["x"], rtol=1e-9, atol=1e-12)
+        assert any(abs(t - 1.0) > 1e-6 for t in stepsizes)  # the full line search ran at least once
+        assert float(_rosenbrock(ours)) < 0.5  # from 5 at the start

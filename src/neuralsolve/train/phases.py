@@ -181,23 +181,27 @@ def _strong(x):
 
 
 class _QuasiNewton:
-    """Shared step of line-search quasi-Newton phases; subclasses give ``optimizer()``."""
+    """Shared step of line-search quasi-Newton phases (:mod:`neuralsolve.train.quasi_newton`);
+    subclasses give ``direction()``, the optax transformation of their curvature model, and
+    ``guess``, the line search's first trial step: 1, or the last accepted step size."""
 
     fixed_loss = True  # curvature pairs and line searches need one fixed loss
     uses_rows = False
+    guess = "keep"
+    max_linesearch_steps = 30
 
     def init(self, params):
-        # The line search's initial info fields are weakly typed and come back strongly typed
-        # from the first step; without this the fit loop's second chunk would compile again.
-        return jax.tree_util.tree_map(_strong, self.optimizer().init(params))
+        from . import quasi_newton
+
+        # Weakly typed leaves would come back strongly typed from the first step, and the fit
+        # loop's second chunk would compile again.
+        return jax.tree_util.tree_map(_strong, quasi_newton.init(self.direction(), params))
 
     def step(self, params, state, loss):
-        import optax
+        from . import quasi_newton
 
-        opt = self.optimizer()
-        value, grad = optax.value_and_grad_from_state(loss)(params, state=state)
-        updates, state = opt.update(grad, state, params, value=value, grad=grad, value_fn=loss)
-        return optax.apply_updates(params, updates), state, value, grad
+        return quasi_newton.step(self.direction(), params, state, loss, guess=self.guess,
+                                 max_linesearch_steps=self.max_linesearch_steps)  # fmt: skip
 
     def _check(self, name: str) -> None:
         _check_steps(name, self.steps)
@@ -228,16 +232,18 @@ class LBFGS(_QuasiNewton):
     plateau_factor: float = 2.0
 
     name = "lbfgs"
+    guess = "one"  # as optax.lbfgs chains its line search
+    max_linesearch_steps = 20
 
     def __post_init__(self):
         self._check("LBFGS")
         if self.memory < 1:
             raise ProblemError(f"LBFGS memory must be at least 1, got {self.memory}")
 
-    def optimizer(self):
+    def direction(self):
         import optax
 
-        return optax.lbfgs(memory_size=self.memory)
+        return optax.scale_by_lbfgs(memory_size=self.memory)
 
 
 @dataclass(frozen=True)
@@ -246,7 +252,7 @@ class _Dense(_QuasiNewton):
     they refuse networks with more than ``max_params`` parameters (use :class:`LBFGS` there).
 
     BFGS and its self-scaled variants share these settings and checks; subclasses give ``name``
-    and ``optimizer()``, and errors name them by their class name.
+    and ``direction()``, and errors name them by their class name.
     """
 
     steps: int = 5000
@@ -279,10 +285,10 @@ class BFGS(_Dense):
 
     name = "bfgs"
 
-    def optimizer(self):
-        from .bfgs import bfgs
+    def direction(self):
+        from .bfgs import bfgs_factors, scale_by_self_scaled
 
-        return bfgs()
+        return scale_by_self_scaled(bfgs_factors)
 
 
 @dataclass(frozen=True)
@@ -296,10 +302,10 @@ class SSBFGS(_Dense):
 
     name = "ssbfgs"
 
-    def optimizer(self):
-        from .bfgs import ssbfgs
+    def direction(self):
+        from .bfgs import ssbfgs_factors, scale_by_self_scaled
 
-        return ssbfgs()
+        return scale_by_self_scaled(ssbfgs_factors)
 
 
 @dataclass(frozen=True)
@@ -313,10 +319,10 @@ class SSBroyden(_Dense):
 
     name = "ssbroyden"
 
-    def optimizer(self):
-        from .bfgs import ssbroyden
+    def direction(self):
+        from .bfgs import ssbroyden_factors, scale_by_self_scaled
 
-        return ssbroyden()
+        return scale_by_self_scaled(ssbroyden_factors)
 
 
 @dataclass(frozen=True)
