@@ -22,13 +22,13 @@ from neuralsolve.cli.main import main
 from neuralsolve.loss.terms import residuals
 from neuralsolve.ops.point import value_at
 
-NAMES = ["burgers", "allen_cahn", "allen_cahn_periodic", "poisson_2d", "helmholtz_2d", "convection", "convection_50",
+NAMES = ["burgers", "burgers_quick", "allen_cahn", "allen_cahn_periodic", "poisson_2d", "helmholtz_2d", "convection", "convection_50",
          "wave", "klein_gordon", "diffusion_reaction"]  # fmt: skip
 EXAMPLES = pathlib.Path(__file__).parents[1] / "src/neuralsolve/examples"
 EXACT = [n for n in NAMES if not n.startswith(("burgers", "allen_cahn"))]
 
 
-def test_registry_lists_the_ten_problems_each_with_a_recipe():
+def test_registry_lists_the_eleven_problems_each_with_a_recipe():
     assert list(BENCHMARKS) == NAMES
     assert set(RECIPES) == set(NAMES)
     assert all(r.precision == "float64" for r in RECIPES.values())

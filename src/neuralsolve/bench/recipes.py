@@ -76,7 +76,7 @@ def bundled_recipe(name: str) -> Recipe:
     return Recipe(tomllib.loads(example_file(name).read_text())["solver"])
 
 
-FORWARD = ("burgers", "allen_cahn", "allen_cahn_periodic", "poisson_2d", "helmholtz_2d", "convection", "convection_50",
+FORWARD = ("burgers", "burgers_quick", "allen_cahn", "allen_cahn_periodic", "poisson_2d", "helmholtz_2d", "convection", "convection_50",
            "wave", "klein_gordon", "diffusion_reaction")  # fmt: skip
 RECIPES: dict[str, Recipe] = {name: bundled_recipe(name) for name in FORWARD}
 """One recipe per benchmark problem: its bundled example's ``[solver]`` table (tune it there; each

@@ -313,6 +313,7 @@ def lorenz_inverse(dde, torch, np, observe_t, observe_y):
 SETUPS = {f.__name__: f for f in (burgers, allen_cahn, allen_cahn_periodic, poisson_2d, helmholtz_2d, convection,
                                   convection_50, wave, klein_gordon, diffusion_reaction)}  # fmt: skip
 # the inverse benchmarks: one problem at three noise levels, the observations given in REF.npz
+SETUPS["burgers_quick"] = burgers  # neuralsolve's quick recipe for the same problem: the same peer
 SETUPS.update(dict.fromkeys(("lorenz_inverse", "lorenz_inverse_noise0", "lorenz_inverse_noise5"), lorenz_inverse))
 
 
