@@ -97,3 +97,15 @@ def test_resume_and_report_refuse_a_folder_that_is_not_a_run(tmp_path):
         result = subprocess.run(CLI + [command, str(tmp_path)], capture_output=True, text=True)
         assert result.returncode == 2
         assert result.stderr.strip() == f"error: {tmp_path}: not a run directory (no problem.toml and run.json); start one with 'neuralsolve solve'"
+
+
+def test_a_checkpoint_whose_state_does_not_fit_is_refused_in_one_line(tmp_path):
+    # A checkpoint from another optimiser-state layout (an older version's quasi-Newton state)
+    # must not be read into the wrong arrays: the resume stops with one line naming the file.
+    from neuralsolve.train.checkpoint import Checkpoint, TrainState
+
+    checkpoint = Checkpoint(tmp_path)
+    checkpoint.save(TrainState(0, (np.zeros(3), np.zeros((2, 2))), [], []))
+    assert checkpoint.load(lambda phase: (np.zeros(3), np.zeros((2, 2)))).carry[1].shape == (2, 2)
+    with pytest.raises(ns.ProblemError, match=r"checkpoint.npz: this checkpoint's training state does not fit"):
+        checkpoint.load(lambda phase: (np.zeros(3), np.zeros(4), np.zeros(1)))

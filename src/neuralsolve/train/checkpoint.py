@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import jax
 import numpy as np
 
+from .._errors import ProblemError
+
 FILE = "checkpoint.npz"
 
 
@@ -79,5 +81,10 @@ class Checkpoint:
             meta = json.loads(str(data["meta"]))
             template = template_for(meta["phase"])
             leaves, treedef = jax.tree_util.tree_flatten(template)
-            loaded = [jax.numpy.asarray(data[f"leaf_{i}"], dtype=t.dtype) for i, t in enumerate(leaves)]
+            saved = [data[f"leaf_{i}"] for i in range(sum(k.startswith("leaf_") for k in data.files))]
+            if [np.shape(x) for x in saved] != [np.shape(t) for t in leaves]:
+                # a different layout of the training state: another version's optimiser, or other settings
+                raise ProblemError(f"{self.path}: this checkpoint's training state does not fit this solve (written "
+                                   "by another version of neuralsolve or for other settings); run without resume")  # fmt: skip
+            loaded = [jax.numpy.asarray(x, dtype=t.dtype) for x, t in zip(saved, leaves)]
         return TrainState(meta["phase"], jax.tree_util.tree_unflatten(treedef, loaded), meta["history"], meta["phases"])
