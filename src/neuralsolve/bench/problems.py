@@ -181,12 +181,9 @@ def allen_cahn_periodic_reference() -> tuple[np.ndarray, np.ndarray]:
 _DEEPXDE = "DeepXDE example examples/pinn_forward/"
 
 BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (
-    Benchmark("burgers", bundled("burgers"), burgers_reference,
-              f"DeepXDE's Burgers.npz (examples/dataset), {BURGERS_DATA_ERROR:.1e} from the Cole-Hopf solution",
-              reference_error=lambda: BURGERS_DATA_ERROR),
-    Benchmark("burgers_quick", bundled("burgers_quick"), burgers_reference,
-              f"DeepXDE's Burgers.npz (examples/dataset), {BURGERS_DATA_ERROR:.1e} from the Cole-Hopf solution",
-              reference_error=lambda: BURGERS_DATA_ERROR),
+    *(Benchmark(name, bundled(name), burgers_reference,  # one problem, an accurate and a quick recipe
+                f"DeepXDE's Burgers.npz (examples/dataset), {BURGERS_DATA_ERROR:.1e} from the Cole-Hopf solution",
+                reference_error=lambda: BURGERS_DATA_ERROR) for name in ("burgers", "burgers_quick")),
     Benchmark("allen_cahn", bundled("allen_cahn"), allen_cahn_reference,
               "neuralsolve's spectral reference (its own error estimate) on the grid of DeepXDE's Allen_Cahn.mat, "
               "which is 1.6e-4 away from it", reference_error=lambda: _allen_cahn_spectral()[2]),

@@ -74,7 +74,12 @@ def _self_scaled_update(h, s, y, b, factors):
     """One self-scaled Broyden-family update of the inverse-Hessian estimate ``h`` (for tests and
     readers: the optimiser's step computes the same matrix in one pass, :func:`_update_terms`)."""
     hy = h @ y
-    (a_h, a_hy, a_v, a_s), (hy, v, s) = _update_terms(s, y, s @ y, hy, b, factors)
+    return _combine(h, *_update_terms(s, y, s @ y, hy, b, factors))
+
+
+def _combine(h, coefficients, vectors):
+    """``a_h H + a_hy Hy Hyᵀ + a_v v vᵀ + a_s s sᵀ``: one elementwise pass over H."""
+    (a_h, a_hy, a_v, a_s), (hy, v, s) = coefficients, vectors
     return a_h * h + a_hy * jnp.outer(hy, hy) + a_v * jnp.outer(v, v) + a_s * jnp.outer(s, s)
 
 
@@ -132,9 +137,8 @@ def scale_by_self_scaled(factors) -> optax.GradientTransformation:
         keep = valid & finite
         # A skipped update is the same pass with the rank-one terms zeroed: H+ = scale H.
         a_h, a_hy, a_v, a_s = (jnp.where(keep, a, 0.0) for a in coefficients)
-        a_h = jnp.where(keep, scale * a_h, scale)
-        hy, v, s = (jnp.where(keep, w, 0.0) for w in vectors)
-        h = a_h * state.hinv + a_hy * jnp.outer(hy, hy) + a_v * jnp.outer(v, v) + a_s * jnp.outer(s, s)
+        coefficients = (jnp.where(keep, scale * a_h, scale), a_hy, a_v, a_s)
+        h = _combine(state.hinv, coefficients, tuple(jnp.where(keep, w, 0.0) for w in vectors))
         direction = h @ g
         # First step: a gradient step capped to unit length, as optax.lbfgs does.
         direction = jnp.where(state.count > 0, direction, g * jnp.minimum(1.0, 1.0 / jnp.linalg.norm(g)))
