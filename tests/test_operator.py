@@ -156,6 +156,18 @@ batch = 4
 """
 
 
+def test_a_spectral_cut_on_a_grid_with_both_ends_is_refused_in_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from neuralsolve.cli.main import main
+
+    (tmp_path / "darcy.toml").write_text(DARCY.replace("[operator]\n", '[operator]\ncoarsen = "spectral"\n', 1))
+    result = CliRunner().invoke(main, ["check", str(tmp_path / "darcy.toml")])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and re.search(r":\d+: operator.coarsen: coarsen = 'spectral' needs a periodic grid", lines[0])
+
+
 def test_darcy_data_and_a_multigrid_operator(tmp_path):
     (tmp_path / "darcy.toml").write_text(DARCY)
     problem = ns.load(tmp_path / "darcy.toml")
@@ -177,6 +189,7 @@ def test_darcy_data_and_a_multigrid_operator(tmp_path):
     ("sigma = 25\n", "sigma = -1\n", r":21: operator.grf.sigma: grf.sigma must be a positive"),
     ("resolution = 32\n", "resolution = 48\n", r":17: operator.resolution: resolution 48 cannot be taken from generate = 128"),
     ("zero_shot = [64]\n", "zero_shot = [100]\n", r":18: operator.zero_shot: zero_shot resolution 100 cannot be taken"),
+    ("zero_shot = [64]\n", 'zero_shot = [64]\ncoarsen = "fourier"\n', r":19: operator.coarsen: expected one of 'subsample', 'spectral'"),
     ("u*diff(u, x) = ", "u*diff(u, x, t) = ", r"operator: no data generator handles this problem .*supported: 1-D periodic"),
     ('periodic = "x"\n', 'on = "boundary"\nset = "u = 0"\n', r"needs exactly one condition, periodic = \"x\""),
     ('input = "initial"\n', 'input = "a"\n', r"equations\[1\]: unknown symbol|input of an evolution problem is its initial state"),

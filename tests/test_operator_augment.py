@@ -114,6 +114,31 @@ def test_shifts_by_fractions_of_a_grid_step_stay_exact_pairs(tmp_path):
         assert np.linalg.norm(solve(finer)[::4] - out) < 1e-9 * np.linalg.norm(out)
 
 
+def test_band_limited_batches_are_the_band_limited_pairs_of_shifted_and_boosted_inputs(tmp_path):
+    """With ``coarsen = "spectral"`` the batches on the finer grid are shifted and boosted there,
+    then cut to the training grid's modes: each is the cut of an exact pair, a mode beyond the
+    training grid's reach (mode 30 on 48 points) dropped, not folded."""
+    from neuralsolve.reference.datasets import band_limited
+
+    problem = _problem("diff(u, t) + u*diff(u, x) = 0.1*diff(u, x, 2)", tmp=tmp_path)
+    gen = generator_for(problem)
+    x = gen.grid(4 * 48)[0]
+    fine = np.stack([np.sin(x) + 0.3 * np.cos(2 * x) + 0.02 * np.sin(30 * x) + 0.2 * k for k in range(-2, 3)])
+    solve = lambda row: solve_periodic(gen.rhs, gen.u, gen.x, row, gen.length, gen.span, dt=2e-3)  # noqa: E731
+    u = np.stack([solve(row) for row in fine])
+    aug = augmentation(problem, ("translation", "galilean"), band_limited(fine, 48), fine=4, spectral=True)
+    with jax.enable_x64(True):
+        ta, tu = (np.asarray(v) for v in aug.apply(jax.random.PRNGKey(5), fine, u))
+    assert ta.shape == tu.shape == (5, 48)
+    boosts = np.round((np.mean(ta, axis=1) - np.mean(fine, axis=1)) / aug.boost_step)
+    for row, boost, a_cut, u_cut in zip(fine, boosts, ta, tu):
+        moved = [np.roll(row + boost * aug.boost_step, m) for m in range(4 * 48)]
+        m = int(np.argmin([np.linalg.norm(band_limited(v[None], 48)[0] - a_cut) for v in moved]))
+        np.testing.assert_allclose(band_limited(moved[m][None], 48)[0], a_cut, atol=1e-12)
+        exact = band_limited(solve(moved[m])[None], 48)[0]
+        assert np.linalg.norm(exact - u_cut) < 1e-9 * np.linalg.norm(u_cut)
+
+
 def test_a_solve_holds_its_batches_on_the_finest_grid_the_data_allow(tmp_path):
     from neuralsolve.methods.operator.train import finer_grid
     from neuralsolve.reference.datasets import Dataset

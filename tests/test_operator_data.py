@@ -1,5 +1,6 @@
 """Classical data generators for neural operators: random fields, pseudo-spectral ETDRK4, Darcy flow."""
 
+import dataclasses
 import pickle
 
 import numpy as np
@@ -322,3 +323,35 @@ def test_the_sampling_floor_is_the_solver_itself_from_the_coarse_inputs(tmp_path
     rough = load(problem)
     f32, f64 = sampling_floor(problem, rough, 32), sampling_floor(problem, rough, 64)
     assert 0 < f64 < f32 < 0.5 and sampling_floor(problem, rough, 128) is None
+
+
+def test_a_spectral_cut_keeps_the_modes_below_the_coarse_nyquist_frequency_and_drops_the_rest():
+    """Modes a coarse grid can carry come through exactly (where subsampling agrees); a mode above
+    its Nyquist frequency is dropped, where subsampling folds it onto a low mode. Axis by axis in 2-D."""
+    from neuralsolve.reference.datasets import band_limited, subsample
+
+    x = np.arange(64) * TWO_PI / 64
+    low = np.sin(x) + 0.3 * np.cos(7 * x) + 0.2
+    np.testing.assert_allclose(band_limited(low[None], 16)[0], low[::4], atol=1e-13)
+    high = low + 0.5 * np.cos(15 * x)  # folds onto mode 1 of 16 points when subsampled
+    np.testing.assert_allclose(band_limited(high[None], 16)[0], low[::4], atol=1e-13)
+    assert np.max(np.abs(subsample(high[None], 16, True)[0] - low[::4])) > 0.4
+    plane = low[:, None] * np.cos(2 * x)[None, :] + np.cos(20 * x)[None, :]
+    np.testing.assert_allclose(band_limited(plane[None], 32)[0], (low[:, None] * np.cos(2 * x)[None, :])[::2, ::2],
+                               atol=1e-13)  # fmt: skip
+
+
+def test_band_limited_coarse_inputs_leave_no_folding_floor(tmp_path):
+    """The tiny problem's rough inputs taken to 32 points by the spectral cut: the classical solver
+    from them errs far less than from the subsampled ones (what is left is what the cut modes did)."""
+    import neuralsolve as ns
+    from conftest import BURGERS_OPERATOR
+    from neuralsolve.methods.operator.data import load
+    from neuralsolve.reference.datasets import sampling_floor
+
+    (tmp_path / "b.toml").write_text(BURGERS_OPERATOR.replace("[operator]\n", '[operator]\ncoarsen = "spectral"\n'))
+    problem = ns.load(tmp_path / "b.toml")
+    data = load(problem)
+    assert data.spectral and np.ptp(data.split(32)[0][0] - data.inputs[: data.train, ::4]) > 0
+    subsampled = sampling_floor(problem, dataclasses.replace(data, spectral=False), 32)
+    assert sampling_floor(problem, data, 32) < subsampled / 100

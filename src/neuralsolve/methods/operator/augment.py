@@ -10,7 +10,7 @@ one that does not hold is refused, never applied. Every transformation is exact 
 * ``"translation"``: if ``R`` does not depend on ``x``, shifts commute with the evolution:
   ``u0(x − s) ↦ u(x − s, T)``, ``s`` a random whole number of grid steps — of a grid up to 8
   times finer than the training grid when the data's grid holds one: the batches are drawn
-  there, shifted, then subsampled, so the shifts move fields by fractions of a training-grid step
+  there, shifted, then coarsened as the data set is (``operator.coarsen``), so the shifts move fields by fractions of a training-grid step
   and the pairs stay exact (``finer_grid`` in :mod:`.train`).
 * ``"galilean"``: if ``R(u + c, u_x, ...) = R(u, u_x, ...) − c u_x`` for every ``c`` (Burgers'
   ``−u u_x + ν u_xx``, for one), then ``v(x, t) = u(x − c t, t) + c`` solves the equation too, so
@@ -65,7 +65,8 @@ class Augmentation:
     rotate: bool = False
     odd_reflect: bool = False
     grid_speed: float = 0.0  # L / T: on s points, a boost of one grid step per T adds grid_speed / s
-    fine: int = 1  # 1-D: the batches come on a grid this many times finer, shifted there, then subsampled
+    fine: int = 1  # 1-D: the batches come on a grid this many times finer, shifted there, then coarsened
+    spectral: bool = False  # coarsened as the data set does (band-limited, not subsampled)
 
     def average(self, apply, a):
         """``apply(a)`` symmetrised: the mean over fixed transformations ``g`` of ``g⁻¹ apply(g a)``
@@ -138,6 +139,12 @@ class Augmentation:
         if self.translate:
             shift = jax.random.randint(k_shift, (n,), 0, s)
             a, u = (jax.vmap(jnp.roll)(v, shift) for v in (a, u))
+        if self.fine == 1:
+            return a, u
+        if self.spectral:  # as reference.datasets.band_limited: the modes below the coarse Nyquist frequency
+            coarse = s // self.fine
+            return tuple(jnp.fft.irfft(jnp.fft.rfft(v, axis=1)[:, : coarse // 2], coarse, axis=1) / self.fine
+                         for v in (a, u))  # fmt: skip
         return a[:, :: self.fine], u[:, :: self.fine]
 
     def _two_d(self, key, a, u):
@@ -233,17 +240,19 @@ def _as_symbols(gen) -> tuple[tuple[sp.Symbol, ...], sp.Expr]:
     return symbols, rest
 
 
-def augmentation(problem, names: tuple[str, ...], inputs: np.ndarray, fine: int = 1) -> Augmentation | None:
+def augmentation(problem, names: tuple[str, ...], inputs: np.ndarray, fine: int = 1,
+                 spectral: bool = False) -> Augmentation | None:  # fmt: skip
     """The augmentation of ``names`` (checked) for training inputs ``inputs`` (samples, *grid), or
     None when ``names`` is empty. ``fine``: the batches it transforms come on a grid that many
-    times finer than ``inputs``' (1-D shifts and boosts)."""
+    times finer than ``inputs``' (1-D shifts and boosts), taken back band-limited when
+    ``spectral`` (the data set's ``coarsen``), else subsampled."""
     if not names:
         return None
     gen = check(problem, names)
     flags = {"translate": "translation" in names, "reflect": "reflection" in names, "rotate": "rotation" in names,
              "odd_reflect": "odd-reflection" in names}
     if inputs.ndim == 2:
-        flags["fine"] = fine
+        flags.update(fine=fine, spectral=spectral)
     if "galilean" not in names:
         return Augmentation(**flags)
     step = gen.length / (inputs.shape[-1] * fine) / gen.span  # a boost of one fine grid step per T

@@ -9,7 +9,7 @@ import time
 import numpy as np
 
 from ..._errors import ProblemError
-from ...reference.datasets import Dataset, check_resolutions, dataset, stride
+from ...reference.datasets import Dataset, check_coarsen, check_resolutions, dataset, stride
 from ...reference.operators import generator_for
 
 
@@ -72,8 +72,10 @@ def _from_file(problem) -> Dataset:
         if stride(inputs.shape[1], s, every) is None:
             raise ProblemError(f"operator: resolution {s} cannot be taken from the file's {inputs.shape[1]}-point grid "
                                "by subsampling")  # fmt: skip
+    check_coarsen(op, every)
     n = op.train + op.test
-    return Dataset(inputs[:n], outputs[:n], op.train, every, key=f"file:{op.file}", source=str(op.file))
+    return Dataset(inputs[:n], outputs[:n], op.train, every, key=f"file:{op.file}", source=str(op.file),
+                   spectral=op.coarsen == "spectral")  # fmt: skip
 
 
 def _check_shapes(inputs: np.ndarray, outputs: np.ndarray, dim: int, op) -> None:

@@ -33,7 +33,7 @@ def solve_operator(problem: Problem, settings: dict, *, derivatives: str, callba
         model = build(problem, settings, data, resolution, Scales.of(a, u))
         training = settings["training"]
         fine = finer_grid(data, resolution, training.augment)
-        model.augment = augmentation(problem, training.augment, a, fine)
+        model.augment = augmentation(problem, training.augment, a, fine, data.spectral)
         held = data.split(resolution * fine)[0]  # the training pairs themselves when fine is 1
         every = model.per_epoch * max(1, log_every // model.per_epoch)  # progress at whole epochs
         result = fit(model.terms, model.params, lambda draw: model.data(a, u, dtype_of(settings), held),
@@ -56,7 +56,7 @@ FINEST = 8  # shifts drawn in steps down to 1/FINEST of the training grid's
 
 def finer_grid(data, resolution: int, names) -> int:
     """How many times finer than the training grid the 1-D batches are held, so that shifts and
-    boosts move the fields by fractions of a grid step and stay exact (subsampling a shifted finer
+    boosts move the fields by fractions of a grid step and stay exact (coarsening a shifted finer
     grid); 1 when nothing shifts, in 2-D, or when the data's grid holds no finer one."""
     from ...reference.datasets import stride
 
@@ -165,7 +165,7 @@ def reopen(problem: Problem, settings: dict, checkpoint, saved: dict) -> Operato
             full = data_sets.load(problem)
             names = settings["training"].augment
             model.symmetrise = augmentation(problem, names, full.split(resolution)[0][0],
-                                            finer_grid(full, resolution, names))  # fmt: skip
+                                            finer_grid(full, resolution, names), full.spectral)  # fmt: skip
         phase = settings["training"].phase(problem.operator.train)
         state = checkpoint.load(lambda k: carry_template(phase, model.params, len(TERM_NAMES)))
         params = state.carry[3]
