@@ -5,7 +5,8 @@
     python benchmarks/operators.py train burgers|darcy [--model fno|deeponet|mgno] [--epochs N]
     python benchmarks/operators.py peer burgers|darcy [--epochs N]   # neuraloperator's FNO vs ours
     (train and peer: --no-augment trains ours without the file's [solver.training] augment;
-     --set KEY=VALUE overrides one model or training setting, e.g. --set schedule=step)
+     --set KEY=VALUE overrides one model, training or [operator] setting, e.g. --set schedule=step,
+     --set coarsen=subsample)
 
 The problems are the bundled examples (src/neuralsolve/examples/burgers_operator.toml and
 darcy_operator.toml). Every result is one JSON line appended to benchmarks/results-operators.jsonl
@@ -72,6 +73,19 @@ def _restore(name: str, value: str | None) -> None:
         os.environ[name] = value
 
 
+def _problem(args):
+    """The bundled problem, with the [operator] settings among ``--set`` applied."""
+    problem = ns.load(PROBLEMS[args.problem])
+    fields = {f.name for f in dataclasses.fields(problem.operator)}
+    changes = {k: _value(v) for k, _, v in (item.partition("=") for item in args.set) if k in fields}
+    if not changes:
+        return problem
+    operator = dataclasses.replace(problem.operator, **changes)
+    variant = ns.Problem(problem.domain, **{**problem.arguments, "operator": operator}, solver=problem.solver)
+    variant.source, variant.source_path = problem.source, problem.source_path
+    return variant
+
+
 def _settings(args, problem) -> dict:
     model = problem.solver.get("model") if args.model == "fno" else MODELS[args.model]()
     training = problem.solver["training"]
@@ -83,12 +97,14 @@ def _settings(args, problem) -> dict:
     for item in args.set:  # KEY=VALUE on the model or the training settings
         key, _, text = item.partition("=")
         value = _value(text)
+        if key in {f.name for f in dataclasses.fields(problem.operator)}:
+            continue  # applied by _problem
         if key in {f.name for f in dataclasses.fields(training)}:
             training = dataclasses.replace(training, **{key: value})
         elif key in {f.name for f in dataclasses.fields(model)}:
             model = dataclasses.replace(model, **{key: value})
         else:
-            raise SystemExit(f"--set {item}: {key} is neither a model nor a training setting")
+            raise SystemExit(f"--set {item}: {key} is neither a model, a training nor an [operator] setting")
     return {"model": model, "training": training, "seed": args.seed}
 
 
@@ -107,7 +123,7 @@ def _value(text: str):
 
 def train(args) -> dict:
     """Ours on the problem, at the file's sizes (or another model at its defaults)."""
-    problem = ns.load(PROBLEMS[args.problem])
+    problem = _problem(args)
     settings = _settings(args, problem)
     start = time.perf_counter()
     # a progress record every 10 epochs (each 10 epochs one compiled chunk, timed on its own): a
@@ -118,7 +134,7 @@ def train(args) -> dict:
     keys = ("test_relative_l2", "test_relative_l2_std", "test_relative_l2_unsymmetrised", "zero_shot", "sampling_floor",
             "parameters", "epoch_seconds", "inference_seconds")
     return append_result(RESULTS, f"train-{args.problem}-{args.model}", {
-        "epochs": settings["training"].epochs, "seed": args.seed, **_device(),
+        "epochs": settings["training"].epochs, "seed": args.seed, "coarsen": problem.operator.coarsen, **_device(),
         "model": dataclasses.asdict(settings["model"]) | {"kind": args.model},
         "training": dataclasses.asdict(settings["training"]), "wall_seconds": round(wall, 1), "status": sol.status,
         **{k: sol.metrics.get(k) for k in keys}})  # fmt: skip
@@ -143,7 +159,7 @@ def peer(args) -> dict:
     """neuraloperator's FNO and ours, one invocation, the same data file and epochs."""
     from neuralsolve.methods.operator.data import load
 
-    problem = ns.load(PROBLEMS[args.problem])
+    problem = _problem(args)
     op, settings = problem.operator, _settings(args, problem)
     data = load(problem, progress=True)
     model, training = settings["model"], settings["training"]
@@ -175,7 +191,7 @@ def peer(args) -> dict:
         plain = {k: plain[k] for k in keys}
     their_epoch = float(np.mean(theirs["epoch_seconds"][1:] or theirs["epoch_seconds"]))
     return append_result(RESULTS, f"peer-{args.problem}", {
-        "epochs": training.epochs, "schedule": training.schedule, "augment": list(training.augment),
+        "epochs": training.epochs, "schedule": training.schedule, "augment": list(training.augment), "coarsen": op.coarsen,
         "ours": {k: ours[k] for k in keys}, "ours_no_augment": plain,
         "neuraloperator": {"test_relative_l2": theirs["test_error"], "zero_shot": theirs.get("zero_shot"),
                            "parameters": theirs["parameters"], "epoch_seconds": their_epoch,
