@@ -58,10 +58,8 @@ class Dataset:
 
     def coarsened(self, values: np.ndarray, resolution: int) -> np.ndarray:
         """``values`` on this data set's grid taken to ``resolution`` points per axis, its way."""
-        if self.spectral and resolution != values.shape[1]:
-            subsample(values, resolution, self.periodic)  # the same resolutions as subsampling, the same refusal
-            return band_limited(values, resolution)
-        return subsample(values, resolution, self.periodic)
+        taken = subsample(values, resolution, self.periodic)  # a view; refuses what the grid cannot give
+        return band_limited(values, resolution) if self.spectral and resolution != values.shape[1] else taken
 
 
 def stride(points: int, resolution: int, periodic: bool) -> int | None:
