@@ -116,6 +116,12 @@ def test_check_names_an_unknowns_start_and_true_value():
     assert "learns: k (start 1, positive, true value 1.5), from 1 data set(s) of 20 row(s)" in result.output
 
 
+def test_check_says_when_the_start_value_is_rounded_off_at_a_periodic_wrap():
+    result = _invoke("check", BUNDLED / "allen_cahn_periodic.toml")
+    assert result.exit_code == 0, result.output
+    assert "start value of u: its jump in slope 4 at the periodic wrap is rounded off as diffusion 0.0001 would" in result.output
+
+
 def test_check_says_when_the_reference_is_turned_off(tmp_path):
     text = (BUNDLED / "bondi.toml").read_text().replace("[solver]", '[reference]\nsolver = "none"\n\n[solver]')
     (tmp_path / "bondi.toml").write_text(text)

@@ -153,6 +153,9 @@ def test_bad_domains_and_settings():
         ns.solve(problem, precision="float16")
     with pytest.raises(ns.ProblemError, match="Adam steps must be a non-negative integer"):
         ns.Adam(steps=-1)
+    with pytest.raises(ns.ProblemError, match=r"points must be Points\(interior=..., boundary=...\) or a number "
+                                              "of interior points, got 'many'"):  # fmt: skip
+        ns.solve(problem, points="many")
 
 
 def test_solution_rejects_points_of_the_wrong_shape():

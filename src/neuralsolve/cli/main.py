@@ -74,10 +74,12 @@ def check(file: str) -> None:
                f"{len(problem.hard) + len(problem.shape_hard)} exact and {len(problem.penalties)} penalty condition term(s); "
                f"exact solution for: {exact}")  # fmt: skip
     from ..dispatch import prepare
-    from .plan import inverse_plan, reference_plan, trajectory_plan
+    from .plan import inverse_plan, reference_plan, rounding_plan, trajectory_plan
 
     if problem.inverse:
         click.echo(f"learns: {inverse_plan(problem)}")
+    for line in rounding_plan(problem):
+        click.echo(line)
 
     _, settings = prepare(problem, {})
     if settings.get("method") == "neural-ode":  # checked against its data, not a reference solution

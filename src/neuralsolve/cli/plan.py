@@ -113,3 +113,16 @@ def operator_plan(problem) -> list[str]:
             f"model: {model.kind} ({shown}), trained {training.epochs} epochs at resolution "
             f"{op.resolution or 'of the file'} in {batches} ({settings['precision']}){augmented}",
             f"reference: the test samples' outputs (relative L2 error per sample); zero-shot at {resolutions}"]  # fmt: skip
+
+
+def rounding_plan(problem) -> list[str]:
+    """One line per field whose start value's jumps at a periodic wrap the trial function rounds off
+    (:mod:`neuralsolve.problem.wrap`)."""
+    from ..problem.wrap import wrap_jumps
+
+    lines = []
+    for w in wrap_jumps(problem):
+        jumps = " and ".join(f"{what} {size:.3g}" for what, size in (("value", w.k), ("slope", w.j)) if abs(size) > 1e-10)
+        lines.append(f"start value of {problem.fields[w.field]}: its jump in {jumps} at the periodic wrap is rounded "
+                     f"off as diffusion {w.d:g} would (docs/problem-files.md, periodic)")  # fmt: skip
+    return lines

@@ -37,11 +37,14 @@ from ..problem.conditions import HardValue
 
 
 def make_trial(hard: list[HardValue], segments: dict, coords: tuple[str, ...], n_fields: int,
-               scales=None, signs=None, shape=None, shape_values=()) -> Callable:  # fmt: skip
+               scales=None, signs=None, shape=None, shape_values=(), added=None) -> Callable:  # fmt: skip
     """Return ``trial(net_out, x) -> field values`` (both (m,)) imposing ``hard`` exactly, with
     each field's ``scales`` (default 1; a number or a function of a point) and ``signs`` (None,
     "positive" or "negative"); ``shape_values`` (:class:`ShapeValue`) on the pieces of ``shape``
-    (the domain's plane shape, whose coordinates are all of ``coords``)."""
+    (the domain's plane shape, whose coordinates are all of ``coords``); ``added`` maps a field's
+    index to a known function of the point added to it, zero where values are imposed (the
+    rounding of a start value's jumps at a periodic wrap, :mod:`neuralsolve.problem.wrap`)."""
+    added = added or {}
     scales = scales or [1.0] * n_fields
     signs = signs or [None] * n_fields
     per_field = [
@@ -74,11 +77,14 @@ def make_trial(hard: list[HardValue], segments: dict, coords: tuple[str, ...], n
             value = field(net_out[f], x)
             for k, singular in enumerate(extra[f]):  # corner singularities: zero on the boundary
                 value = value + singular(x) * net_out[offsets[f] + k]
+            if f in added:
+                value = value + added[f](x)
             values.append(value)
         return jnp.stack(values)
 
-    # Nothing imposed, scaled or signed: the fields are the network's outputs as they are.
-    trial.identity = all(b is None for b in blends) and all(s == 1.0 for s in scales) and not any(signs)
+    # Nothing imposed, scaled, signed or added: the fields are the network's outputs as they are.
+    trial.identity = (all(b is None for b in blends) and all(s == 1.0 for s in scales) and not any(signs)
+                      and not added)  # fmt: skip
     trial.extra_outputs = offsets[-1] - n_fields  # network outputs beyond one per field
     trial.affine = not any(signs)  # B + s·D·N and the corner terms: affine in the outputs (exp is not)
     return trial

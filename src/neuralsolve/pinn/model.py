@@ -9,6 +9,7 @@ from ..nn.mlp import MLP
 from ..nn.model import split
 from ..nn.trial import make_trial
 from ..problem.problem import Problem
+from ..problem.wrap import wrap_rounding
 
 
 def build_model(problem: Problem, network: MLP, dtype, seed: int) -> tuple[Callable, object]:
@@ -17,7 +18,8 @@ def build_model(problem: Problem, network: MLP, dtype, seed: int) -> tuple[Calla
     lo, hi = domain.bounds()
     kinks = [(axis, a) for axis, points in problem.jumps.items() for a in points]
     trial = make_trial(problem.hard, domain.segments(), domain.coords, len(problem.fields), problem.scale, problem.sign,
-                       shape=getattr(domain.plane(), "shape", None), shape_values=problem.shape_hard)
+                       shape=getattr(domain.plane(), "shape", None), shape_values=problem.shape_hard,
+                       added=wrap_rounding(problem))
     net = network.build(domain.dim, len(problem.fields) + trial.extra_outputs, lo, hi, dtype, seed,
                         kinks, problem.periodic)
     return split(net, trial)

@@ -53,7 +53,7 @@ def resolve_settings(problem: Problem, given: dict) -> dict:
         raise ProblemError(f"sampling = {sampling.name!r} and redraw cannot be combined: {sampling.name} chooses the points itself")
     time_limit = check_time_limit(settings.get("time_limit"))
     windows = whole_windows(settings.get("windows", 1))
-    phases, points = settings.get("phases"), settings.get("points") or Points()
+    phases, points = settings.get("phases"), collocation_points(settings.get("points"))
     if isinstance(sampling, RAD) and sampling.pool < points.counts(problem.domain.dim)[0]:
         raise ProblemError(f"rad sampling pool ({sampling.pool}) must be at least the number of interior points "
                            f"({points.counts(problem.domain.dim)[0]})")  # fmt: skip
@@ -63,6 +63,17 @@ def resolve_settings(problem: Problem, given: dict) -> dict:
             "seed": settings.get("seed", 0), "weighting": weighting, "causal": causal, "sampling": sampling,
             "redraw": redraw, "time_limit": time_limit, "windows": windows,
             "devices": check_devices(settings.get("devices"))}  # fmt: skip
+
+
+def collocation_points(points) -> Points:
+    """``points`` as :class:`Points`: given so, a whole number of interior points, or None (the defaults)."""
+    if points is None:
+        return Points()
+    if isinstance(points, Points):
+        return points
+    if isinstance(points, int) and not isinstance(points, bool):
+        return Points(interior=points)
+    raise ProblemError(f"points must be Points(interior=..., boundary=...) or a number of interior points, got {points!r}")
 
 
 def whole_windows(windows) -> int:
