@@ -56,13 +56,15 @@ def term_names(problem: Problem) -> list[str]:
     return [f"equation: {e.label}" for e in problem.equations] + [p.name for p in problem.penalties]
 
 
-def sample_data(problem: Problem, points: Points, seed: int) -> dict:
-    """Draw the collocation points of every term (NumPy arrays, a pytree)."""
+def sample_data(problem: Problem, points: Points, seed: int, targets: dict | None = None) -> dict:
+    """Draw the collocation points of every term (NumPy arrays, a pytree); ``targets`` replace
+    the targets of penalties on fixed points, by penalty index."""
     n_in, n_bd = points.counts(problem.domain.dim)
     data = {"interior": problem.domain.interior().sample(n_in, points.sampler, seed)[0], "penalties": []}
     for k, pen in enumerate(problem.penalties):
         if pen.points is not None:
-            pts, nrm, tgt = pen.points, np.zeros_like(pen.points), pen.targets
+            pts, nrm = pen.points, np.zeros_like(pen.points)
+            tgt = pen.targets if targets is None or k not in targets else targets[k]
         else:
             pts, nrm = pen.region.sample(pen.count or n_bd, points.sampler, seed + 7919 * (k + 1))
             tgt = np.zeros(len(pts))

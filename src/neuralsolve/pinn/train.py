@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
@@ -23,25 +24,48 @@ from .model import build_model
 from .settings import dtype_of
 
 
+@dataclass(frozen=True)
+class Parts:
+    """What training compiles from a problem: the model (network through the trial function), its
+    initial parameters and the loss, as terms and as residual rows. Fits given the same parts reuse
+    the same compiled programs (the time windows of a problem that does not depend on time do)."""
+
+    model: Callable
+    params: object
+    terms: Callable
+    fixed_terms: Callable | None  # the plain residual that quasi-Newton phases minimise, under causal weighting
+    rows: Callable
+
+
+def build_parts(problem: Problem, settings: dict, derivatives: str, dtype) -> Parts:
+    """The :class:`Parts` of ``problem`` with resolved ``settings`` (call under the precision's x64 setting)."""
+    model, params = build_model(problem, settings["network"], dtype, settings["seed"])
+    terms = make_terms(problem, model, derivatives, causal=settings["causal"])
+    # causal weights change as the loss is minimised: quasi-Newton phases minimise the plain residual
+    fixed_terms = make_terms(problem, model, derivatives) if settings["causal"] is not None else None
+    return Parts(model, params, terms, fixed_terms, make_rows(problem, model, derivatives))
+
+
 def train_network(problem: Problem, settings: dict, *, derivatives: str, callback: Callable | None, log_every: int,
-                  checkpoint: Checkpoint | None, resume: bool, start=None, measure: bool = True) -> Solution:  # fmt: skip
+                  checkpoint: Checkpoint | None, resume: bool, start=None, measure: bool = True,
+                  parts: Parts | None = None, targets: dict | None = None) -> Solution:  # fmt: skip
     """Train a network on ``problem`` with resolved ``settings``; training starts from the
     parameters ``start`` when given (a network of the same settings), else from a fresh network.
-    ``measure=False`` skips the metrics (a time window's: the march is measured as a whole)."""
-    network, points, phases, seed = (settings[k] for k in ("network", "points", "phases", "seed"))
+    ``measure=False`` skips the metrics (a time window's: the march is measured as a whole).
+    ``parts`` are the problem's :class:`Parts` when already built; ``targets`` replace the targets
+    of penalties on fixed points, by penalty index (a time window's start values)."""
+    points, phases, seed = (settings[k] for k in ("points", "phases", "seed"))
     domain, precision = problem.domain, settings["precision"]
     clock = [time.perf_counter()]
     where = placement_for(problem, settings)
     with jax.enable_x64(precision == "float64"):
         dtype = dtype_of(settings)
-        model, params = build_model(problem, network, dtype, seed)
+        parts = parts or build_parts(problem, settings, derivatives, dtype)
+        model, params, terms, fixed_terms = parts.model, parts.params, parts.terms, parts.fixed_terms
         if start is not None:  # the same arrays in this network (whose static parts, the input box, may differ)
             params = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(params), jax.tree_util.tree_leaves(start))
 
-        sampler, resample = samplers(problem, model, settings, dtype, derivatives, where.count)
-        terms = make_terms(problem, model, derivatives, causal=settings["causal"])
-        # causal weights change as the loss is minimised: quasi-Newton phases minimise the plain residual
-        fixed_terms = make_terms(problem, model, derivatives) if settings["causal"] is not None else None
+        sampler, resample = samplers(problem, model, settings, dtype, derivatives, where.count, targets)
         weights = jnp.asarray([1.0] * len(problem.equations) + [p.weight for p in problem.penalties], dtype)
         reference = [1.0] * len(problem.equations) + [0.0] * len(problem.penalties)
         schedule = Schedule(log_every, settings["weighting"], settings["redraw"], resample)
@@ -59,7 +83,7 @@ def train_network(problem: Problem, settings: dict, *, derivatives: str, callbac
         result = fit(terms, params, sampler, phases, weights=weights, schedule=schedule, callback=callback,
                      checkpoint=checkpoint, resume=resume, fixed_terms=fixed_terms, reference=reference,
                      time_limit=settings["time_limit"], placement=where,
-                     compiling=background if measure else None, rows=make_rows(problem, model, derivatives))  # fmt: skip
+                     compiling=background if measure else None, rows=parts.rows)  # fmt: skip
         clock.append(time.perf_counter())
         reference = pending() if measure else None  # what is left of it after training
         clock.append(time.perf_counter())
@@ -94,15 +118,16 @@ def _prepared(interior: np.ndarray, settings: dict) -> np.ndarray:
 
 
 def samplers(problem: Problem, model: Callable, settings: dict, dtype, method: str,
-             devices: int = 1) -> tuple[Callable, object]:  # fmt: skip
+             devices: int = 1, targets: dict | None = None) -> tuple[Callable, object]:  # fmt: skip
     """``sampler(draw) -> data`` (collocation points as arrays of ``dtype``) and, with adaptive
     sampling, the resampler the fit loop calls with the current parameters (else None). Over
-    several ``devices``, each condition's points are repeated whole to a multiple of their number."""
+    several ``devices``, each condition's points are repeated whole to a multiple of their number.
+    ``targets`` as in :func:`train_network`."""
     points, seed, adaptive = settings["points"], settings["seed"], settings["sampling"]
     events = adam_events(settings["phases"], adaptive.every) if adaptive is not None else 0
 
     def sampler(draw):
-        data = sample_data(problem, points, seed + 1000003 * draw)
+        data = sample_data(problem, points, seed + 1000003 * draw, targets)
         if adaptive is not None:
             data = adaptive.prepare(data, events)
         if devices > 1:
