@@ -77,6 +77,7 @@ def test_a_kinked_start_value_is_followed_to_the_heat_equations_solution(monkeyp
     {"equation": "diff(u, t) + diff(u, x) = d*diff(u, x, 2)"},  # advection moves the corner
     {"equation": "diff(u, t) = -d*diff(u, x, 2)"},              # no diffusion (backward heat)
     {"equation": "diff(u, t) = d*diff(u, x, 4)"},               # no second-order diffusion
+    {"equation": "diff(u, t, 2) + diff(u, t) = d*diff(u, x, 2)"},  # telegraph: a wave carries the corner
     {"periodic": "penalty"},                                     # the network is not periodic itself
     {"impose": "penalty"},                                       # the start value is not in the trial function
 ])  # fmt: skip

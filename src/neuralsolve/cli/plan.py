@@ -118,11 +118,11 @@ def operator_plan(problem) -> list[str]:
 def rounding_plan(problem) -> list[str]:
     """One line per field whose start value's jumps at a periodic wrap the trial function rounds off
     (:mod:`neuralsolve.problem.wrap`)."""
-    from ..problem.wrap import wrap_jumps
+    from ..problem.wrap import JUMP_TOLERANCE, wrap_jumps
 
     lines = []
     for w in wrap_jumps(problem):
-        jumps = " and ".join(f"{what} {size:.3g}" for what, size in (("value", w.k), ("slope", w.j)) if abs(size) > 1e-10)
+        jumps = " and ".join(f"{what} {size:.3g}" for what, size in (("value", w.k), ("slope", w.j)) if abs(size) > JUMP_TOLERANCE)
         lines.append(f"start value of {problem.fields[w.field]}: its jump in {jumps} at the periodic wrap is rounded "
                      f"off as diffusion {w.d:g} would (docs/problem-files.md, periodic)")  # fmt: skip
     return lines

@@ -118,7 +118,8 @@ def start_targets(window: Window, previous: Window, model, params) -> dict[int, 
     points = problem.penalties[window.starts[0]].points.copy()
     points[:, axis] = previous.end
     second = len(window.starts) > len(problem.fields)
-    values, rates = _start_values(model, axis, second)(params, jnp.asarray(points, jax.tree_util.tree_leaves(params)[0].dtype))
+    dtype = jax.tree_util.tree_leaves(params)[0].dtype
+    values, rates = _start_values(model, axis, second)(params, jnp.asarray(points, dtype))
     columns = [values[:, i] for i in range(len(problem.fields))]
     if second:
         columns += [rates[:, i] for i in range(len(problem.fields))]
