@@ -120,6 +120,7 @@ def test_check_says_when_the_start_value_is_rounded_off_at_a_periodic_wrap():
     result = _invoke("check", BUNDLED / "allen_cahn_periodic.toml")
     assert result.exit_code == 0, result.output
     assert "start value of u: its jump in slope 4 at the periodic wrap is rounded off as diffusion 0.0001 would" in result.output
+    assert "marches: 20 time windows; the 19 after the first share one problem" in result.output
 
 
 def test_check_says_when_the_reference_is_turned_off(tmp_path):

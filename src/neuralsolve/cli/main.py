@@ -74,14 +74,16 @@ def check(file: str) -> None:
                f"{len(problem.hard) + len(problem.shape_hard)} exact and {len(problem.penalties)} penalty condition term(s); "
                f"exact solution for: {exact}")  # fmt: skip
     from ..dispatch import prepare
-    from .plan import inverse_plan, reference_plan, rounding_plan, trajectory_plan
+    from .plan import inverse_plan, march_plan, reference_plan, rounding_plan, trajectory_plan
 
     if problem.inverse:
         click.echo(f"learns: {inverse_plan(problem)}")
     for line in rounding_plan(problem):
         click.echo(line)
 
-    _, settings = prepare(problem, {})
+    family, settings = prepare(problem, {})
+    if family.name == "march":
+        click.echo(march_plan(problem, settings["windows"]))
     if settings.get("method") == "neural-ode":  # checked against its data, not a reference solution
         ode = settings["ode"]
         click.echo(f"method: neural-ode ({ode.integrator}, rtol {ode.rtol:g}, atol {ode.atol:g}, adjoint {ode.adjoint})")

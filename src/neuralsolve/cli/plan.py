@@ -126,3 +126,18 @@ def rounding_plan(problem) -> list[str]:
         lines.append(f"start value of {problem.fields[w.field]}: its jump in {jumps} at the periodic wrap is rounded "
                      f"off as diffusion {w.d:g} would (docs/problem-files.md, periodic)")  # fmt: skip
     return lines
+
+
+def march_plan(problem, windows: int) -> str:
+    """What marching in ``windows`` time windows compiles (:mod:`neuralsolve.methods.march.window`)."""
+    from ..methods.march.window import plan
+
+    marched = plan(problem, windows)
+    if windows == 2:
+        how = "the second starts from the first's solution"
+    elif marched[1].problem is marched[-1].problem:
+        how = (f"the {windows - 1} after the first share one problem (nothing reads t but the fields) and compile "
+               "their training once")  # fmt: skip
+    else:
+        how = "each is a problem of its own (t appears in an equation, a kept condition or a scale) and compiles its training"
+    return f"marches: {windows} time windows; {how}"
