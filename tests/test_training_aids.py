@@ -47,7 +47,7 @@ def test_redraw_gives_fresh_points_every_so_many_adam_steps(monkeypatch):
 
     seeds = []
     original = solve_module.sample_data
-    monkeypatch.setattr(solve_module, "sample_data", lambda p, pts, seed: seeds.append(seed) or original(p, pts, seed))
+    monkeypatch.setattr(solve_module, "sample_data", lambda p, pts, seed, *rest: seeds.append(seed) or original(p, pts, seed, *rest))
     # one hidden layer (measured 4.6e-7): compiling a deeper network took most of the time
     sol = ns.solve(_ode(), network=ns.MLP(32, 1), redraw=100, phases=[ns.Adam(300), ns.LBFGS(200)], seed=3)
     # draws 0, 1, 2 during Adam (steps 0, 100, 200); L-BFGS keeps the points it starts with (draw 3)
