@@ -43,7 +43,8 @@ def solve_windows(problem: Problem, settings: dict, *, callback=None, checkpoint
     n = settings["windows"]
     pending = BackgroundReference(problem, settings["precision"] == "float64")
     pending.start()  # computed while the windows train
-    windows, parts = plan(problem, n), _PartsByProblem(settings, run.get("derivatives", DEFAULT_DERIVATIVES))
+    derivatives = run.get("derivatives", DEFAULT_DERIVATIVES)
+    windows, parts = plan(problem, n), _PartsByProblem(settings, derivatives)
     cuts = edges(problem, n)
     start, deadline = time.perf_counter(), settings.get("time_limit")
     pieces: list[Solution] = []
@@ -69,8 +70,7 @@ def solve_windows(problem: Problem, settings: dict, *, callback=None, checkpoint
         pieces.append(sol)
         if sol.status != "ok":
             break
-    return combine(problem, pieces, windows, cuts, settings, run.get("derivatives", DEFAULT_DERIVATIVES), log,
-                   pending=pending)  # fmt: skip
+    return combine(problem, pieces, windows, cuts, settings, derivatives, log, pending=pending)
 
 
 class _PartsByProblem:
