@@ -64,7 +64,7 @@ def sample_data(problem: Problem, points: Points, seed: int, targets: dict | Non
     for k, pen in enumerate(problem.penalties):
         if pen.points is not None:
             pts, nrm = pen.points, np.zeros_like(pen.points)
-            tgt = pen.targets if targets is None or k not in targets else targets[k]
+            tgt = (targets or {}).get(k, pen.targets)
         else:
             pts, nrm = pen.region.sample(pen.count or n_bd, points.sampler, seed + 7919 * (k + 1))
             tgt = np.zeros(len(pts))

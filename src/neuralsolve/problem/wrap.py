@@ -112,9 +112,8 @@ def diffusion(problem, field: str, x: str) -> float | None:
     uxx = sp.Derivative(u, (x, 2))
     a, b = expr.coeff(ut), expr.coeff(uxx)
     rest = sp.expand(expr - a * ut - b * uxx)
-    if not (a.is_number and b.is_number and a != 0) or rest.has(ut) or rest.has(uxx):
-        return None
-    if any(dv.expr == u for dv in rest.atoms(sp.Derivative)):
+    # u_t and u_xx left in the rest (non-constant coefficients) count among its derivatives of u
+    if not (a.is_number and b.is_number and a != 0) or any(dv.expr == u for dv in rest.atoms(sp.Derivative)):
         return None
     d = float(-b / a)
     return d if d > 0 else None
