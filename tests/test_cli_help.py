@@ -14,7 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 import neuralsolve as ns
-from neuralsolve.cli.main import _first_comment, _wrap, main
+from neuralsolve.cli.examples import _first_comment, _wrap
+from neuralsolve.cli.main import main
 
 ROOT = pathlib.Path(__file__).parents[1]
 BUNDLED = ROOT / "src/neuralsolve/examples"

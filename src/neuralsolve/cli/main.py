@@ -7,17 +7,15 @@ Bad input prints one line ``error: FILE:LINE: key: cause`` and exits with status
 from __future__ import annotations
 
 import pathlib
-import re
-import shutil
 import sys
-from importlib import metadata, resources
+from importlib import metadata
 
 import click
 
-from .linear import linear
+from .bench import bench
 from .cluster import generate, sweep, tune
-
-EXAMPLES = "examples"  # the bundled problem files: package data of neuralsolve (src/neuralsolve/examples)
+from .examples import examples
+from .linear import linear
 
 
 def _version() -> str:
@@ -324,172 +322,8 @@ def _accuracy_line(metrics: dict) -> str:
     return f"relative L2 error against {against}: {summary}; residual RMS {metrics['residual_rms']:.2e}"
 
 
-@main.command()
-@click.argument("name", required=False)
-@click.option("--to", "dest", type=click.Path(), default=".", help="folder (or file name) to copy the example to")
-@click.option("--force", is_flag=True, help="replace a file of that name even if it differs from the example")
-def examples(name: str | None, dest: str, force: bool) -> None:
-    """List the bundled problem files, or copy example NAME out."""
-    files = _bundled_examples()
-    if name is None:
-        width = min(shutil.get_terminal_size((100, 24)).columns, 100)
-        column = max(20, *(len(stem) + 1 for stem in files))
-        for stem, path in files.items():
-            lines = _wrap(_first_comment(path.read_text()), width - column - 1) or [""]
-            click.echo("\n".join([f"{stem:<{column}} {lines[0]}"] + [" " * (column + 1) + line for line in lines[1:]]))
-        return
-    from .._errors import ProblemError
-
-    stem = name.removesuffix(".toml")
-    if stem not in files:
-        raise ProblemError(f"no bundled example {name!r}; available: {', '.join(files)}")
-    target = pathlib.Path(dest)
-    target = target / f"{stem}.toml" if target.is_dir() else target
-    if not target.parent.is_dir():
-        raise ProblemError(f"--to {dest}: folder {str(target.parent)!r} does not exist")
-    text = files[stem].read_bytes()
-    if target.exists() and not force:
-        if target.is_file() and target.read_bytes() == text:
-            click.echo(f"{target} is already the bundled example {stem!r}; left as it is")
-            return
-        raise ProblemError(f"{target} exists and differs from the example: copying would lose its contents; "
-                           f"use --force to replace it, or --to another place")  # fmt: skip
-    from ..spec.load import data_files_in
-
-    # the data files it reads travel with it, beside it (checked first: nothing is half copied)
-    copies = [(target, text)] + [(target.parent / n, (files[stem].parent / n).read_bytes())
-                                 for n in data_files_in(text.decode())]  # fmt: skip
-    for path, content in copies[1:]:
-        if path.exists() and not force and not (path.is_file() and path.read_bytes() == content):
-            raise ProblemError(f"{path} exists and differs from the example's data file; use --force to replace it, "
-                               "or --to another folder")  # fmt: skip
-    try:
-        for path, content in copies:
-            path.write_bytes(content)
-    except OSError as err:  # a folder of that name, no permission, a full disk
-        raise ProblemError(f"--to {dest}: cannot write {path}: {err.strerror or err}") from None
-    click.echo(f"copied to {target}" + "".join(f" (with {p.name})" for p, _ in copies[1:]))
-
-
-def _bundled_examples() -> dict:
-    """The bundled problem files by name (``importlib.resources`` entries, in name order): package
-    data, so an installed wheel has them as well as a checkout."""
-    folder = resources.files("neuralsolve") / EXAMPLES
-    entries = folder.iterdir() if folder.is_dir() else ()
-    return {p.name.removesuffix(".toml"): p for p in sorted(entries, key=lambda p: p.name) if p.name.endswith(".toml")}
-
-
-@main.command()
-@click.argument("names", nargs=-1)
-@click.option("--peer", type=click.Choice(["deepxde", "torchdiffeq"]),
-              help="also run each problem's peer: DeepXDE's published example, or torchdiffeq's demo (spiral)")
-@click.option("--peer-python", type=click.Path(dir_okay=False), envvar="NEURALSOLVE_PEER_PYTHON",
-              help="the peer's Python (default: .venv-bench/bin/python of the checkout; env NEURALSOLVE_PEER_PYTHON)")
-@click.option("--peer-time", metavar="matched|full|SECONDS",
-              help="the peer's training time: neuralsolve's wall time on the same problem (matched, the default), "
-                   "DeepXDE's published budgets (full) or a fixed cap in seconds")  # fmt: skip
-@click.option("--time-limit", metavar="SECONDS|peer",
-              help="cap neuralsolve's training at SECONDS on every problem, or (with --peer) run the peer first "
-                   "and keep neuralsolve's wall time within the peer's (peer)")  # fmt: skip
-@click.option("--steps", type=click.IntRange(min=1), help="cap every optimiser phase at N steps (smoke tests)")
-@click.option("--json", "json_file", type=click.Path(dir_okay=False), help="write all figures, machine and recipes here")
-def bench(names: tuple[str, ...], peer: str | None, peer_python: str | None, peer_time: str | None,
-          time_limit: str | None, steps: int | None, json_file: str | None) -> None:  # fmt: skip
-    """Run benchmark problems NAMES (default: all) and compare with their trusted references."""
-    import json
-
-    from rich.console import Console
-
-    from ..bench import peer as peers
-    from ..bench.record import record, table
-    from ..bench.runner import check_options, run_bench, select
-
-    chosen = select(names)
-    check_options(chosen, peer, time_limit, peer_time)
-    limit, mode = _time_limits(peer, peer_time, time_limit)  # these checks come before any training
-    if peer == "torchdiffeq":  # the spiral: both tools run the demo's whole recipe, no time modes
-        mode = None
-    python = peers.peer_python(peer_python) if peer else None
-    rows = run_bench(chosen, steps=steps, time_limit=limit, peer=peer, python=python, peer_mode=mode,
-                     echo=lambda line: click.echo(line, err=True))  # fmt: skip
-    Console(width=None if sys.stdout.isatty() else 160).print(table(rows))  # files and pipes get whole lines
-    if json_file:
-        options = {"problems": {b.name: b.source for b in chosen}, "peer": peer, "steps": steps,
-                   "peer_time": None if mode is None else peers.mode_name(mode),
-                   "peer_time_s": mode if isinstance(mode, float) else None, "time_limit": limit}  # fmt: skip
-        pathlib.Path(json_file).write_text(json.dumps(record(rows, options), indent=1))
-        click.echo(f"wrote {json_file}", err=True)
-
-
-def _time_limits(peer: str | None, peer_time: str | None, given: str | None) -> tuple:
-    """The parsed ``--time-limit`` (None, "peer" or seconds) and ``--peer-time`` (None without a
-    peer); ``--time-limit peer`` needs a peer, runs it with its full budgets unless ``--peer-time``
-    says otherwise, and cannot be matched to neuralsolve in turn. Errors are ProblemErrors."""
-    from .._errors import ProblemError
-    from ..bench.runner import PEER_LIMIT, parse_time_limit
-
-    try:
-        limit = parse_time_limit(given)
-    except ValueError as err:
-        raise ProblemError(f"--time-limit: {err}") from None
-    if limit != PEER_LIMIT:
-        return limit, _peer_time(peer, peer_time)
-    if peer is None:
-        raise ProblemError("--time-limit peer needs --peer: it keeps neuralsolve within the peer's wall time")
-    mode = _peer_time(peer, "full" if peer_time is None else peer_time)
-    if mode == "matched":  # each tool's time would be set by the other's
-        raise ProblemError("--time-limit peer cannot be combined with --peer-time matched; use full or SECONDS")
-    return limit, mode
-
-
-def _peer_time(peer: str | None, given: str | None) -> str | float | None:
-    """The parsed ``--peer-time`` (None without a peer); a bad value or one without --peer is a ProblemError."""
-    from .._errors import ProblemError
-    from ..bench.peer import parse_peer_time
-
-    if peer is None:
-        if given is not None:
-            raise ProblemError("--peer-time needs --peer")
-        return None
-    try:
-        return parse_peer_time(given)
-    except ValueError as err:
-        raise ProblemError(f"--peer-time: {err}") from None
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    """``text`` in lines of at most ``width`` characters (longer only for one unbreakable word),
-    never broken inside brackets, so that ``u(x, 0)`` or ``[-1, 1]`` stays on one line."""
-    words: list[str] = []
-    depth = 0
-    for word in text.split():
-        if depth > 0:
-            words[-1] += " " + word
-        else:
-            words.append(word)
-        depth = max(depth + sum(word.count(c) for c in "([{") - sum(word.count(c) for c in ")]}"), 0)
-    lines: list[str] = []
-    for word in words:
-        if lines and len(lines[-1]) + 1 + len(word) <= width:
-            lines[-1] += " " + word
-        else:
-            lines.append(word)
-    return lines
-
-
-def _first_comment(text: str) -> str:
-    """The first sentence of a problem file's opening comment (its comment lines joined until one
-    ends a sentence), or the whole comment if no sentence ends in it; "" without one."""
-    lines = []
-    for line in text.splitlines():
-        if not line.startswith("#"):
-            break
-        lines.append(line.lstrip("#").strip())
-    comment = " ".join(line for line in lines if line)
-    end = re.search(r"[.!?](?=\s|$)", comment)  # not the point of "0.01" or of "docs/a.md"
-    return comment[: end.end()] if end else comment
-
-
+main.add_command(examples)
+main.add_command(bench)
 main.add_command(linear)
 main.add_command(sweep)
 main.add_command(tune)
