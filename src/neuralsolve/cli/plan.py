@@ -130,12 +130,12 @@ def rounding_plan(problem) -> list[str]:
 
 def march_plan(problem, windows: int) -> str:
     """What marching in ``windows`` time windows compiles (:mod:`neuralsolve.methods.march.window`)."""
-    from ..methods.march.window import plan
+    from ..methods.march.window import edges, later_problem, time_invariant
 
-    marched = plan(problem, windows)
+    cuts = edges(problem, windows)
     if windows == 2:
         how = "the second starts from the first's solution"
-    elif marched[1].problem is marched[-1].problem:
+    elif time_invariant(later_problem(problem, cuts[1], cuts[2])):  # as plan() decides, without its sampling
         how = (f"the {windows - 1} after the first share one problem (nothing reads t but the fields) and compile "
                "their training once")  # fmt: skip
     else:

@@ -127,12 +127,12 @@ def _jumps(value: Callable, coords, axis: int, time_axis: int, space, t0: float)
         point = jnp.zeros(2, dtype=jnp.float64).at[axis].set(x).at[time_axis].set(t0)
         return value_at(value, coords, point)
 
-    lo, hi = space.lo, space.hi
-    with jax.enable_x64(True):
-        left, right = at(hi), at(lo)
-        slope = jax.grad(at)
-        k, j = float(right - left), float(slope(lo) - slope(hi))
-        size = max(abs(float(left)), abs(float(right)), abs(float(slope(lo))), abs(float(slope(hi))), 1.0)
+    with jax.enable_x64(True):  # one compiled program for both ends (eagerly, each operation compiles)
+        ends = jnp.asarray([space.hi, space.lo], dtype=jnp.float64)
+        values, slopes = jax.jit(jax.vmap(jax.value_and_grad(at)))(ends)
+    (left, right), (slope_hi, slope_lo) = values.tolist(), slopes.tolist()
+    k, j = right - left, slope_lo - slope_hi
+    size = max(abs(left), abs(right), abs(slope_lo), abs(slope_hi), 1.0)
     if abs(k) <= JUMP_TOLERANCE * size and abs(j) <= JUMP_TOLERANCE * size:
         return None
     return k, j

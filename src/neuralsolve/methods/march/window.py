@@ -91,12 +91,20 @@ def _on(problem: Problem, t0: float, t1: float, conditions: list | None = None) 
                    **{**args, "reference": "none"})  # fmt: skip
 
 
+def later_problem(problem: Problem, t0: float, t1: float) -> Problem:
+    """``problem`` on [t0, t1] with the conditions kept in every window after the first, before
+    its continuity terms are added (they read only the fields, so they never make a window depend
+    on time): what ``neuralsolve check`` needs to say whether the windows share one problem,
+    without drawing the start face's points."""
+    conditions = problem.arguments["conditions"]
+    kept = [c for i, c in enumerate(conditions) if _role(problem, c, f"condition {i + 1}") == "keep"]
+    return _on(problem, t0, t1, kept)
+
+
 def _later(problem: Problem, t0: float, t1: float) -> Window:
     """A window after the first on [t0, t1]: the conditions kept in every window, and continuity
     terms at t0 whose targets each window fills in (:func:`start_targets`)."""
-    conditions = problem.arguments["conditions"]
-    kept = [c for i, c in enumerate(conditions) if _role(problem, c, f"condition {i + 1}") == "keep"]
-    window = _on(problem, t0, t1, kept)
+    window = later_problem(problem, t0, t1)
     axis = _axis(problem)
     face = window.domain.face(TIME, t0).sample(START_POINTS, "sobol", START_SEED)[0]
     zeros = np.zeros(len(face))
