@@ -209,7 +209,7 @@ def ude(args) -> dict:
     sol = solve_ivp(lambda _, z: [1.3 * z[0] - 0.9 * z[0] * z[1], -1.8 * z[1] + 0.8 * z[0] * z[1]], (0, 3),
                     [0.44249296, 4.6280594], t_eval=t, rtol=1e-12, atol=1e-12)  # fmt: skip
     rows = []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         rng = np.random.default_rng(seed)
         cols = {"t": t, **{f: v + args.noise * np.mean(v) * rng.normal(size=v.size) for f, v in zip("xy", sol.y)}}
         sigma = {f: args.noise * np.mean(v) for f, v in zip("xy", sol.y)} if args.noise else None
@@ -220,7 +220,9 @@ def ude(args) -> dict:
         out = ns.solve(problem, method="neural-ode", seed=seed)
         rows.append({"seed": seed, "status": out.status, "discovered": out.discovered,
                      "regression": out.metrics.get("discovered_regression"), "recovered": _recovered(out.discovered),
+                     "rounds": len(out.metrics.get("discovery_candidates", [])),
                      "wall_seconds": time.perf_counter() - began})  # fmt: skip
+        print(f"seed {seed}: {out.discovered} in {rows[-1]['wall_seconds']:.0f} s", flush=True)
     return append_result(RESULTS, "ude-lotka-volterra", {"points": args.points, "noise": args.noise, "degree": args.degree, "runs": rows,
                                           "success": sum(r["recovered"]["success_2pct"] for r in rows)})  # fmt: skip
 
@@ -234,6 +236,7 @@ def main() -> None:
     parser.add_argument("--regularisation", type=float, default=0.01)
     parser.add_argument("--regularisation-final", type=float, default=None, help="anneal the weight down to this")
     parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--first-seed", type=int, default=0, help="ude: the seeds are first-seed .. first-seed + seeds - 1")
     parser.add_argument("--noise", type=float, default=0.05)
     parser.add_argument("--degree", type=int, default=2)
     parser.add_argument("--points", type=int, default=30)

@@ -61,15 +61,18 @@ def _threshold_in_equations(problem, verified, learned, params, full, library, s
     # solution *of the equations with it* fits the data, so the fields must not bend off them
     refit.sizes = [s / EQUATIONS_FIRST for s in learned.sizes or [1.0] * len(problem.equations)]
     names = {k: dict(zip(f.terms, coefficient_names(problem, k, len(f.terms)))) for k, f in full.items()}
-    current = [{**refit.params, "net": params["net"]}]
 
-    def solve(support):
-        result = train(verified, refit, current[0], settings, (LBFGS(spec.refit, plateau=200),), support)
-        current[0] = result.params
+    def solve(state, support, start):
+        if start:  # a swap's newcomer, at its raw value (formula coefficients are signed unknowns)
+            unknowns = verified.inverse.unknowns
+            raw = {n: jnp.asarray(v / unknowns[n].scale(), refit.dtype) for n, v in start.items()}
+            state = {**state, "theta": {**state["theta"], **raw}}
+        result = train(verified, refit, state, settings, (LBFGS(spec.refit, plateau=200),), support)
         fitted = {c: float(v) for c, v in refit.constants(result.params, support).items()}
-        return fitted, _misfits(verified, refit, result.params), result.phases[-1]["stop"] if result.phases else "no steps"
+        stop = result.phases[-1]["stop"] if result.phases else "no steps"
+        return fitted, _misfits(verified, refit, result.params), stop, result.params
 
-    return eliminate(library, names, spec.threshold, solve)
+    return eliminate(library, names, spec.threshold, solve, {**refit.params, "net": params["net"]})
 
 
 def hidden_samples(problem: Problem, learned: Learned, params, settings: dict, derivatives: str) -> tuple[dict, dict]:

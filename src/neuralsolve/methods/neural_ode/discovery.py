@@ -44,7 +44,6 @@ def discover_and_verify(model: NeuralODEModel, params, settings: dict, constants
         return out
     refit = NeuralODEModel(verified, settings, model.dtype)
     names = {k: dict(zip(f.terms, coefficient_names(problem, k, len(f.terms)))) for k, f in full.items()}
-    current = [{**refit.params, "y0": params["y0"]}]
     # L-BFGS alone, on whole series: the start (least squares on the network's values) is close
     phases = (LBFGS(spec.refit, plateau=200),)
 
@@ -52,21 +51,18 @@ def discover_and_verify(model: NeuralODEModel, params, settings: dict, constants
         result = train(refit, start, {**settings, "time_limit": None}, phases=phases, support=support)
         return result, _misfits(refit, result.params, support)
 
-    def solve(support):
-        result, misfit = fit(current[0], support)
+    def solve(state, support, start):
+        result, misfit = fit(_with_coefficients(refit, state, start), support)
         if not all(np.isfinite(m) for m, _ in misfit.values()):
             # the terms left, at the coefficients the last round gave them, can make the solution
             # blow up (then no step is finite): start them again from their own least-squares fit
             # to the networks' values, whose solution stays near the data
             start = _kept_least_squares(library, names, samples, support)
-            theta = {**result.params["theta"], **{n: jnp.asarray(refit.system.raw(n, v), refit.dtype)
-                                                  for n, v in start.items()}}  # fmt: skip
-            result, misfit = fit({**result.params, "theta": theta}, support)
-        current[0] = result.params
+            result, misfit = fit(_with_coefficients(refit, result.params, start), support)
         fitted = {c: float(v) for c, v in refit.system.constants(result.params["theta"], support).items()}
-        return fitted, misfit, result.phases[-1]["stop"] if result.phases else "no steps"
+        return fitted, misfit, result.phases[-1]["stop"] if result.phases else "no steps", result.params
 
-    out.update(summary(eliminate(library, names, spec.threshold, solve)))
+    out.update(summary(eliminate(library, names, spec.threshold, solve, {**refit.params, "y0": params["y0"]})))
     return out
 
 
@@ -76,6 +72,14 @@ def hidden_samples(model: NeuralODEModel, params) -> dict[str, tuple[np.ndarray,
     points = np.concatenate([solved["grid"][:k].reshape(-1, 1), solved["dense"][:k].reshape(-1, len(model.system.states))],
                             axis=1)  # fmt: skip
     return model.system.hidden_values(model.statics, params["hidden"], points)
+
+
+def _with_coefficients(model: NeuralODEModel, params, values: dict) -> dict:
+    """``params`` with the formula coefficients in ``values`` (name -> value) set."""
+    if not values:
+        return params
+    raw = {n: jnp.asarray(model.system.raw(n, v), model.dtype) for n, v in values.items()}
+    return {**params, "theta": {**params["theta"], **raw}}
 
 
 def _kept_least_squares(library: dict, names: dict, samples: dict, support: dict) -> dict[str, float]:
