@@ -67,3 +67,30 @@ def test_swaps_go_on_from_a_kept_swap_and_stop_when_none_lowers_the_criterion():
     assert len(calls) == 3 + 4 + 2 + 1 and len(set(calls)) == len(calls)
     assert frozenset({"F_2", "G_2"}) in calls[7:9]  # found in the second pass, from the swap kept in the first
     assert all(v.endswith("*x*y") and v.count("*") == 2 for v in summary(rounds)["discovered"].values())
+
+
+def test_with_the_noise_known_a_model_that_fits_below_it_no_longer_wins():
+    """Ten observations of each of two fields at noise 0.01: twelve terms that fit them to 0.001
+    beat two terms at the noise's 0.01 when the variance is estimated from the misfit, and lose
+    when the known noise is used."""
+    from neuralsolve.discover.eliminate import bic
+
+    sparse, dense = {f: (0.01, 10) for f in "xy"}, {f: (0.001, 10) for f in "xy"}
+    assert bic(dense, 12) < bic(sparse, 2)
+    noise = {"x": 0.01, "y": 0.01}
+    assert bic(sparse, 2, noise) < bic(dense, 12, noise)
+    assert bic(sparse, 2, {"x": 0.01}) == bic(sparse, 2)  # noise for one field only: estimated, as without
+
+
+def test_each_fields_noise_is_read_from_the_data_sets_that_measure_it():
+    from neuralsolve.discover.eliminate import field_noise
+    from neuralsolve.problem.inverse import Observed
+
+    def observed(values, noise):
+        return Observed(np.zeros((len(values), 1)), np.array(values, float), np.array(noise, float), None, "d")
+
+    a = observed([[1.0, np.nan], [2.0, 3.0]], [0.1, 0.2])  # x twice, y once
+    b = observed([[1.0, 1.0]], [0.4, np.nan])  # y's noise not given here
+    assert field_noise([a], ["x", "y"]) == {"x": 0.1, "y": 0.2}
+    noise = field_noise([a, b], ["x", "y"])
+    assert set(noise) == {"x"} and np.isclose(noise["x"], np.sqrt((2 * 0.1**2 + 0.4**2) / 3))

@@ -35,7 +35,7 @@ def least_squares(terms: list[str], features: np.ndarray, target: np.ndarray) ->
 SWAP_PASSES = 3  # swaps kept at most, one per pass (each pass re-solves every possible swap once)
 
 
-def eliminate(library: dict, names: dict, threshold: float, refit: Callable, state) -> list[dict]:
+def eliminate(library: dict, names: dict, threshold: float, refit: Callable, state, noise: dict | None = None) -> list[dict]:
     """Backward elimination, then swaps. ``refit(state, support, start) -> (coefficients by name,
     {field: (rms, count)}, stop, state)`` re-solves from ``state`` (the opaque parameters a
     refit returns; the first from the caller) with the coefficients whose support is 0 held at 0,
@@ -44,18 +44,19 @@ def eliminate(library: dict, names: dict, threshold: float, refit: Callable, sta
     formula; then :func:`swap`. ``library``: hidden term -> (candidate terms, their values (n, k)
     where the solution goes); ``names``: hidden term -> {candidate term: coefficient name}. One
     record per round: ``formulas``, ``misfit_rms``, ``bic``, ``stop`` and ``sparse`` (every term
-    kept has at least the ``threshold``'s share)."""
+    kept has at least the ``threshold``'s share); ``noise``: field -> the data's known noise, for
+    :func:`bic`."""
     support = {c: 1.0 for k in names for c in names[k].values()}
     rounds = []
     while True:
-        rounds.append(_round(library, names, threshold, refit(state, dict(support), {}), support))
+        rounds.append(_round(library, names, threshold, refit(state, dict(support), {}), support, noise))
         state = rounds[-1]["state"]
         if not rounds[-1]["drop"]:
-            return rounds + swap(library, names, threshold, refit, rounds[-1])
+            return rounds + swap(library, names, threshold, refit, rounds[-1], noise)
         support.update(dict.fromkeys(rounds[-1]["drop"], 0.0))
 
 
-def swap(library: dict, names: dict, threshold: float, refit: Callable, best: dict) -> list[dict]:
+def swap(library: dict, names: dict, threshold: float, refit: Callable, best: dict, noise: dict | None = None) -> list[dict]:
     """Rounds that replace one term of ``best``'s formulas by a candidate the formula lacks, each
     re-solved from ``best``'s parameters with the newcomer started where it takes over as much of
     the replaced term's values as it can (their least-squares ratio along the solution); the swap
@@ -74,16 +75,16 @@ def swap(library: dict, names: dict, threshold: float, refit: Callable, best: di
                     seen.add(_key(support))
                     ratio = features[:, i] @ features[:, j] / max(features[:, j] @ features[:, j], 1e-300)
                     done = refit(best["state"], dict(support), {new: best["fitted"][old] * float(ratio)})
-                    trials.append(_round(library, names, threshold, done, support))
+                    trials.append(_round(library, names, threshold, done, support, noise))
         rounds += trials
         better = min((r for r in trials if np.isfinite(r["bic"])), key=lambda r: r["bic"], default=None)
-        if better is None or not better["bic"] < best["bic"]:
+        if better is None or better["bic"] >= best["bic"]:  # (a blown-up best's NaN: any finite swap is better)
             break
         best = better
     return rounds
 
 
-def _round(library: dict, names: dict, threshold: float, done: tuple, support: dict) -> dict:
+def _round(library: dict, names: dict, threshold: float, done: tuple, support: dict, noise: dict | None) -> dict:
     """The record of one re-solve ``done`` (a refit's result) with ``support``: the public keys of
     :func:`eliminate`, and ``support``, ``fitted`` (coefficients by name), ``state`` and ``drop``
     (the coefficients elimination drops next) for the search."""
@@ -99,19 +100,43 @@ def _round(library: dict, names: dict, threshold: float, done: tuple, support: d
             drop += [names[k][terms[i]] for i in kept if share[i] < threshold or share[i] == share.min()]
         formulas[k] = Formula(tuple(terms[i] for i in kept), tuple(float(coef[i]) for i in kept), 0.0).text()
     return {"formulas": formulas, "misfit_rms": {f: m for f, (m, _) in misfit.items()},
-            "bic": bic(misfit, int(sum(support.values()))), "stop": stop, "sparse": sparse,
+            "bic": bic(misfit, int(sum(support.values())), noise), "stop": stop, "sparse": sparse,
             "support": dict(support), "fitted": fitted, "state": state, "drop": drop}  # fmt: skip
 
 
 def _key(support: dict) -> frozenset:
+    """The coefficients a support keeps: one per model tried."""
     return frozenset(c for c, on in support.items() if on)
 
 
-def bic(misfit: dict[str, tuple[float, int]], k: int) -> float:
-    """Bayesian information criterion of a formula model: each field's Gaussian likelihood with
-    its own variance, and ``k`` coefficients."""
+def bic(misfit: dict[str, tuple[float, int]], k: int, noise: dict[str, float] | None = None) -> float:
+    """Bayesian information criterion of a formula model with ``k`` coefficients: each field's
+    Gaussian likelihood with the known ``noise`` (field -> standard deviation) when it is given
+    for every field, else with the field's own variance estimated from the misfit.
+
+    Why the known noise when there is one: with the variance estimated, the likelihood grows
+    without bound as the misfit falls below the noise (n ln m²), so from few data a model with
+    many terms that fits the noise itself wins (Lotka-Volterra from 10 points: six terms per
+    formula, misfit far below the noise); with the noise known, fitting below it gains at most
+    one unit per observation (n m² / sigma²)."""
     n = sum(c for _, c in misfit.values())
-    return float(sum(c * np.log(max(m, 1e-300) ** 2) for m, c in misfit.values()) + k * np.log(n))
+    if noise and all(f in noise for f in misfit):
+        fit = sum(c * (m / noise[f]) ** 2 for f, (m, c) in misfit.items())
+    else:
+        fit = sum(c * np.log(max(m, 1e-300) ** 2) for m, c in misfit.values())
+    return float(fit + k * np.log(n))
+
+
+def field_noise(data: list, fields: list[str]) -> dict[str, float]:
+    """Each measured field's noise standard deviation, where every data set measuring it gives a
+    positive one (data sets with different noise: the root mean square over their measurements)."""
+    out = {}
+    for j, f in enumerate(fields):
+        sets = [(d.noise[j], int(np.isfinite(d.values[:, j]).sum())) for d in data]
+        sets = [(s, c) for s, c in sets if c]
+        if sets and all(np.isfinite(s) and s > 0 for s, _ in sets):
+            out[f] = float(np.sqrt(sum(c * s**2 for s, c in sets) / sum(c for _, c in sets)))
+    return out
 
 
 def summary(rounds: list[dict]) -> dict:
@@ -119,7 +144,7 @@ def summary(rounds: list[dict]) -> dict:
     round, and the verification in words. The choice is among the rounds whose every term has at
     least the threshold's share (the sparsity asked for): with clean data a term of 1e-8 may still
     lower the misfit enough to win on the information criterion alone."""
-    best = min([r for r in rounds if r["sparse"]] or rounds, key=lambda r: r["bic"])
+    best = min([r for r in rounds if r["sparse"]] or rounds, key=lambda r: r["bic"] if np.isfinite(r["bic"]) else np.inf)
     return {"discovered": best["formulas"], "discovered_misfit_rms": best["misfit_rms"],
             "discovery_candidates": [{k: r[k] for k in ("formulas", "misfit_rms", "bic")} for r in rounds],
             "verification": (f"re-solved with the formulas in place of the networks, {len(rounds)} times, dropping the "

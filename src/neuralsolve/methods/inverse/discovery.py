@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ...discover import candidate_terms, regress
-from ...discover.eliminate import eliminate, least_squares, summary
+from ...discover.eliminate import eliminate, field_noise, least_squares, summary
 from ...discover.sparse import evaluate_terms
 from ...problem.problem import Problem
 from ...train.phases import LBFGS
@@ -72,7 +72,8 @@ def _threshold_in_equations(problem, verified, learned, params, full, library, s
         stop = result.phases[-1]["stop"] if result.phases else "no steps"
         return fitted, _misfits(verified, refit, result.params), stop, result.params
 
-    return eliminate(library, names, spec.threshold, solve, {**refit.params, "net": params["net"]})
+    noise = field_noise(problem.inverse.data, problem.fields)
+    return eliminate(library, names, spec.threshold, solve, {**refit.params, "net": params["net"]}, noise)
 
 
 def hidden_samples(problem: Problem, learned: Learned, params, settings: dict, derivatives: str) -> tuple[dict, dict]:

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ...discover import candidate_terms, regress
-from ...discover.eliminate import eliminate, least_squares, summary
+from ...discover.eliminate import eliminate, field_noise, least_squares, summary
 from ...discover.sparse import evaluate_terms
 from ...problem.variants import coefficient_names, with_formulas
 from ...train.phases import LBFGS
@@ -62,7 +62,8 @@ def discover_and_verify(model: NeuralODEModel, params, settings: dict, constants
         fitted = {c: float(v) for c, v in refit.system.constants(result.params["theta"], support).items()}
         return fitted, misfit, result.phases[-1]["stop"] if result.phases else "no steps", result.params
 
-    out.update(summary(eliminate(library, names, spec.threshold, solve, {**refit.params, "y0": params["y0"]})))
+    start, noise = {**refit.params, "y0": params["y0"]}, field_noise(problem.inverse.data, problem.fields)
+    out.update(summary(eliminate(library, names, spec.threshold, solve, start, noise)))
     return out
 
 
