@@ -170,3 +170,18 @@ def test_a_solve_built_in_python_saves_and_reopens_with_its_data(decay_solved, t
     assert reopened.unknowns == decay_solved.unknowns and reopened.unknowns_stderr == decay_solved.unknowns_stderr
     assert reopened.problem.inverse.unknowns == decay_solved.problem.inverse.unknowns
     np.testing.assert_array_equal(reopened.problem.inverse.data[0].values, decay_solved.problem.inverse.data[0].values)
+
+
+def test_metrics_json_holds_every_key_the_docs_list_for_an_inverse_solve():
+    """docs/inverse-problems.md's metrics.json table names the keys an inverse solve adds; the
+    family writes exactly its ``metric_keys`` to metrics.json (``discovery_candidates`` was
+    documented and not written)."""
+    import pathlib
+    import re
+
+    from neuralsolve.methods.inverse import METRIC_KEYS
+
+    text = (pathlib.Path(__file__).parents[1] / "docs" / "inverse-problems.md").read_text()
+    table = text[text.index("## metrics.json"):text.index("## Measured limits")]
+    documented = re.findall(r"^\| `(\w+)` \|", table, flags=re.M)
+    assert len(documented) >= 12 and set(documented) <= set(METRIC_KEYS)

@@ -25,7 +25,7 @@ DATA_FIT_STEPS = 1000  # Adam steps fitting the network to the data first, unles
 
 METRIC_KEYS = METRICS + ("unknowns", "unknowns_stderr", "unknowns_stderr_method", "unknown_errors", "unknown_deviations",
                          "data_misfit_rms", "discovered", "discovered_regression", "discovered_misfit_rms",
-                         "hidden_formula_misfit", "verification")  # fmt: skip
+                         "hidden_formula_misfit", "discovery_candidates", "verification")  # fmt: skip
 
 
 def solve_inverse(problem: Problem, settings: dict, *, derivatives: str, callback, log_every: int, checkpoint,
