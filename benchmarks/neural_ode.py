@@ -1,10 +1,11 @@
 """Neural-ODE benchmarks (issue 14), each peer run in the same invocation on the same machine.
 
     python benchmarks/neural_ode.py spiral [--peer torchdiffeq]   # time to torchdiffeq's error
-    python benchmarks/neural_ode.py diffrax [--seeds 3] [--inputs scaled,raw]  # diffrax's example, side by side
+    python benchmarks/neural_ode.py diffrax [--seeds 3] [--inputs scaled,raw] [--recipes example,lbfgs]
+                                                                  # diffrax's example, side by side
     python benchmarks/neural_ode.py regularisation                # NFE with and without regulariser
     python benchmarks/neural_ode.py short-spiral --regularisation 0.1 [--regularisation-final 0.01]
-                                                                  # Pal et al.'s spiral; the true field's NFE
+                                      [--width 128 --depth 2] [--polish 1000]  # Pal et al.'s spiral; the true field's NFE
     python benchmarks/neural_ode.py robertson [--seeds 3]         # stiff hybrid: one rate constant
     python benchmarks/neural_ode.py ude [--seeds 3] [--noise 0.05]  # Lotka-Volterra, hidden terms
 
@@ -97,30 +98,36 @@ def true_field_nfe(t1: float, rtol: float, atol: float) -> int:
 
 def short_spiral(args) -> dict:
     """The spiral as in Pal et al. 2021 (the published 1083 -> 676 NFE): y0 = [2, 0], 30 samples on
-    [0, 1.5], tolerances 1.4e-8; our model Linear(2, 50)-tanh-Linear(50, 2) on y^3 (raw inputs),
-    Tsit5, whole trajectory, Adam 0.01 for 1000 steps, float64; plain and with the error
-    regulariser (``--regularisation W [--regularisation-final W1]``). NFE at prediction against the
-    true field's, and the relative error on 301 times of [0, 1.5] (271 of them not trained on)."""
+    [0, 1.5], tolerances 1.4e-8; our model Linear(2, 50)-tanh-Linear(50, 2) on y^3 (raw inputs;
+    ``--width``/``--depth`` change it), Tsit5, whole trajectory, Adam 0.01 for ``--steps`` (1000),
+    then ``--polish`` Adam steps at 1e-3 if given (an annealed weight stays at its final value
+    there), float64; plain and with the error regulariser (``--regularisation W
+    [--regularisation-final W1]``; ``--regularise local`` for another). NFE at prediction against
+    the true field's, and the relative error on 301 times of [0, 1.5] (271 of them not trained on)."""
     a = np.array([[-0.1, 2.0], [-2.0, -0.1]])
     exact = lambda ts: solve_ivp(lambda _, y: (y**3) @ a, (0, 1.5), [2.0, 0.0], t_eval=ts, method="DOP853",
                                  rtol=1e-12, atol=1e-12).y.T  # fmt: skip
     t, dense = np.linspace(0, 1.5, 30), np.linspace(0, 1.5, 301)
     data, truth = exact(t), exact(dense)
-    hidden = {k: ns.Hidden(["y1**3", "y2**3"], width=50, depth=1, network="f", scale_inputs=False) for k in ("F1", "F2")}
+    hidden = {k: ns.Hidden(["y1**3", "y2**3"], width=args.width, depth=args.depth, network="f", scale_inputs=False)
+              for k in ("F1", "F2")}  # fmt: skip
     rows = []
     for seed in range(args.seeds):
-        for reg, weight, final in (("none", 0.01, None), ("error", args.regularisation, args.regularisation_final)):
+        regulariser = args.regularise if args.regularise != "none" else "error"
+        for reg, weight, final in (("none", 0.01, None), (regulariser, args.regularisation, args.regularisation_final)):
             problem = ns.Problem(ns.Interval(0.0, 1.5, "t"), ["y1", "y2"], ["diff(y1, t) = F1", "diff(y2, t) = F2"],
                                  hidden=hidden, data=ns.Data({"t": t, "y1": data[:, 0], "y2": data[:, 1]}),
                                  scale={"y1": 1, "y2": 1})  # fmt: skip
             ode = ns.ODE(integrator="tsit5", rtol=1.4e-8, atol=1.4e-8, initial="data", regularise=reg,
                          regularisation=weight, regularisation_final=final)  # fmt: skip
-            sol = ns.solve(problem, method="neural-ode", ode=ode, phases=[ns.Adam(1000, learning_rate=0.01)],
-                           precision="float64", seed=seed, log_every=1000)  # fmt: skip
+            phases = [ns.Adam(args.steps, learning_rate=0.01)] + [ns.Adam(args.polish, learning_rate=1e-3)] * bool(args.polish)
+            sol = ns.solve(problem, method="neural-ode", ode=ode, phases=phases, precision="float64", seed=seed,
+                           log_every=args.steps)  # fmt: skip
             pred = sol.predict(np.array([2.0, 0.0]), dense)
             error = float(np.sqrt(np.mean((pred - truth) ** 2) / np.mean(truth**2)))
-            rows.append({"seed": seed, "regularise": reg, "regularisation": weight, "final": final, "status": sol.status,
-                         "nfe_prediction": sol.metrics["nfe"], "relative_error": error})  # fmt: skip
+            rows.append({"seed": seed, "width": args.width, "depth": args.depth, "steps": args.steps, "polish": args.polish,
+                         "regularise": reg, "regularisation": weight, "final": final, "status": sol.status, "nfe_prediction": sol.metrics["nfe"],
+                         "relative_error": error})  # fmt: skip
             print(f"seed {seed} {reg} {weight} -> {final}: NFE {sol.metrics['nfe']['forward']}, error {error:.3e}", flush=True)
     return append_result(RESULTS, "short-spiral", {"runs": rows, "true_field_nfe": true_field_nfe(1.5, 1.4e-8, 1.4e-8),
                                                   "long_spiral_true_field_nfe": true_field_nfe(25.0, 1e-7, 1e-9)})  # fmt: skip
@@ -131,7 +138,9 @@ def diffrax_example(args) -> dict:
     example's own data: final MSE on the whole data set and training wall time. ``--seeds N`` runs
     the example's seeds 5678 .. 5678 + N - 1 (each seed draws the data, the example's network and
     ours); ``--inputs scaled,raw`` trains ours with its hidden network's inputs mapped onto [-1, 1]
-    (the default) and raw, as the example's MLP sees them."""
+    (the default) and raw, as the example's MLP sees them; ``--recipes`` trains ours with other
+    optimiser recipes than the example's (``DIFFRAX_RECIPES``). Each row also holds the solver
+    steps the *true* field takes from the first series' start, against the trained model's."""
     rows = []
     for seed in range(5678, 5678 + args.seeds):
         with tempfile.TemporaryDirectory() as tmp:
@@ -139,17 +148,45 @@ def diffrax_example(args) -> dict:
             subprocess.run([sys.executable, str(PEERS / "diffrax_neural_ode.py"), "--out", str(out), "--save-data",
                             str(data), "--steps-scale", str(args.steps_scale), "--seed", str(seed)], check=True)  # fmt: skip
             peer, arrays = json.loads(out.read_text()), dict(np.load(data))
-        row = {"seed": seed, "diffrax": peer}
+        row = {"seed": seed, "diffrax": peer, "true_field_steps": _oscillator_steps(arrays["ts"], arrays["ys"][0, 0])}
         for inputs in args.inputs.split(","):
-            row[inputs] = _diffrax_ours(arrays["ts"], arrays["ys"], seed, inputs == "scaled", args.steps_scale)
-            row[inputs]["time_ratio"] = row[inputs]["train_seconds"] / peer["train_seconds"]
-            print(f"seed {seed}: diffrax MSE {peer['final_mse']:.4g} in {peer['train_seconds']:.1f} s; ours ({inputs} inputs) "
-                  f"{row[inputs]['final_mse']:.4g} in {row[inputs]['train_seconds']:.1f} s", flush=True)  # fmt: skip
+            for recipe in args.recipes.split(","):
+                key = inputs if recipe == "example" else f"{inputs}, {recipe}"
+                row[key] = _diffrax_ours(arrays["ts"], arrays["ys"], seed, inputs == "scaled", args.steps_scale, recipe)
+                row[key]["time_ratio"] = row[key]["train_seconds"] / peer["train_seconds"]
+                print(f"seed {seed}: diffrax MSE {peer['final_mse']:.4g} in {peer['train_seconds']:.1f} s; ours ({key}) "
+                      f"{row[key]['final_mse']:.4g} in {row[key]['train_seconds']:.1f} s", flush=True)  # fmt: skip
         rows.append(row)
     return append_result(RESULTS, "diffrax-example", {"runs": rows})
 
 
-def _diffrax_ours(ts, ys, seed: int, scale_inputs: bool, steps_scale: float) -> dict:
+# Optimiser recipes for our side of the diffrax example (each run per stage of the series' growth):
+# the example's own, more steps, a decaying rate, and L-BFGS on the whole data to finish.
+DIFFRAX_RECIPES = {
+    "example": lambda n: [ns.AdaBelief(n, learning_rate=3e-3)],
+    "longer": lambda n: [ns.AdaBelief(int(1.4 * n), learning_rate=3e-3)],
+    "cosine": lambda n: [ns.AdaBelief(n, learning_rate=3e-3, schedule="cosine", final_learning_rate=1e-4)],
+    "lbfgs": lambda n: [ns.AdaBelief(int(0.8 * n), learning_rate=3e-3), ns.LBFGS(n // 5)],
+}
+
+
+def _oscillator_steps(ts, y0) -> int:
+    """Tsit5 steps (accepted and rejected, rtol 1e-3, atol 1e-6, as in training) of the example's
+    *true* vector field from ``y0``: what an accurate learned field must spend too."""
+    import diffrax
+    import jax.numpy as jnp
+
+    def field(t, y, args):
+        x = y / (1 + y)
+        return jnp.stack([x[1], -x[0]])
+
+    sol = diffrax.diffeqsolve(diffrax.ODETerm(field), diffrax.Tsit5(), float(ts[0]), float(ts[-1]), float(ts[1] - ts[0]),
+                              jnp.asarray(y0), saveat=diffrax.SaveAt(ts=jnp.asarray(ts)),
+                              stepsize_controller=diffrax.PIDController(rtol=1e-3, atol=1e-6))  # fmt: skip
+    return int(sol.stats["num_steps"])
+
+
+def _diffrax_ours(ts, ys, seed: int, scale_inputs: bool, steps_scale: float, recipe: str = "example") -> dict:
     k, n = ys.shape[:2]
     columns = {"t": np.tile(ts, k), "y1": ys[..., 0].ravel(), "y2": ys[..., 1].ravel(), "trajectory": np.repeat(np.arange(k), n)}
     hidden = {f: ns.Hidden(["y1", "y2"], width=64, depth=2, activation="softplus", network="f", scale_inputs=scale_inputs)
@@ -160,12 +197,12 @@ def _diffrax_ours(ts, ys, seed: int, scale_inputs: bool, steps_scale: float) -> 
     steps = int(round(500 * steps_scale))
     ode = ns.ODE(rtol=1e-3, atol=1e-6, batch=32, grow=0.1, initial="data")
     began = time.perf_counter()
-    sol = ns.solve(problem, method="neural-ode", ode=ode, phases=[ns.AdaBelief(steps, learning_rate=3e-3)],
-                   precision="float32", seed=seed, log_every=steps)  # fmt: skip
+    sol = ns.solve(problem, method="neural-ode", ode=ode, phases=DIFFRAX_RECIPES[recipe](steps), precision="float32",
+                   seed=seed, log_every=steps)  # fmt: skip
     wall = time.perf_counter() - began
     train = sum(b - a for part, a, b in sol.spans if part == "training")
     mse = float(np.mean([v**2 for v in sol.metrics["data_misfit_rms"].values()]))
-    return {"status": sol.status, "final_mse": mse, "train_seconds": train, "wall_seconds": wall,
+    return {"recipe": recipe, "status": sol.status, "final_mse": mse, "train_seconds": train, "wall_seconds": wall,
             "nfe_prediction": sol.metrics["nfe"], "s": sol.unknowns["s"]}  # fmt: skip
 
 
@@ -240,8 +277,13 @@ def main() -> None:
     parser.add_argument("--noise", type=float, default=0.05)
     parser.add_argument("--degree", type=int, default=2)
     parser.add_argument("--points", type=int, default=30)
+    parser.add_argument("--width", type=int, default=50, help="short-spiral: hidden network width")
+    parser.add_argument("--depth", type=int, default=1, help="short-spiral: hidden layers")
+    parser.add_argument("--steps", type=int, default=1000, help="short-spiral: Adam steps at learning rate 0.01")
+    parser.add_argument("--polish", type=int, default=0, help="short-spiral: Adam steps at 1e-3 after them")
     parser.add_argument("--steps-scale", type=float, default=1.0)
     parser.add_argument("--inputs", default="scaled,raw", help="diffrax: how our hidden network sees its inputs")
+    parser.add_argument("--recipes", default="example", help=f"diffrax: our recipes ({', '.join(DIFFRAX_RECIPES)})")
     args = parser.parse_args()
     {"spiral": spiral, "diffrax": diffrax_example, "regularisation": regularisation, "short-spiral": short_spiral,
      "robertson": robertson, "ude": ude}[args.case](args)  # fmt: skip
