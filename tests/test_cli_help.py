@@ -104,6 +104,7 @@ def test_examples_list_shows_each_first_sentence_whole():
     ("finite_well", "spectral elements"),
     ("bondi", "Newton's method on the conserved quantities"),
     ("lotka_volterra", "the discovered formulas in place of the hidden terms, solved by SciPy's solve_ivp"),
+    ("van_der_pol", "the error on 1 held-out trajectory (holdout 0.2), which training does not see"),
 ])  # fmt: skip
 def test_check_says_which_reference_the_solve_will_use(name, says):
     result = _invoke("check", BUNDLED / f"{name}.toml")

@@ -252,6 +252,22 @@ def test_prepare_resolves_the_settings_given_over_the_problems_and_the_defaults(
     assert prepare(_problem(), {"method": "neural-ode"})[1]["ode"] == ns.ODE()
 
 
+@pytest.mark.parametrize("steps", [None, 500])
+def test_a_run_directory_takes_the_neural_ode_defaults_not_the_collocation_ones(steps, tmp_path):
+    """``neuralsolve solve FILE [--steps N]`` on a file that names no phases trains with the
+    phases ``ns.solve`` uses for it (they once were the collocation method's: another rate, five
+    times the L-BFGS budget)."""
+    from neuralsolve import rundir
+
+    run = rundir.create(tmp_path / "run", _write(tmp_path, BASE), steps=steps)
+    problem, kwargs = rundir.settings(run)
+    expected = list(default_phases()) if steps is None else rundir.rescale(list(default_phases()), steps)
+    assert kwargs["phases"] == expected
+    assert prepare(problem, kwargs)[1]["phases"] == tuple(expected)
+    if steps is None:
+        assert prepare(problem, kwargs)[1] == prepare(ns.load(tmp_path / "p.toml"), {})[1]
+
+
 def test_a_problem_built_in_python_saves_and_reads_back_the_same(tmp_path):
     ode = ns.ODE(integrator="dopri5", atol=1e-7, max_steps=500, adjoint="direct", batch=2, window=4, grow=0.25,
                  regularise="local", regularisation=0.5, holdout=0.5, loss="l1")  # fmt: skip

@@ -20,7 +20,6 @@ from ._errors import ProblemError
 from .problem.problem import Problem
 from .solution import Recorder, Solution
 from .train.checkpoint import FILE, Checkpoint
-from .train.phases import default_phases
 
 PROBLEM, RUN, METRICS, HISTORY = "problem.toml", "run.json", "metrics.json", "history.json"
 
@@ -64,7 +63,10 @@ def settings(directory) -> tuple[Problem, dict]:
         if run.get("steps") is not None:
             kwargs["training"] = _epochs_for(problem, given, run["steps"])
     else:
-        phases = list(given.get("phases") or problem.solver.get("phases") or default_phases(problem.domain.dim))
+        from .dispatch import family_for  # the family's own defaults: a neural ODE's are not the collocation ones
+
+        named = given.get("phases") or problem.solver.get("phases")
+        phases = list(named or family_for(problem, given).default_phases(problem))
         kwargs["phases"] = rescale(phases, run["steps"]) if run.get("steps") is not None else phases
     if run.get("precision") is not None:
         kwargs["precision"] = run["precision"]

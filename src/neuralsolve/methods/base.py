@@ -64,6 +64,13 @@ class Family(abc.ABC):
         """The solution saved by ``checkpoint`` (and its files) with the run's ``saved`` metrics
         (empty: none were written, so measure again); None when nothing was saved yet."""
 
+    def default_phases(self, problem: Problem) -> tuple:
+        """The optimiser phases of a solve whose settings name none (the collocation default;
+        a family that trains otherwise says its own). Run directories resolve ``--steps`` from them."""
+        from ..train.phases import default_phases
+
+        return default_phases(problem.domain.dim)
+
     def rounds(self, problem: Problem, settings: dict) -> int:
         """How many times training runs through all the phases (for a progress bar's total)."""
         return 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ...problem.problem import Problem
 from ..base import Family, Panel
-from .settings import METRIC_KEYS, ODE, check_stages, resolve
+from .settings import METRIC_KEYS, ODE, check_stages, default_phases, resolve
 from .system import OdeSystem
 
 # diffrax and Equinox are imported when a solve starts (.train), not with the family: checking a
@@ -38,6 +38,9 @@ class NeuralODE(Family):
             raise ProblemError(f"discover: formulas are written in fields and coordinates; the hidden input {formed!r} "
                                "is an expression (give the networks plain inputs to discover their formulas)")  # fmt: skip
         return settings
+
+    def default_phases(self, problem: Problem) -> tuple:
+        return default_phases()
 
     def rounds(self, problem: Problem, settings: dict) -> int:
         return len(settings["ode"].stages)
