@@ -80,6 +80,20 @@ def test_progress_without_a_terminal_writes_plain_lines(monkeypatch):
     assert "lbfgs step 600/1000 (60%)  loss 1.667e-03" in lines[2] and "left" in lines[2]
 
 
+def test_progress_estimates_the_time_left_from_the_steps_after_compilation(monkeypatch):
+    """The first record comes after compilation (20 s here); the steps then take 1 s per 100: at
+    step 600, 400 steps are left, about 4 s, not the 12 s that counting the compilation in gives."""
+    stream, clock = io.StringIO(), [0.0]
+    monkeypatch.setattr(progress_module.time, "monotonic", lambda: clock[0])
+    with Progress(1000, stream=stream, every=5.0) as progress:
+        for step in range(100, 1001, 100):
+            clock[0] += 20.0 if step == 100 else 1.0
+            progress.update({"phase": "adam", "step": step, "loss": 1.0, "elapsed": clock[0]})
+    lines = stream.getvalue().splitlines()
+    assert "left" not in lines[0]  # one record gives no rate yet
+    assert lines[1].startswith("  adam step 600/1000") and lines[1].endswith("25.0 s, about 4 s left")
+
+
 def test_a_solve_far_from_its_reference_says_so(tmp_path):
     """600 Adam steps on a small network leave an error of a few percent: not "ok"."""
     out = tmp_path / "run"

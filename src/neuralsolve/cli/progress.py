@@ -20,7 +20,7 @@ class Progress:
         self.total, self.start = total_steps, start
         self._plain = not self.stream.isatty()
         if self._plain:
-            self._every, self._last, self._phase, self._began = every, None, None, time.monotonic()
+            self._every, self._last, self._phase, self._first = every, None, None, None
             return
         self._bar = _RichProgress(
             TextColumn("{task.fields[phase]:>6}"), BarColumn(), MofNCompleteColumn(),
@@ -43,15 +43,17 @@ class Progress:
             self._bar.update(self._task, completed=record["step"], phase=phase, loss=f"{record['loss']:.3e}")
             return
         now = time.monotonic()
+        self._first = self._first or (record["step"], now)
         due = self._last is None or phase != self._phase or now - self._last >= self._every
         if due or record["step"] >= self.total:
             self._line(record, phase, now)
 
     def _line(self, record: dict, phase: str, now: float) -> None:
-        """One plain progress line, with a rough time left from the steps done since the start."""
-        step, elapsed = record["step"], now - self._began
-        done = step - self.start
-        left = (self.total - step) * elapsed / done if done > 0 and step < self.total else None
+        """One plain progress line, with a rough time left at the rate of the steps since the first
+        record (the first chunk's time is mostly compilation: counted in, a short solve's first
+        estimate was ten times too long)."""
+        step, (first, then) = record["step"], self._first
+        left = (self.total - step) * (now - then) / (step - first) if first < step < self.total else None
         eta = f", about {left:.0f} s left" if left is not None else ""
         print(f"{phase:>6} step {step}/{self.total} ({100 * step / max(self.total, 1):.0f}%)  loss {record['loss']:.3e}  "
               f"{record['elapsed']:.1f} s{eta}", file=self.stream, flush=True)  # fmt: skip
