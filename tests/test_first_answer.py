@@ -94,7 +94,7 @@ def test_a_repeated_solve_reads_every_compiled_program_from_the_cache_and_profil
     assert second["from_cache"] == second["compilations"]  # nothing compiled again
     rows = second["seconds"]
     for row in ("start-up (interpreter, imports)", "problem file (read, check)", "training: compilation",
-                "training: optimiser steps", "metrics (fresh points)", "outputs: plots and report"):  # fmt: skip
+                "training: optimiser steps", "metrics (errors, discovery, verification)", "outputs: plots and report"):  # fmt: skip
         assert rows[row] >= 0, row
         assert row in printed
     assert sum(rows.values()) <= second["total_s"] + 0.05

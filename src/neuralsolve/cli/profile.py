@@ -21,7 +21,7 @@ PARTS = (
     ("training: optimiser steps", None),
     ("training: points, optimiser state, progress", None),
     ("classical reference", "reference"),
-    ("metrics (fresh points)", "metrics"),
+    ("metrics (errors, discovery, verification)", "metrics"),
     ("outputs: data", None),
     ("outputs: plots and report", None),
 )
