@@ -108,6 +108,41 @@ def test_a_reopened_neural_ode_gives_its_trajectories(neural_ode_run):
     np.testing.assert_allclose(sol.predict([1.0, 0.0], ts)[:, 0], np.cos(w * ts), atol=1e-6)
 
 
+@pytest.mark.slow  # two more solves of the shared one (make accuracy)
+def test_ctrl_c_then_resume_ends_as_the_uninterrupted_solve(neural_ode_files, neural_ode_run, tmp_path, monkeypatch):
+    """``neuralsolve solve`` stopped by Ctrl-C at the end of its Adam phase keeps the steps done, and
+    ``neuralsolve resume`` trains on from them to the uninterrupted run's constant and misfit."""
+    import json
+    import os
+    import signal
+
+    from click.testing import CliRunner
+
+    from neuralsolve.cli.main import main
+    from neuralsolve.cli.progress import Progress
+
+    update = Progress.update
+
+    def interrupted(self, record):
+        update(self, record)
+        if record["step"] == 100:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(Progress, "update", interrupted)
+    out = tmp_path / "run"
+    stopped = CliRunner().invoke(main, ["solve", str(neural_ode_files / "oscillator.toml"), "--out", str(out),
+                                        "--checkpoint-every", "0"])  # fmt: skip
+    assert stopped.exit_code == 130, stopped.output
+    assert json.loads((out / "metrics.json").read_text())["steps"] == 100
+    monkeypatch.undo()
+    resumed = CliRunner().invoke(main, ["resume", str(out)])
+    assert resumed.exit_code == 0 and "resuming from step 100 of 300" in resumed.output, resumed.output
+    after, full = (json.loads((d / "metrics.json").read_text()) for d in (out, neural_ode_run))
+    assert after["phases"] == full["phases"]
+    assert after["unknowns"]["k"] == pytest.approx(full["unknowns"]["k"], rel=1e-10)
+    assert after["data_misfit_rms"] == pytest.approx(full["data_misfit_rms"], rel=1e-8)
+
+
 @pytest.mark.slow  # moved out of make test for the CI budget; make accuracy runs it
 def test_a_diverging_vector_field_stops_with_status_and_finite_parameters():
     """y' = k y^2 with k started at 5 blows up at t = 0.2 < 2: the first solve fails, training
