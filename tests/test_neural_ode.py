@@ -182,6 +182,11 @@ def test_a_hidden_decay_term_is_discovered_and_verified_through_the_solver():
     assert sympy.expand(found - found.coeff(y) * y) == 0, formula  # one term: a multiple of y
     assert float(found.coeff(y)) == pytest.approx(-K, rel=1e-3), formula
     assert sol.metrics["verification"].startswith("re-solved with the formulas") and len(sol.metrics["discovery_candidates"]) >= 2
+    # the report draws the network along the first trajectory against the formula: it saves its values
+    t = np.linspace(0, 2, 50)[:, None]
+    network, y_t = sol.hidden_along(t)["F"], sol(t)[:, 0]
+    assert network.shape == (50,)
+    np.testing.assert_allclose(network, float(found.coeff(y)) * y_t, rtol=0.05, atol=0.02)
 
 
 @pytest.mark.slow  # moved out of make test for the CI budget; make accuracy runs it

@@ -86,6 +86,12 @@ class Solution:
         the grid (None: nothing of its own)."""
         return None
 
+    def hidden_along(self, points: np.ndarray) -> dict[str, np.ndarray]:
+        """Each hidden network's values along the solution at ``points``, for the report's curve
+        against its formula, where this kind of solution gives them itself (with
+        :meth:`report_arrays`); an inverse solve's are read by the report from its networks."""
+        return {}
+
     def remember(self, problem, settings: dict, checkpoint: Checkpoint | None) -> None:
         """Keep what :meth:`save` needs: the problem, the resolved settings and where the training
         state was saved (a :class:`Checkpoint`, or a :class:`Recorder` that kept it in memory)."""

@@ -76,7 +76,10 @@ def write_data(out: pathlib.Path, problem: Problem, sol: Solution, metrics: dict
         arrays["reference"] = reference
     own = sol.report_arrays()  # what a family's solution adds itself (a neural ODE's trajectories)
     if own is not None:
+        from .inverse import HIDDEN
+
         arrays.update(own)
+        arrays.update({HIDDEN.format(name): v for name, v in sol.hidden_along(points).items()})
     elif problem.inverse:  # what only the trained networks can tell the report
         from .inverse import saved_arrays
 

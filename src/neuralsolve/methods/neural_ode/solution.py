@@ -35,14 +35,19 @@ class ODESolution(Estimates, Solution):
 
     def trajectory(self, k: int, times) -> np.ndarray:
         """Training trajectory ``k`` (in the order of the data) at ``times``: (len(times), fields)."""
+        return self._states(k, times)[:, self.ode_model.field_states]
+
+    def _states(self, k: int, times) -> np.ndarray:
+        """Every state of training trajectory ``k`` at ``times``: (len(times), states)."""
         m = self.ode_model
         with jax.enable_x64(self.precision == "float64"):
             y0 = np.asarray(m.initial(self._params))[k]
-        return self.predict(y0, times, m.system.t0)
+        return self.predict(y0, times, m.system.t0, states=True)
 
-    def predict(self, y0, times, t0: float | None = None) -> np.ndarray:
+    def predict(self, y0, times, t0: float | None = None, *, states: bool = False) -> np.ndarray:
         """The learned system solved from the state ``y0`` (all states, in ``ode_model.system.states``
-        order) at ``t0`` (default: the domain's start), at ``times`` (any order): (len(times), fields)."""
+        order) at ``t0`` (default: the domain's start), at ``times`` (any order): (len(times), fields),
+        or every state with ``states=True``."""
         m = self.ode_model
         times = np.asarray(times, float)
         order = np.argsort(times, kind="stable")
@@ -53,8 +58,9 @@ class ODESolution(Estimates, Solution):
             dt = m.dtype
             ys, _, _, _ = jax.jit(m.predict)(self._params, jnp.full(1, t0, dt), jnp.asarray(times[order][None], dt),
                                              jnp.asarray(np.asarray(y0, float)[None], dt))  # fmt: skip
-        out = np.empty((len(times), len(self.fields)))
-        out[order] = np.asarray(ys[0])[:, m.field_states]
+        ys = np.asarray(ys[0])
+        out = np.empty((len(times), ys.shape[1] if states else len(self.fields)))
+        out[order] = ys if states else ys[:, m.field_states]
         return out
 
     def report_arrays(self) -> dict[str, np.ndarray]:
@@ -71,6 +77,17 @@ class ODESolution(Estimates, Solution):
         return {"ode_times": solved["times"], "ode_data": data, "ode_model": solved["states"][..., m.field_states],
                 "ode_dense_t": solved["grid"], "ode_dense": solved["dense"][..., m.field_states],
                 "ode_heldout": solved["heldout"]}  # fmt: skip
+
+    def hidden_along(self, points: np.ndarray) -> dict[str, np.ndarray]:
+        """Each hidden network's values along the first training trajectory at ``points`` (n, 1)
+        of time: where the solution's fields are those of calling it on ``points``."""
+        m = self.ode_model
+        if not m.system.networks:
+            return {}
+        times = np.asarray(points, float)[:, 0]
+        with jax.enable_x64(self.precision == "float64"):
+            hidden = m.system.hidden_values(m.statics, self._params["hidden"], np.c_[times, self._states(0, times)])
+        return {name: values for name, (_, values) in hidden.items()}
 
     def __repr__(self) -> str:
         found = ", ".join(f"{k}={v:.6g}" for k, v in self.unknowns.items())
