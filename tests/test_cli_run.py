@@ -6,6 +6,7 @@ import json
 import os
 import signal
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import POISSON_1D
@@ -121,6 +122,32 @@ def test_judge_flags_eigenvalues_and_keeps_other_statuses():
     assert ns.dispatch.judge(failed, 1e-2).status == "nonfinite"
     with pytest.raises(ns.ProblemError, match="tolerance must be a positive"):
         ns.Problem(ns.Interval(0, 1), "u", ["u = 0"], tolerance=0)
+
+
+def test_judge_flags_a_model_that_misses_its_data_by_far_more_than_their_noise():
+    """With the data's noise known, the data are a reference too: a misfit 3x the noise is no fit."""
+    from neuralsolve.dispatch import judge
+
+    t = np.linspace(0, 1, 10)
+    columns = {"t": t, "x": np.cos(t), "y": -np.sin(t)}
+    problem = lambda **noise: ns.Problem(ns.Interval(0, 1, "t"), ["x", "y"], ["diff(x, t) = y", "diff(y, t) = -x"],
+                                         data=ns.Data(columns, **noise))  # fmt: skip
+    noisy = problem(noise={"x": 0.01, "y": 0.02})
+
+    class Fake:
+        status, message, problem = "ok", "training completed", noisy
+        metrics = {"data_misfit_rms": {"x": 0.012, "y": 0.5}}
+
+    sol = judge(Fake(), 1e-2)
+    assert sol.status == "disagrees"
+    assert sol.message == ("solved, but the model misses its data by more than 3x their known noise (misfit RMS y 0.5 "
+                           "(25x its noise 0.02)): train longer, or the model cannot explain the data")  # fmt: skip
+    fits = Fake()
+    fits.metrics = {"data_misfit_rms": {"x": 0.012, "y": 0.03}}  # 1.2x and 1.5x the noise: a fit
+    assert judge(fits, 1e-2).status == "ok"
+    unknown = Fake()  # no noise given: nothing to judge the misfit by
+    unknown.problem = problem()
+    assert judge(unknown, 1e-2).status == "ok"
 
 
 def test_solve_refuses_to_replace_a_run_of_another_problem(tmp_path):

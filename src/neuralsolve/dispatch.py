@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 
 from ._errors import ProblemError
+from .discover.eliminate import field_noise
 from .loss.terms import Points
 from .methods import eigen, forward, inverse, march, neural_ode, operator
 from .methods.base import Family
@@ -146,10 +147,34 @@ def judge(sol: Solution, tolerance: float) -> Solution:
         sol.status = "disagrees"
         sol.message = (f"solved, but disagrees with {against} by {worst[1]:.2g} (relative error of {worst[0]}; "
                        f"tolerance {tolerance:g})" + ("" if sol.message == "training completed" else f"; {sol.message}"))  # fmt: skip
+    miss = data_miss(sol.metrics, getattr(sol, "problem", None))
+    if sol.status == "ok" and miss is not None:
+        sol.status, sol.message = "disagrees", f"solved, but {miss}"
     note = reference_level_note(sol.metrics)
     if note is not None:
         sol.message = f"{sol.message}; {note}"
     return sol
+
+
+# A model that explains its data misses them by about their noise (RMS misfit / noise near 1, within
+# a few 1/sqrt(2n) of it); three times the noise is far beyond chance for any data set
+MISFIT_NOISE_LIMIT = 3.0
+
+
+def data_miss(metrics: dict, problem: Problem | None) -> str | None:
+    """Words for a data misfit more than ``MISFIT_NOISE_LIMIT`` times the data's known noise, in
+    some field (None: none is, or no noise is known): when the data are the reference, a model
+    that misses them by that much has not converged, or cannot explain them."""
+    misfit = metrics.get("data_misfit_rms") or {}
+    if not misfit or problem is None or not problem.inverse.data:
+        return None
+    noise = field_noise(problem.inverse.data, problem.fields)
+    over = [f for f, m in misfit.items() if f in noise and m > MISFIT_NOISE_LIMIT * noise[f]]
+    if not over:
+        return None
+    shown = ", ".join(f"{f} {misfit[f]:.2g} ({misfit[f] / noise[f]:.0f}x its noise {noise[f]:.2g})" for f in over)
+    return (f"the model misses its data by more than {MISFIT_NOISE_LIMIT:g}x their known noise (misfit RMS {shown}): "
+            "train longer, or the model cannot explain the data")  # fmt: skip
 
 
 def reference_level_note(metrics: dict) -> str | None:
