@@ -176,11 +176,9 @@ def _oscillator_steps(ts, y0) -> int:
     import diffrax
     import jax.numpy as jnp
 
-    def field(t, y, args):
-        x = y / (1 + y)
-        return jnp.stack([x[1], -x[0]])
+    from neuralsolve.bench.peers.diffrax_neural_ode import oscillator  # the data's own field
 
-    sol = diffrax.diffeqsolve(diffrax.ODETerm(field), diffrax.Tsit5(), float(ts[0]), float(ts[-1]), float(ts[1] - ts[0]),
+    sol = diffrax.diffeqsolve(diffrax.ODETerm(oscillator), diffrax.Tsit5(), float(ts[0]), float(ts[-1]), float(ts[1] - ts[0]),
                               jnp.asarray(y0), saveat=diffrax.SaveAt(ts=jnp.asarray(ts)),
                               stepsize_controller=diffrax.PIDController(rtol=1e-3, atol=1e-6))  # fmt: skip
     return int(sol.stats["num_steps"])
