@@ -111,7 +111,7 @@ def test_a_solve_far_from_its_reference_says_so(tmp_path):
 
 def test_judge_flags_eigenvalues_and_keeps_other_statuses():
     class Fake:
-        status, message, problem = "ok", "training completed", None
+        status, message = "ok", "training completed"
         metrics = {"l2_relative_error": {"psi[0]": 1e-6}, "eigenvalue_errors": [1e-9, 4.4],
                    "eigenvalue_reference": "classical", "reference": "classical"}  # fmt: skip
 

@@ -147,7 +147,7 @@ def judge(sol: Solution, tolerance: float) -> Solution:
         sol.status = "disagrees"
         sol.message = (f"solved, but disagrees with {against} by {worst[1]:.2g} (relative error of {worst[0]}; "
                        f"tolerance {tolerance:g})" + ("" if sol.message == "training completed" else f"; {sol.message}"))  # fmt: skip
-    miss = data_miss(sol.metrics, sol.problem)
+    miss = data_miss(sol.metrics, getattr(sol, "problem", None))  # stand-ins for a solution may lack one
     if sol.status == "ok" and miss is not None:
         sol.status, sol.message = "disagrees", f"solved, but {miss}"
     note = reference_level_note(sol.metrics)
