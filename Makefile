@@ -13,6 +13,7 @@ $(PY):
 # The exact versions of constraints.txt: a new release of a dependency cannot break a fresh set-up.
 $(STAMP): pyproject.toml constraints.txt | $(PY)
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
+	$(PY) -m compileall -q src  # bytecode, as a wheel install has it: no command compiles the package's sources first
 	touch $(STAMP)
 
 demo: $(STAMP)  ## solve a bundled example and say where the results are

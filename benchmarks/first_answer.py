@@ -10,6 +10,10 @@ burgers_deepxde_settings.toml``. Each tool runs as a whole process, timed from o
 * neuralsolve, repeated run: the same command again, the cache now warm;
 * ``neuralsolve check`` on a bundled example (median of 5 runs).
 
+The package's bytecode is compiled first, as ``make`` does at set-up and a wheel install does:
+otherwise, where ``PYTHONDONTWRITEBYTECODE`` is set, every process compiles the sources it imports
+(0.1 s on ``check``, 2026-12-05), a cost no installed copy has.
+
 neuralsolve's own breakdown (``profile`` in metrics.json) gives the time spent besides the
 optimiser steps. Prints a table and, with ``--json FILE``, writes every figure.
 
@@ -82,6 +86,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="rounds of the three whole processes, alternated")
     args = parser.parse_args()
     commit = git_commit()  # at the start: the code that ran
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src")], check=True, capture_output=True)
     print(f"# time to the first answer; {platform.machine()}, {os.cpu_count()} cores ({cpu_model()}); "
           f"whole processes; commit {commit}")  # fmt: skip
     print(f"{'round':>5} {'tool':<44} {'wall s':>7} {'vs DeepXDE':>10} {'besides steps s':>16} {'L2 error':>9}")
