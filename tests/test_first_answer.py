@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import jax
 import numpy as np
 import pytest
 from jax import monitoring
@@ -50,6 +51,19 @@ def test_the_profiles_start_up_is_no_longer_than_the_process_ran():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     wall = time.perf_counter() - start
     assert 0.0 < float(out.stdout) <= wall + 0.02  # one clock tick (10 ms) of rounding, twice
+
+def test_an_exact_solution_is_one_compiled_program_per_field():
+    """Run op by op, heat's exact solution was ten compilations for each new number of points."""
+    problem = ns.load(ROOT / "src/neuralsolve/examples" / "heat.toml")  # u = exp(-pi^2 t) sin(pi x)
+    points = np.random.default_rng(0).random((37, 2))
+    _COMPILES.clear()
+    with jax.enable_x64(True):
+        values = np.asarray(problem.exact_at("u", points))
+        assert len(_COMPILES) == 1
+        np.testing.assert_allclose(values, np.exp(-np.pi**2 * points[:, 1]) * np.sin(np.pi * points[:, 0]), rtol=1e-13)
+        problem.exact_at("u", points[:20])  # the same program, traced for a new shape
+    assert len(_COMPILES) == 2
+
 
 def test_a_background_reference_is_the_same_reference():
     problem = ns.load(ROOT / "src/neuralsolve/examples" / "ode_system.toml")  # solve_ivp: no exact solution given
