@@ -109,6 +109,8 @@ def test_oscillator_with_an_envelope_scale():
     values = sol(x, "psi")
     assert np.all(values[:, [0, 2]] == 0.0)  # the Dirichlet ends stay exact under the envelope
     assert abs(values[0, 1]) > 0.5  # the ground state peaks at 0 (π^(-1/4) ≈ 0.75)
+    # each state's start search is profiled as such, not as set-up (it fits networks: seconds)
+    assert [part for part, *_ in sol.spans].count("start") == 2
 
 
 def test_states_are_listed_by_eigenvalue_whatever_order_they_trained_in():

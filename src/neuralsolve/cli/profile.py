@@ -12,18 +12,20 @@ import sys
 import threading
 import time
 
-# the rows of the breakdown, in order, with the solution's span names they total
+# the rows of the breakdown, in order, each with its key: a span name of the solution or the
+# command ("load", "setup", ...), or a figure the breakdown computes ("start-up", "compilation", ...)
 PARTS = (
-    ("start-up (interpreter, imports)", None),
-    ("problem file (read, check)", None),
+    ("start-up (interpreter, imports)", "start-up"),
+    ("problem file (read, check)", "load"),
     ("set-up (model, points)", "setup"),
-    ("training: compilation", None),
-    ("training: optimiser steps", None),
-    ("training: points, optimiser state, progress", None),
+    ("start values (fitted candidates)", "start"),
+    ("training: compilation", "compilation"),
+    ("training: optimiser steps", "steps"),
+    ("training: points, optimiser state, progress", "between steps"),
     ("classical reference", "reference"),
     ("metrics (errors, discovery, verification)", "metrics"),
-    ("outputs: data", None),
-    ("outputs: plots and report", None),
+    ("outputs: data", "data"),
+    ("outputs: plots and report", "report"),
 )
 _COMPILE_EVENTS = ("/jax/core/compile/jaxpr_trace_duration", "/jax/core/compile/jaxpr_to_mlir_module_duration",
                    "/jax/core/compile/backend_compile_duration")  # fmt: skip
@@ -100,22 +102,17 @@ class Profile:
         training, chunks = by_part.get("training", []), by_part.get("steps", [])
         compiled = self.compile_seconds(training)
         steps = seconds.get("steps", 0.0) - self.compile_seconds(chunks)  # a phase's first chunk compiles it
-        rows = {
-            PARTS[0][0]: None if self.started is None or "load" not in by_part else by_part["load"][0][1] - self.started,
-            PARTS[1][0]: seconds.get("load"),
-            PARTS[2][0]: seconds.get("setup"),
-            PARTS[3][0]: compiled if training else None,
-            PARTS[4][0]: steps if training else None,
-            PARTS[5][0]: seconds["training"] - compiled - steps if training else None,
-            PARTS[6][0]: seconds.get("reference"),
-            PARTS[7][0]: seconds.get("metrics"),
-            PARTS[8][0]: seconds.get("data"),
-            PARTS[9][0]: seconds.get("report"),
+        computed = {
+            "start-up": None if self.started is None or "load" not in by_part else by_part["load"][0][1] - self.started,
+            "compilation": compiled if training else None,
+            "steps": steps if training else None,
+            "between steps": seconds["training"] - compiled - steps if training else None,
         }
+        rows = {row: computed[key] if key in computed else seconds.get(key) for row, key in PARTS}
         rows = {k: round(v, 3) for k, v in rows.items() if v is not None}
         end = max(b for _, _, b in spans) if spans else time.perf_counter()
         start = self.started if self.started is not None else min((a for _, a, _ in spans), default=end)
-        steps = rows.get(PARTS[4][0], 0.0)
+        steps = computed["steps"] or 0.0
         return {"seconds": rows, "total_s": round(end - start, 3), "besides_steps_s": round(end - start - steps, 3),
                 "compilations": self.compilations, "from_cache": self.cache_hits}  # fmt: skip
 

@@ -45,9 +45,11 @@ def solve_eigen(problem: Problem, settings: dict, *, derivatives: str, callback,
         schedule = Schedule(log_every, settings["weighting"], settings["redraw"])
         total = sum(p.steps for p in phases)
         params, fits = [], []
+        spans.append(("setup", began, time.perf_counter()))
+        began = time.perf_counter()
         for n in range(problem.eigen.states):
-            start, sampler = setup.state(n, params)
-            spans.append(("setup", began, time.perf_counter()))
+            start, sampler = setup.state(n, params)  # the best of its start candidates (eigen/start.py)
+            spans.append(("start", began, time.perf_counter()))
             began = time.perf_counter()
             # each kind of phase computes only the terms it minimises (see _state_terms)
             result = fit(setup.terms["variational"], start, sampler, phases, weights=setup.weights, masks=masks,
