@@ -1,6 +1,8 @@
 """Caches that make the second solve of a problem start at once: JAX's persistent compilation
-cache (the compiled programs) and the low-discrepancy collocation points (SciPy's Sobol and
-Halton sequences, whose import alone costs 0.7 s).
+cache (the compiled programs), the low-discrepancy collocation points (SciPy's Sobol and
+Halton sequences, whose import alone costs 0.7 s) and the values of classical references
+(:mod:`neuralsolve.reference.stored`: a method-of-lines solve takes 1-6 s of a core that training
+otherwise has).
 
 JAX keys each entry by the program, the JAX and jaxlib versions and the device, so entries are
 never used across versions or machines they do not fit. The command line turns the cache on by
@@ -16,7 +18,7 @@ import pathlib
 ENV = "NEURALSOLVE_CACHE_DIR"
 OFF = ("off", "none", "0", "false", "")
 MAX_BYTES = 1 << 30  # JAX evicts the least recently used entries past this size
-_POINTS: list = []  # the folder of cached point sets, once enabled
+_FOLDERS: dict = {}  # what is kept ("points", "references") -> its folder, once enabled
 
 
 def default_directory() -> pathlib.Path | None:
@@ -40,6 +42,7 @@ def enable_compilation_cache(directory=None) -> pathlib.Path | None:
     if directory is None:
         return None
     cache_points(directory.parent / "points")
+    store_references(directory.parent / "references")
     import jax
 
     jax.config.update("jax_compilation_cache_dir", str(directory))
@@ -52,9 +55,27 @@ def enable_compilation_cache(directory=None) -> pathlib.Path | None:
 def cache_points(directory) -> None:
     """Keep low-discrepancy point sets in ``directory`` (``enable_compilation_cache`` does, beside
     the compiled programs); None stops it."""
-    _POINTS[:] = [] if directory is None else [pathlib.Path(directory)]
+    _keep("points", directory)
+
+
+def store_references(directory) -> None:
+    """Keep classical references' values in ``directory`` (``enable_compilation_cache`` does, beside
+    the compiled programs); None stops it."""
+    _keep("references", directory)
+
+
+def _keep(kind: str, directory) -> None:
+    if directory is None:
+        _FOLDERS.pop(kind, None)
+    else:
+        _FOLDERS[kind] = pathlib.Path(directory)
 
 
 def points_directory() -> pathlib.Path | None:
     """Where point sets are cached, or None."""
-    return _POINTS[0] if _POINTS else None
+    return _FOLDERS.get("points")
+
+
+def references_directory() -> pathlib.Path | None:
+    """Where classical references' values are kept, or None."""
+    return _FOLDERS.get("references")

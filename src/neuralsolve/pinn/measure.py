@@ -3,7 +3,7 @@ solution, else a classical one)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -24,23 +24,35 @@ METRICS = ("residual_rms", "residual_rms_per_equation", "reference", "reference_
 AT_REFERENCE_LEVEL = 2.0
 
 
-def reference_for(problem: Problem) -> Callable | None:
-    """``values(points) -> (n, n_fields)`` of the exact solution, else of a classical one, else None."""
+def reference_for(problem: Problem, expected: Sequence[np.ndarray] | None = None) -> Callable | None:
+    """``values(points) -> (n, n_fields)`` of the exact solution, else of a classical one, else None.
+
+    ``expected``: the point sets the reference will be asked for; given, a classical reference is
+    kept on disk (:func:`~neuralsolve.reference.stored.stored`), and one kept with them is not solved again."""
     if has_exact(problem):
         return exact_values(problem)
-    if problem.reference == "auto":
-        from ..reference import classical_reference
+    if problem.reference != "auto":
+        return None
+    if expected is None:
+        return _classical(problem)
+    from ..reference.stored import stored
 
-        classical = classical_reference(problem)
-        if classical is not None:
+    return stored(problem, lambda: _classical(problem), expected)
 
-            def values(pts):
-                return classical.values(pts)
 
-            values.method = classical.method  # named in metrics and reports
-            values.error_estimate = classical.error_estimate  # its own estimated relative L2 error
-            return values
-    return None
+def _classical(problem: Problem) -> Callable | None:
+    from ..reference import classical_reference
+
+    classical = classical_reference(problem)
+    if classical is None:
+        return None
+
+    def values(pts):
+        return classical.values(pts)
+
+    values.method = classical.method  # named in metrics and reports
+    values.error_estimate = classical.error_estimate  # its own estimated relative L2 error
+    return values
 
 
 class BackgroundReference:
@@ -50,17 +62,21 @@ class BackgroundReference:
     A classical reference is NumPy and SciPy work, and training is mostly compiled XLA code that
     releases the interpreter: computing the reference while the network trains takes it off the
     time to the first answer. Started once training's program is traced (which needs the
-    interpreter itself), while XLA compiles it. An exact solution needs no thread.
+    interpreter itself), while XLA compiles it. An exact solution needs no thread. ``expected()``:
+    the point sets it will be asked for, to keep it on disk (see :func:`reference_for`).
     """
 
-    def __init__(self, problem: Problem, x64: bool):
-        self.problem = problem
+    def __init__(self, problem: Problem, x64: bool, expected: Callable[[], Sequence[np.ndarray]] | None = None):
+        self.problem, self.expected = problem, expected
         self.needed = not has_exact(problem) and problem.reference == "auto"
         self._work = Background("neuralsolve-reference", x64)
 
     def start(self) -> None:
         if self.needed:
-            self._work.start(reference_for, self.problem)
+            self._work.start(self._solve)
+
+    def _solve(self) -> Callable | None:
+        return reference_for(self.problem, None if self.expected is None else self.expected())
 
     def __call__(self) -> Callable | None:
         if not self.needed:

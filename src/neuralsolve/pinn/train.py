@@ -19,7 +19,7 @@ from ..solution import Solution
 from ..train.checkpoint import Checkpoint
 from ..train.fit import Schedule, fit
 from ..train.sharding import OneDevice, check_split, placement, whole_copies
-from .measure import BackgroundReference, PreparedMetrics, evaluate_metrics
+from .measure import BackgroundReference, PreparedMetrics, evaluate_metrics, fresh_points
 from .model import build_model
 from .settings import dtype_of
 
@@ -70,7 +70,9 @@ def train_network(problem: Problem, settings: dict, *, derivatives: str, callbac
         reference = [1.0] * len(problem.equations) + [0.0] * len(problem.penalties)
         schedule = Schedule(log_every, settings["weighting"], settings["redraw"], resample)
         clock.append(time.perf_counter())
-        pending = BackgroundReference(problem, precision == "float64") if measure else None
+        # kept on disk with its values at the metrics' points: a repeated solve reads them
+        expected = lambda: [np.asarray(fresh_points(problem, seed), dtype)]  # noqa: E731
+        pending = BackgroundReference(problem, precision == "float64", expected) if measure else None
         # a compiled program is made for one placement: prepared only on one device
         prepared = PreparedMetrics(problem, model, seed, derivatives, dtype, precision == "float64") \
             if measure and where.count == 1 else None  # fmt: skip
