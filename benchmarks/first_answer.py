@@ -7,7 +7,8 @@ burgers_deepxde_settings.toml``. Each tool runs as a whole process, timed from o
 * DeepXDE: ``benchmarks/peers/deepxde_burgers.py`` (100 warm-up + 5900 Adam steps, then its
   error against the reference data), with the interpreter of ``--peer-python``;
 * neuralsolve, first run: ``neuralsolve solve FILE --profile`` with an empty compilation cache;
-* neuralsolve, repeated run: the same command again, the cache now warm;
+* neuralsolve, repeated run: the same command again, the cache now warm (compiled programs, point
+  sets, the classical reference's values);
 * ``neuralsolve check`` on a bundled example (median of 5 runs).
 
 The package's bytecode is compiled first, as ``make`` does at set-up and a wheel install does:
