@@ -207,7 +207,8 @@ def test_state_terms_match_the_projected_state_differentiated_directly():
 
         @jax.jit  # one compilation rather than one per operation
         def compare(p, data):
-            T = orthogonal_rows(setup.raw(finished), qw, True)
+            raw = jnp.stack([jax.vmap(lambda y, q=q: model(q["net"], y)[0])(qx) for q in finished])
+            T = orthogonal_rows(raw, qw, True)
 
             def lower(y):
                 return T @ jnp.stack([model(q["net"], y)[0] for q in finished])
@@ -288,3 +289,28 @@ def test_a_morse_well_gives_its_three_lowest_states_in_order():
     np.testing.assert_allclose(sol.eigenvalues, sol.metrics["reference_eigenvalues"], rtol=1e-4)
     np.testing.assert_allclose(sol.metrics["reference_eigenvalues"], [13.1421, 33.4264, 45.7107], rtol=1e-4)
     assert max(sol.metrics["l2_relative_error"].values()) < 1e-2
+
+
+def test_the_lower_states_combination_compiles_once_for_every_state():
+    """Gram–Schmidt of the finished states ran as one program per number of them (4 states: 8
+    compilations, 2.3 s of a first run); now every count runs the program of all states, the rows
+    past the finished ones filled by later start networks, and the finished rows are unchanged."""
+    import jax
+    import jax.numpy as jnp
+
+    from neuralsolve.methods.eigen.train import _leading, _values_at, orthogonal_rows
+
+    problem = ns.Problem(ns.Interval(0, 1), "psi", "-diff(psi, x, 2) = E*psi", [ns.Dirichlet("psi", 0)],
+                         eigen=Eigen("E", 4))  # fmt: skip
+    with jax.enable_x64(True):
+        setup, finished, _, _ = _traced_setup(problem, 3)
+        before = [f._cache_size() for f in (_values_at, orthogonal_rows, _leading)]
+        combined = [setup.combination(finished[:n]) for n in (1, 2, 3)]
+        after = [f._cache_size() for f in (_values_at, orthogonal_rows, _leading)]
+        assert all(a - b <= 1 for a, b in zip(after, before)), (before, after)  # at most one new program each
+        for n, T in zip((1, 2, 3), combined):
+            raw = jnp.stack([jax.vmap(lambda y, q=q: setup.model(q["net"], y)[0])(setup.quad_x) for q in finished[:n]])
+            alone = orthogonal_rows(raw, setup.quad_w, problem.eigen.normalize)  # the finished states only
+            assert T.shape == (3, 3)
+            np.testing.assert_allclose(T[:n, :n], alone, rtol=1e-12, atol=1e-12)
+            assert not np.any(T[n:]) and not np.any(T[:, n:])
