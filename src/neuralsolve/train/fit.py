@@ -422,6 +422,12 @@ def _chunk_runner(phase, terms: Callable, stochastic: bool, record_terms: Callab
     an eigenproblem) compile once. ``stochastic``: ``terms`` takes the step number. ``rows``: the
     loss as residual rows, for a phase that ``uses_rows``."""
     patience = phase.patience
+    # The terms as a jitted function inside the chunk: JAX traces it once per argument shapes, so
+    # every phase of a fit (the same terms, the same data) shares one trace, and a quasi-Newton
+    # program, which evaluates the loss in three places, is smaller (heat.toml's L-BFGS program:
+    # tracing 0.48-0.84 -> 0.29 s, XLA 3.97-4.92 -> 3.78-4.16 s; the same steps to the bit). The
+    # progress record's terms stay as they are: jitted too, Burgers' Adam steps ran 6% slower.
+    at = _jit(terms)
 
     @jax.jit
     def run(carry, data, weights, n):
@@ -429,7 +435,7 @@ def _chunk_runner(phase, terms: Callable, stochastic: bool, record_terms: Callab
         w = weights * carry[7]
 
         def loss(p, step):
-            return jnp.sum(w * (terms(p, data, step) if stochastic else terms(p, data)))
+            return jnp.sum(w * (at(p, data, step) if stochastic else at(p, data)))
 
         def cond(c):
             return (c[0] < stop_at) & (c[6] == RUNNING)
