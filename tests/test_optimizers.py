@@ -217,3 +217,23 @@ def test_the_phases_step_takes_the_steps_of_optaxs_chained_line_search(phase):
             np.testing.assert_allclose(ours["x"], theirs["x"], rtol=1e-9, atol=1e-12)
         assert any(abs(t - 1.0) > 1e-6 for t in stepsizes)  # the full line search ran at least once
         assert float(_rosenbrock(ours)) < 0.5  # from 5 at the start
+
+
+def test_the_phases_of_a_fit_trace_the_terms_once_for_the_loss():
+    """Each chunk evaluates the loss through one jitted function of the terms: traced once for
+    the Adam and L-BFGS programs together (before, once per place a program evaluated it: three
+    in L-BFGS's step and line search, one in Adam's), the same steps to the bit."""
+    from neuralsolve.train.fit import fit
+
+    traced = []
+    x = jnp.linspace(-1.0, 1.0, 16)
+
+    def terms(p, data):
+        traced.append(1)  # runs once per trace, not per step
+        return jnp.stack([jnp.mean((p["a"] * data + p["b"] - jnp.sin(data)) ** 2), 1e-3 * p["a"] ** 2])
+
+    result = fit(terms, {"a": jnp.zeros(()), "b": jnp.zeros(())}, lambda draw: x,
+                 [ns.Adam(20, 1e-2), ns.LBFGS(20)], weights=[1.0, 1.0])  # fmt: skip
+    # one trace for the loss of both programs, one for each progress record's terms (left outside)
+    assert len(traced) == 3
+    assert result.status == "ok" and float(result.params["a"]) > 0.5
