@@ -113,3 +113,19 @@ def test_a_background_reference_keeps_what_the_metrics_ask_for(tmp_path, store):
         values = pending()(POINTS)
     assert solves[0] == 1
     np.testing.assert_array_equal(values, reference_for(load(tmp_path, ODE))(POINTS))
+
+
+def test_a_reference_that_cannot_be_solved_is_not_kept(tmp_path, store):
+    """No classical method, or a solve that fails (with a warning saying why): nothing is kept, so
+    a repeated solve tries again and says why again."""
+    folder, _ = store
+    failed = []
+
+    def fails():
+        failed.append(1)
+        return None
+
+    problem = load(tmp_path, ODE)
+    assert stored(problem, fails, [POINTS]) is None
+    assert stored(problem, fails, [POINTS]) is None
+    assert len(failed) == 2 and not any(p.name == "reference.json" for p in folder.rglob("*"))

@@ -42,7 +42,8 @@ def stored(problem: Problem, solve: Callable[[], Callable | None], expected: Seq
 
     When the problem is kept with the values at every point set in ``expected``, nothing is solved
     now: each later call reads its points' values, and a point set never asked for before solves
-    the reference then (once). Otherwise ``solve()`` runs now, and each call's values are kept."""
+    the reference then (once). Otherwise ``solve()`` runs now, and each call's values are kept
+    (none when it gives None)."""
     folder = _folder(problem)
     if folder is None:
         return solve()
@@ -50,10 +51,10 @@ def stored(problem: Problem, solve: Callable[[], Callable | None], expected: Seq
     live: list = []  # the reference solved in this process, once needed
     if about is None or not all(_values_path(folder, p).exists() for p in expected):
         live.append(solve())
-        about = {} if live[0] is None else {"method": live[0].method, "error_estimate": live[0].error_estimate}
+        if live[0] is None:  # nothing kept: a classical solve that fails says why (a warning) every time
+            return None
+        about = {"method": live[0].method, "error_estimate": live[0].error_estimate}
         _write(folder / ABOUT, lambda f: f.write(json.dumps(about).encode()))
-    if not about:
-        return None
 
     def values(points) -> np.ndarray:
         path = _values_path(folder, points)
