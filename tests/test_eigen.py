@@ -314,3 +314,36 @@ def test_the_lower_states_combination_compiles_once_for_every_state():
             assert T.shape == (3, 3)
             np.testing.assert_allclose(T[:n, :n], alone, rtol=1e-12, atol=1e-12)
             assert not np.any(T[n:]) and not np.any(T[:, n:])
+
+
+def test_the_ladder_candidates_are_one_program_for_every_state():
+    """The start search's ladder steps ``(x - <x>) φ_k``, projected off the lower states, ran as some
+    thirty operations each compiled for itself, again for each number of lower states; now one
+    program, the same quotients as the operations one by one on the unpadded states."""
+    import jax
+    import jax.numpy as jnp
+
+    from neuralsolve.methods.eigen import start
+    from neuralsolve.methods.eigen.quadrature import rayleigh_quotient
+
+    problem = ns.Problem(ns.Interval(0, 1), "psi", "-diff(psi, x, 2) = E*psi", [ns.Dirichlet("psi", 0)],
+                         eigen=Eigen("E", 4))  # fmt: skip
+    with jax.enable_x64(True):
+        setup, finished, _, _ = _traced_setup(problem, 3)
+        needed = frozenset(problem.equations[0].needed) | {()}
+        before = start._ladder_step._cache_size()
+        for n in (1, 2, 3):
+            k, shape = start._lowest_ladder(setup, finished[:n])
+            at = setup.at(finished[:n], setup.combination(finished[:n]), setup.quad_x, needed | {(0,)})
+            phi = {d: v[:n, :, 0] for d, v in at.items()}  # the states alone, unpadded
+            x, w = setup.quad_x, setup.quad_w
+            density = w * phi[()][k] ** 2
+            line = x[:, 0] - jnp.sum(density * x[:, 0]) / jnp.sum(density)
+            alone = {d: line * phi[d][k] + (d.count(0) * phi[start._drop(d, 0)][k] if 0 in d else 0.0) for d in needed}
+            c = (phi[()] @ (w * alone[()])) / jnp.sum(w * phi[()] ** 2, axis=1)
+            projected = {d: (alone[d] - c @ phi[d])[:, None] for d in needed}
+            q, padded = start._ladder_step(problem, needed, 0, {d: v[:, :, 0] for d, v in at.items()}, n, k, x, w)
+            np.testing.assert_allclose(float(q), float(rayleigh_quotient(problem, projected, x, w)), rtol=1e-10)
+            np.testing.assert_allclose(padded, alone[()] / jnp.sqrt(jnp.sum(w * alone[()] ** 2)), rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(shape, padded, rtol=1e-10, atol=1e-12)
+        assert start._ladder_step._cache_size() - before <= 1
