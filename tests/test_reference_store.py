@@ -9,7 +9,7 @@ import pytest
 
 import neuralsolve as ns
 import neuralsolve.reference
-from neuralsolve.compile_cache import store_references
+from neuralsolve.compile_cache import references_directory, store_references
 from neuralsolve.pinn.measure import BackgroundReference, reference_for
 from neuralsolve.reference.stored import stored
 
@@ -29,9 +29,10 @@ def store(tmp_path, monkeypatch):
         return solve(problem, **kwargs)
 
     monkeypatch.setattr(neuralsolve.reference, "classical_reference", counted)  # where measuring finds it
+    before = references_directory()  # a command run earlier in this process may have set one
     store_references(tmp_path / "references")
     yield tmp_path / "references", solves
-    store_references(None)
+    store_references(before)
 
 
 def load(tmp_path, text: str, name: str = "problem.toml"):
