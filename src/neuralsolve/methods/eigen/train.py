@@ -143,8 +143,7 @@ class Setup:
             shape = (slots, x.shape[0], len(self.problem.fields))
             return {d: jnp.zeros(shape, self.dtype) for d in wanted}
         # padded to every slot (zero columns of T), so one compiled evaluation serves every state
-        nets = [p["net"] for p in finished] + self.nets[: slots - len(finished)]
-        return _combined_at(self.model, nets, T, x, wanted, self.method)
+        return _combined_at(self.model, self._networks(finished, slots), T, x, wanted, self.method)
 
     def orthogonal(self, params: list):
         """:func:`orthogonal_rows` (states, states) whose first k rows are those of the k states
@@ -152,8 +151,13 @@ class Setup:
         start networks of the states after them fill the other rows (Gram–Schmidt in order leaves
         the first k rows as they are, zero past column k): one compiled program for any k, not one
         per state (infinite_well, first run: 8 compilations, 2.3 s, before)."""
-        nets = [p["net"] for p in params] + self.nets[len(params) :]
+        nets = self._networks(params, self.problem.eigen.states)
         return orthogonal_rows(_values_at(self.model, nets, self.quad_x), self.quad_w, self.problem.eigen.normalize)
+
+    def _networks(self, params: list, count: int) -> list:
+        """The networks of the states ``params``, then the start networks of the states after them,
+        ``count`` in all: a fixed number, so that one compiled program serves any number of states."""
+        return [p["net"] for p in params] + self.nets[len(params) : count]
 
     def solution(self, params: list, fits: list) -> EigenSolution:
         """One solution of the states found (``state(n)`` was called for each).
@@ -162,8 +166,9 @@ class Setup:
         parameter E_n: the quotient's error is quadratic in the state's error (the parameter's is
         linear), which on the oscillator makes it 10 to 1000 times more accurate.
         """
-        k = len(params)  # all states, unless a solve was stopped
-        T = self.orthogonal(params) if k == self.problem.eigen.states else self.orthogonal(params)[:k, :k]
+        k, T = len(params), self.orthogonal(params)
+        if k < self.problem.eigen.states:  # a stopped solve: the rows and columns of the states found
+            T = T[:k, :k]
         eigenvalues = [float(self.rayleigh(p, {"lower": self.lower(params[:n]), "scale": jnp.asarray(self.scales[n], self.dtype)}))
                        for n, p in enumerate(params)]  # fmt: skip
         # States train lowest first, but one that settled on a higher state (a deep, narrow well
