@@ -5,6 +5,8 @@ import io
 import json
 import os
 import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -79,6 +81,23 @@ def test_progress_without_a_terminal_writes_plain_lines(monkeypatch):
     steps = [int(line.split(" step ")[1].split("/")[0]) for line in lines]
     assert steps == [100, 500, 600, 1000]  # the first, 12 s later, a change of phase, 12 s later (the last)
     assert "lbfgs step 600/1000 (60%)  loss 1.667e-03" in lines[2] and "left" in lines[2]
+
+
+def test_progress_imports_rich_for_a_terminal_only():
+    """A pipe or a log gets plain lines without importing Rich (0.02-0.05 s); a terminal gets its bar."""
+    code = ("import io, sys\nfrom neuralsolve.cli.progress import Progress\n"
+            "with Progress(10, stream=io.StringIO()) as p:\n"
+            "    p.update({'phase': 'adam', 'step': 10, 'loss': 1.0, 'elapsed': 1.0})\n"
+            "assert 'rich' not in sys.modules\n")  # fmt: skip
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    with Progress(10, stream=Terminal()) as progress:
+        progress.update({"phase": "adam", "step": 10, "loss": 1.0, "elapsed": 1.0})
+    assert progress._bar.tasks[0].completed == 10
 
 
 def test_progress_estimates_the_time_left_from_the_steps_after_compilation(monkeypatch):
