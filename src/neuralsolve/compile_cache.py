@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+from collections.abc import Callable
 
 ENV = "NEURALSOLVE_CACHE_DIR"
 OFF = ("off", "none", "0", "false", "")
@@ -79,3 +80,16 @@ def points_directory() -> pathlib.Path | None:
 def references_directory() -> pathlib.Path | None:
     """Where classical references' values are kept, or None."""
     return _FOLDERS.get("references")
+
+
+def write_whole(path: pathlib.Path, write: Callable) -> None:
+    """``write(file)`` into ``path``, which is then whole or absent, even with two solves writing at
+    once (each writes its own partial file, then renames it); a cache that cannot be written only
+    costs time, so an OSError is swallowed."""
+    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(partial, "wb") as f:
+            write(f)
+        partial.replace(path)
+    except OSError:
+        partial.unlink(missing_ok=True)

@@ -27,7 +27,7 @@ from importlib import metadata
 
 import numpy as np
 
-from ..compile_cache import references_directory
+from ..compile_cache import references_directory, write_whole
 from ..problem.problem import Problem
 
 ABOUT = "reference.json"
@@ -54,7 +54,7 @@ def stored(problem: Problem, solve: Callable[[], Callable | None], expected: Seq
         if live[0] is None:  # nothing kept: a classical solve that fails says why (a warning) every time
             return None
         about = {"method": live[0].method, "error_estimate": live[0].error_estimate}
-        _write(folder / ABOUT, lambda f: f.write(json.dumps(about).encode()))
+        write_whole(folder / ABOUT, lambda f: f.write(json.dumps(about).encode()))
 
     def values(points) -> np.ndarray:
         path = _values_path(folder, points)
@@ -67,7 +67,7 @@ def stored(problem: Problem, solve: Callable[[], Callable | None], expected: Seq
         if live[0] is None:
             raise RuntimeError(f"the classical reference kept in {folder} could not be solved again")
         out = np.asarray(live[0](points), float)
-        _write(path, lambda f: np.save(f, out))
+        write_whole(path, lambda f: np.save(f, out))
         return out
 
     values.method, values.error_estimate = about["method"], about["error_estimate"]
@@ -127,17 +127,6 @@ def _read_about(folder: pathlib.Path) -> dict | None:
         return json.loads((folder / ABOUT).read_text())
     except (OSError, ValueError):
         return None
-
-
-def _write(path: pathlib.Path, write: Callable) -> None:
-    """Write a file whole or not at all, even with two solves writing at once."""
-    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(partial, "wb") as f:
-            write(f)
-        partial.replace(path)
-    except OSError:
-        partial.unlink(missing_ok=True)
 
 
 def _prune(root: pathlib.Path) -> None:

@@ -4,14 +4,13 @@ Domains map these points onto interiors, boundaries and faces, so a low-discrepa
 (Sobol, Halton) stays low-discrepancy on every region.
 """
 
-import os
 import warnings
 from importlib import metadata
 
 import numpy as np
 
 from .._errors import ProblemError
-from ..compile_cache import points_directory
+from ..compile_cache import points_directory, write_whole
 
 METHODS = ("uniform", "sobol", "halton")
 
@@ -38,11 +37,9 @@ def unit_points(n: int, dim: int, method: str, seed: int) -> np.ndarray:
     points = _sequence(n, dim, method, seed)
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(partial, points)
-        partial.replace(path)  # whole or absent, even with two solves writing at once
     except OSError:  # a cache that cannot be written only costs time
-        pass
+        return points
+    write_whole(path, lambda f: np.save(f, points))
     return points
 
 
