@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from neuralsolve.dispatch import family_for
 from neuralsolve.report.outputs import evaluation_grid, render_report
 from neuralsolve.report.page import page, sci
-from neuralsolve.report.plots import history_figure, phase_starts, solution_figure
+from neuralsolve.report.plots import frame_of, history_figure, phase_starts, solution_figure
 from neuralsolve.spec.load import load
 
 HEAT = """\
@@ -172,7 +172,7 @@ equations = ["diff(u, x, 2) = 0"]
 x = [0, 1]
 """)
     x = np.linspace(0, 1, 11)[:, None]
-    fig = solution_figure(problem, x, (11,), x[:, 0], x[:, 0] ** 2, "u", "exact solution")
+    fig = solution_figure(frame_of(problem), x, (11,), x[:, 0], x[:, 0] ** 2, "u", "exact solution")
     axes = fig.get_axes()
     assert len(axes) == 2
     for ax in axes:

@@ -89,13 +89,14 @@ def rescale(phases: list, total: int) -> list:
 
 
 def finish(directory, problem: Problem, family, solution: Solution, seed: int, profile=None,
-           report: bool = True, announce: Callable | None = None) -> tuple[dict, list]:  # fmt: skip
+           report: bool = True, announce: Callable | None = None, helpers=None) -> tuple[dict, list]:  # fmt: skip
     """Write the outputs of a finished (or stopped) solve of the run in ``directory``: metrics.json,
     history.json, solution.npz and (``report``) the plots and report.html. Returns the metrics and
     the files written; without ``report``, the plots and report.html of an earlier solve in
     ``directory`` are removed. ``profile`` (optional) times the parts; its breakdown is kept in the metrics.
     ``announce(metrics)`` (optional) is called once the data are written, before the plots: the
-    answer can be given while they are drawn."""
+    answer can be given while they are drawn. ``helpers`` (optional,
+    :class:`~neuralsolve.report.drawing.Helpers`) draw the plots."""
     import contextlib
 
     from .report.outputs import metrics_record, render_report, write_data
@@ -110,7 +111,7 @@ def finish(directory, problem: Problem, family, solution: Solution, seed: int, p
         announce(metrics)
     if report:
         with span("report"):
-            files += render_report(directory, problem, family)
+            files += render_report(directory, problem, family, helpers)
     else:
         _remove_report(directory)
     if profile is not None:

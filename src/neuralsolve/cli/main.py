@@ -105,17 +105,20 @@ def check(file: str) -> None:
 def solve(file: str, out: str | None, steps: int | None, precision: str | None, seed: int | None,
           checkpoint_every: float, show_profile: bool, force: bool, no_report: bool) -> None:  # fmt: skip
     """Solve a problem FILE and write metrics, solution, plots and a report."""
-    profile = _start_profile()
-    from .. import rundir
-    from ..spec.load import load
+    from ..report.drawing import helping
 
-    with profile.span("load"):
-        load(file)  # validate before anything is written
-        out = out or pathlib.Path("runs") / pathlib.Path(file).stem
-        if not force:
-            _refuse_to_replace(pathlib.Path(out), pathlib.Path(file))
-        out_dir = rundir.create(out, file, steps=steps, precision=precision, seed=seed)
-    _run(out_dir, checkpoint_every, resume=False, profile=profile, show_profile=show_profile, report=not no_report)
+    with helping(not no_report) as helpers:  # first: they start while this process does
+        profile = _start_profile()
+        from .. import rundir
+        from ..spec.load import load
+
+        with profile.span("load"):
+            load(file)  # validate before anything is written
+            out = out or pathlib.Path("runs") / pathlib.Path(file).stem
+            if not force:
+                _refuse_to_replace(pathlib.Path(out), pathlib.Path(file))
+            out_dir = rundir.create(out, file, steps=steps, precision=precision, seed=seed)
+        _run(out_dir, checkpoint_every, resume=False, profile=profile, show_profile=show_profile, helpers=helpers)
 
 
 @main.command()
@@ -126,8 +129,11 @@ def solve(file: str, out: str | None, steps: int | None, precision: str | None, 
 @click.option("--no-report", "no_report", is_flag=True, help=NO_REPORT_HELP)
 def resume(directory: str, checkpoint_every: float, show_profile: bool, no_report: bool) -> None:
     """Continue a stopped or killed solve in DIRECTORY from its last checkpoint."""
-    _run(pathlib.Path(directory), checkpoint_every, resume=True, profile=_start_profile(), show_profile=show_profile,
-         report=not no_report)  # fmt: skip
+    from ..report.drawing import helping
+
+    with helping(not no_report) as helpers:
+        _run(pathlib.Path(directory), checkpoint_every, resume=True, profile=_start_profile(),
+             show_profile=show_profile, helpers=helpers)  # fmt: skip
 
 
 @main.command()
@@ -136,14 +142,16 @@ def report(directory: str) -> None:
     """Re-render the plots and report.html of a finished solve in DIRECTORY (no training)."""
     from .. import rundir
     from ..dispatch import family_for
+    from ..report.drawing import helping
     from ..report.outputs import render_report
 
-    problem, kwargs = rundir.settings(directory)
-    if not (pathlib.Path(directory) / "solution.npz").exists():
-        from .._errors import ProblemError
+    with helping() as helpers:
+        problem, kwargs = rundir.settings(directory)
+        if not (pathlib.Path(directory) / "solution.npz").exists():
+            from .._errors import ProblemError
 
-        raise ProblemError(f"{directory}: no solution.npz yet; finish the solve with 'neuralsolve resume {directory}'")
-    files = render_report(pathlib.Path(directory), problem, family_for(problem, kwargs))
+            raise ProblemError(f"{directory}: no solution.npz yet; finish the solve with 'neuralsolve resume {directory}'")
+        files = render_report(pathlib.Path(directory), problem, family_for(problem, kwargs), helpers)
     click.echo(f"wrote {', '.join(p.name for p in files)} in {directory}/")
 
 
@@ -173,29 +181,10 @@ def _start_profile():
     return profile
 
 
-def _preloading(callback):
-    """``callback``, which on its first call (training has compiled and is running) starts importing
-    the plotting library in the background: it takes most of a second, which then overlaps the
-    optimiser steps (compiled code, which leaves the interpreter free) instead of following them."""
-    started = []
-
-    def relay(record):
-        if not started:
-            import threading
-            from importlib import import_module
-
-            threading.Thread(target=import_module, args=("neuralsolve.report.plots",), daemon=True).start()
-            started.append(True)
-        callback(record)
-
-    return relay
-
-
-def _run(out_dir: pathlib.Path, checkpoint_every: float, resume: bool, profile, show_profile: bool,
-         report: bool = True) -> None:  # fmt: skip
-    """Solve (or resume) the run in ``out_dir`` with progress, then write every output. Ctrl-C stops
-    training and still writes the results so far; a second Ctrl-C skips them (the training state is
-    saved either way)."""
+def _run(out_dir: pathlib.Path, checkpoint_every: float, resume: bool, profile, show_profile: bool, helpers) -> None:
+    """Solve (or resume) the run in ``out_dir`` with progress, then write every output, the plots
+    and report drawn by ``helpers`` (none: no report). Ctrl-C stops training and still writes the
+    results so far; a second Ctrl-C skips them (the training state is saved either way)."""
     from .. import rundir
     from ..dispatch import prepare
     from ..dispatch import solve as run_solve
@@ -209,10 +198,9 @@ def _run(out_dir: pathlib.Path, checkpoint_every: float, resume: bool, profile, 
     start = _resumed_at(out_dir, family, problem, settings, total) if resume else 0
     try:
         with _interruptible(), Progress(total, start) as progress:
-            update = _preloading(progress.update) if report else progress.update  # matplotlib: only to plot
-            sol = run_solve(problem, **kwargs, callback=update, resume=resume,
+            sol = run_solve(problem, **kwargs, callback=progress.update, resume=resume,
                             checkpoint=Checkpoint(out_dir, every=checkpoint_every))  # fmt: skip
-        _finish(out_dir, problem, family, sol, kwargs, profile, show_profile, report)
+        _finish(out_dir, problem, family, sol, kwargs, profile, show_profile, helpers)
     except KeyboardInterrupt:
         saved = family.steps_saved(problem, settings, Checkpoint(out_dir))
         click.echo("stopped without writing the results; " + (
@@ -272,9 +260,9 @@ def _interruptible():
     return installed()
 
 
-def _finish(out_dir: pathlib.Path, problem, family, sol, kwargs: dict, profile, show_profile: bool,
-            report: bool = True) -> None:  # fmt: skip
-    """Write the outputs of a solve and print its verdict, errors and where the results are."""
+def _finish(out_dir: pathlib.Path, problem, family, sol, kwargs: dict, profile, show_profile: bool, helpers) -> None:
+    """Write the outputs of a solve (the report too unless ``helpers`` is None) and print its
+    verdict, errors and where the results are."""
     from .. import rundir
     from ..report.inverse import summary_lines
     from .profile import table
@@ -289,7 +277,9 @@ def _finish(out_dir: pathlib.Path, problem, family, sol, kwargs: dict, profile, 
         for line in summary_lines(problem, metrics):  # an inverse solve's estimates and formulas
             click.echo(line)
 
-    metrics, files = rundir.finish(out_dir, problem, family, sol, kwargs["seed"], profile, report, announce=announce)
+    report = helpers is not None
+    metrics, files = rundir.finish(out_dir, problem, family, sol, kwargs["seed"], profile, report, announce=announce,
+                                   helpers=helpers)  # fmt: skip
     click.echo(f"results in {out_dir}/ ({', '.join(p.name for p in files)})")
     if not report:
         click.echo(f"plots and report.html: neuralsolve report {out_dir}")

@@ -17,6 +17,7 @@ from ..problem.problem import Problem
 from ..solution import Solution
 from ..spec.dump import solver_table
 from . import operators, trajectories
+from .drawing import Helpers, draw
 from .page import Figure, page, reference_name
 
 
@@ -94,20 +95,23 @@ def _write(out: pathlib.Path, sol: Solution, arrays: dict, metrics: dict) -> lis
     return [out / "metrics.json", out / "history.json", out / "solution.npz"]
 
 
-def render_report(out: pathlib.Path, problem: Problem, family: Family) -> list[pathlib.Path]:
-    """Plots and report.html from the saved data in ``out`` (no training, no network needed)."""
+def render_report(out: pathlib.Path, problem: Problem, family: Family, helpers: Helpers | None = None) -> list[pathlib.Path]:
+    """Plots and report.html from the saved data in ``out`` (no training, no network needed). The
+    solution's plots and the loss history are drawn by ``helpers`` (processes) when given."""
     data = np.load(out / "solution.npz")
     metrics = json.loads((out / "metrics.json").read_text())
     history = json.loads((out / "history.json").read_text())
     learned_operator = operators.saved(data)
-    figures = operators.figures(out, problem, data) if learned_operator else _solution_figures(out, problem, family, data, metrics)
     odes = trajectories.saved(data)  # a learned ODE's trajectories: their own plots and measures of accuracy
-    if odes:
-        figures += trajectories.training_figures(out, history, metrics, LOSS_CAPTION)
-    else:
+    figures = operators.figures(out, problem, data) if learned_operator else []
+    plots = [] if learned_operator else _solution_plots(out, problem, family, data, metrics)
+    if not odes:
         from .plots import plot_history
 
-        figures.append(Figure(plot_history(out / "loss_history.png", history["records"], history["terms"]), LOSS_CAPTION))
+        plots.append(((plot_history, (out / "loss_history.png", history["records"], history["terms"])), LOSS_CAPTION))
+    figures += [Figure(path, caption) for path, (_, caption) in zip(draw([plot for plot, _ in plots], helpers), plots)]
+    if odes:
+        figures += trajectories.training_figures(out, history, metrics, LOSS_CAPTION)
     estimates, estimate_plots = "", []
     if problem.inverse:
         from .inverse_page import section
@@ -125,23 +129,25 @@ LOSS_CAPTION = ("Training loss against the optimiser step: the total (black) and
                 "method.")  # fmt: skip
 
 
-def _solution_figures(out: pathlib.Path, problem: Problem, family: Family, data, metrics: dict) -> list[Figure]:
-    """The family's solution plots on the evaluation grid (and slices in time), with captions."""
-    from .plots import plot_slices, plot_solution, time_slices
+def _solution_plots(out: pathlib.Path, problem: Problem, family: Family, data, metrics: dict) -> list[tuple[tuple, str]]:
+    """The family's solution plots on the evaluation grid (and slices in time), each as a plotting
+    function with its arguments (drawn by :func:`~neuralsolve.report.drawing.draw`) and a caption."""
+    from .plots import frame_of, plot_slices, plot_solution, time_slices
 
     points, (_, shape) = data["points"], evaluation_grid(problem)
     reference = data["reference"] if "reference" in data else None
     against = reference_name(metrics)
     label = {"exact": "exact solution", "classical": "classical reference"}.get(metrics.get("reference"), "reference")
-    figures = []
+    frame = frame_of(problem)
+    plots = []
     for name, title, v, r in family.panels(problem, data["values"], reference, metrics):
         r = r if against else None  # reference values with no name to give them are not shown
-        path = plot_solution(out / name, problem, points, shape, v, r, title, label)
-        figures.append(Figure(path, _caption(problem, title, shape, r is not None, against, len(points))))
-        if time_slices(problem, shape):
-            path = plot_slices(out / name.replace("solution_", "slices_", 1), problem, points, shape, v, r, title, label)
-            figures.append(Figure(path, _slices_caption(problem, title, r is not None, against)))
-    return figures
+        args = (frame, points, shape, v, r, title, label)
+        plots.append(((plot_solution, (out / name, *args)), _caption(problem, title, shape, r is not None, against, len(points))))
+        if time_slices(frame, shape):
+            slices = out / name.replace("solution_", "slices_", 1)
+            plots.append(((plot_slices, (slices, *args)), _slices_caption(problem, title, r is not None, against)))
+    return plots
 
 
 def _caption(problem: Problem, title: str, shape, with_reference: bool, against: str | None, n: int) -> str:

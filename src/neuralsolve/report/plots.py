@@ -2,32 +2,62 @@
 
 Every panel has a title and labelled axes; the loss history marks where each optimiser phase
 starts, and its legend sits below the axes, saved with ``bbox_inches="tight"`` so nothing is cut.
+
+Every function takes plain data (arrays, strings, a :class:`Frame` for what it needs of the
+problem), so that a helper process can draw it (:mod:`neuralsolve.report.drawing`).
 """
 
 from __future__ import annotations
 
 import pathlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.figure import Figure  # not pyplot: files only, never a window, and 0.4 s less to import
-from matplotlib.transforms import blended_transform_factory
+
+# matplotlib is imported by the functions that draw (its Figure, not pyplot: files only, never a
+# window, and 0.4 s less to import), so that a solve can name them without importing it
+MATPLOTLIB = ("matplotlib.figure", "matplotlib.backends.backend_agg")  # what drawing needs
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 TIME = "t"
 SLICES = 4  # times shown in the slices of an evolution problem
 RECORD_KEYS = {"phase", "step", "loss", "terms", "elapsed"}  # the rest (a state, a window) names a round
 
 
-def plot_solution(path: pathlib.Path, problem, points, shape, values, reference, title: str,
+@dataclass(frozen=True)
+class Frame:
+    """What a plot needs of the problem: the coordinates' names and, for a plane shape, its
+    bounding box ``(lo, hi)`` and its boundary pieces as polylines."""
+
+    coords: tuple[str, ...]
+    box: tuple[np.ndarray, np.ndarray] | None = None
+    outline: tuple[np.ndarray, ...] = ()
+
+
+def frame_of(problem) -> Frame:
+    """The :class:`Frame` of ``problem``'s domain (boundary pieces sampled at 200 points each)."""
+    plane = problem.domain.plane()
+    if plane is None:
+        return Frame(tuple(problem.domain.coords))
+    outline = tuple(piece.sample(np.linspace(0.0, 1.0, 200))[0] for piece in plane.shape.pieces)
+    return Frame(tuple(problem.domain.coords), (np.asarray(plane.shape.lo), np.asarray(plane.shape.hi)), outline)
+
+
+def plot_solution(path: pathlib.Path, frame: Frame, points, shape, values, reference, title: str,
                   reference_label: str = "reference") -> pathlib.Path:  # fmt: skip
     """Save :func:`solution_figure` as a PNG file."""
-    solution_figure(problem, points, shape, values, reference, title, reference_label).savefig(path, dpi=100)
+    solution_figure(frame, points, shape, values, reference, title, reference_label).savefig(path, dpi=100)
     return path
 
 
-def solution_figure(problem, points, shape, values, reference, title: str, reference_label: str = "reference") -> Figure:
+def solution_figure(frame: Frame, points, shape, values, reference, title: str, reference_label: str = "reference") -> Figure:
     """1-D: the solution over the reference, and the pointwise error; 2-D: maps of solution,
     reference and |error|; higher: a histogram of the values. ``title`` names the field (or state)."""
-    coords = problem.domain.coords
+    from matplotlib.figure import Figure
+
+    coords = frame.coords
     label = title.split(",")[0]  # "psi[0], E = 9.87" -> "psi[0]"
     if shape is not None and len(shape) == 1:
         fig = Figure(figsize=(5.2 * (1 if reference is None else 2), 3.8))
@@ -45,20 +75,19 @@ def solution_figure(problem, points, shape, values, reference, title: str, refer
         maps = [(values, f"{title} (network)", label)]
         if reference is not None:
             maps += [(reference, reference_label, label), (np.abs(values - reference), "pointwise error", f"|{label} − reference|")]
-        plane = problem.domain.plane()
         height = 3.9
-        if plane is not None:  # a wide shape gets a low figure, so its maps are not mostly margin
-            lo, hi = plane.shape.lo, plane.shape.hi
+        if frame.box is not None:  # a wide shape gets a low figure, so its maps are not mostly margin
+            lo, hi = frame.box
             height = float(np.clip(1.3 + 3.4 * (hi[1] - lo[1]) / (hi[0] - lo[0]), 2.2, 3.9))
         fig = Figure(figsize=(4.8 * len(maps), height))
         axes = fig.subplots(1, len(maps), squeeze=False)[0]
         grid = [points[:, i].reshape(shape) for i in range(2)]
         for ax, (data, name, unit) in zip(axes, maps):
             image = ax.pcolormesh(grid[0], grid[1], data.reshape(shape), shading="auto", cmap="viridis")
-            fig.colorbar(image, ax=ax, label=unit, shrink=0.8 if plane is not None else 1.0)
+            fig.colorbar(image, ax=ax, label=unit, shrink=0.8 if frame.box is not None else 1.0)
             ax.set(xlabel=coords[0], ylabel=coords[1], title=name)
-            if plane is not None:  # the shape as it is: true proportions, its boundary drawn
-                _outline(ax, plane.shape)
+            if frame.box is not None:  # the shape as it is: true proportions, its boundary drawn
+                _outline(ax, frame.outline)
     else:
         fig = Figure(figsize=(5.2, 3.8))
         ax = fig.subplots()
@@ -68,28 +97,29 @@ def solution_figure(problem, points, shape, values, reference, title: str, refer
     return fig
 
 
-def _outline(ax, shape) -> None:
+def _outline(ax, outline: tuple[np.ndarray, ...]) -> None:
     """Draw a plane shape's boundary pieces on ``ax`` with equal scales on both axes."""
-    for piece in shape.pieces:
-        points, _ = piece.sample(np.linspace(0.0, 1.0, 200))
+    for points in outline:
         ax.plot(points[:, 0], points[:, 1], color="black", lw=0.8)
     ax.set_aspect("equal")
 
 
-def time_slices(problem, shape) -> list[int] | None:
+def time_slices(frame: Frame, shape) -> list[int] | None:
     """Indices along the time axis of the grid for the slices u(x, t_k) of an evolution problem in
     one space dimension (None for any other problem: no grid in space and time to slice)."""
-    coords = problem.domain.coords
+    coords = frame.coords
     if shape is None or len(shape) != 2 or TIME not in coords:
         return None
     n = shape[coords.index(TIME)]
     return sorted({round(k * (n - 1) / (SLICES - 1)) for k in range(SLICES)})
 
 
-def plot_slices(path: pathlib.Path, problem, points, shape, values, reference, title: str,
+def plot_slices(path: pathlib.Path, frame: Frame, points, shape, values, reference, title: str,
                 reference_label: str = "reference") -> pathlib.Path:  # fmt: skip
     """``title``'s field against space at a few times, each against the reference on the same axes."""
-    coords = problem.domain.coords
+    from matplotlib.figure import Figure
+
+    coords = frame.coords
     it = coords.index(TIME)
     ix = 1 - it
     grid = [points[:, i].reshape(shape) for i in range(2)]
@@ -97,7 +127,7 @@ def plot_slices(path: pathlib.Path, problem, points, shape, values, reference, t
     fig = Figure(figsize=(6.4, 4.0))
     ax = fig.subplots()
     colors = ["C0", "C1", "C2", "C3", "C4", "C5"]
-    for color, k in zip(colors, time_slices(problem, shape)):
+    for color, k in zip(colors, time_slices(frame, shape)):
         x, t = take(grid[ix], k), take(grid[it], k)[0]
         ax.plot(x, take(values, k), color=color, lw=2, label=f"{TIME} = {t:.3g}")
         if reference is not None:
@@ -138,6 +168,9 @@ def plot_history(path: pathlib.Path, history: list, term_names: list) -> pathlib
 def history_figure(history: list, term_names: list) -> Figure:
     """Total and per-term loss against step, one point per progress record, with a dotted line
     and the method's name where each optimiser phase starts; the legend below the axes."""
+    from matplotlib.figure import Figure
+    from matplotlib.transforms import blended_transform_factory
+
     fig = Figure(figsize=(7.5, 4.2))
     ax = fig.subplots()
     if history:
