@@ -1,11 +1,11 @@
-"""Figures drawn by helper processes, side by side, while the solve itself runs.
+"""Figures drawn by helper processes, side by side, while the command itself goes on.
 
-A solve's plots cost matplotlib's import (0.2-0.3 s) and then each figure's drawing, mostly
-Python (text layout, ticks), one figure after another in one process. A solve starts
-two helper processes with the command (:func:`helping`): each imports matplotlib at once, on the core that the
-solve's own start-up (one interpreter importing JAX and SymPy) leaves idle, then waits through
-training for figures to draw. At the end :meth:`Helpers.draw` hands each helper the next figure
-as soon as it is free, so the figures are drawn side by side.
+A solve's plots cost matplotlib's import (0.2-0.3 s) and each figure's drawing, mostly Python
+(text layout, ticks), one figure after another in one process. The commands that draw
+(``solve``, ``resume``, ``report``) start two helper processes first (:func:`helping`): each
+imports matplotlib at the lowest priority, on the core that the command's own start-up (one
+interpreter importing JAX and SymPy) leaves idle, then waits through training. At the end
+:meth:`Helpers.draw` hands each helper the next figure as soon as it is free.
 
 A figure is a plotting function of :mod:`neuralsolve.report.plots` and its arguments (plain
 data: arrays, strings, a :class:`~neuralsolve.report.plots.Frame`). Nothing depends on a helper:
@@ -119,10 +119,9 @@ def _serve() -> None:
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "wb")  # answers go here, and nothing else
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print cannot corrupt them
     asked = sys.stdin.buffer
-    from .plots import MATPLOTLIB
+    from .plots import warm_up
 
-    for module in MATPLOTLIB:  # why a helper is started early
-        importlib.import_module(module)
+    warm_up()  # why a helper is started early
     while True:
         try:
             module, name, args = pickle.load(asked)

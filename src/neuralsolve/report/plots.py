@@ -17,7 +17,6 @@ import numpy as np
 
 # matplotlib is imported by the functions that draw (its Figure, not pyplot: files only, never a
 # window, and 0.4 s less to import), so that a solve can name them without importing it
-MATPLOTLIB = ("matplotlib.figure", "matplotlib.backends.backend_agg")  # what drawing needs
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -34,6 +33,20 @@ class Frame:
     coords: tuple[str, ...]
     box: tuple[np.ndarray, np.ndarray] | None = None
     outline: tuple[np.ndarray, ...] = ()
+
+
+def warm_up() -> None:
+    """Import matplotlib and draw a small figure with text and a colour map to memory: the first
+    figure of a process pays for loading the fonts and filling matplotlib's caches."""
+    import io
+
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2, 2))
+    ax = fig.subplots()
+    fig.colorbar(ax.pcolormesh(np.zeros((2, 2))), ax=ax, label="u")
+    ax.set(xlabel="x", ylabel="y", title="t")
+    fig.savefig(io.BytesIO(), format="png", dpi=20)
 
 
 def frame_of(problem) -> Frame:
