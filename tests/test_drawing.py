@@ -6,6 +6,7 @@ import math
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -55,3 +56,12 @@ def test_naming_the_plots_does_not_import_matplotlib():
     code = "import sys, neuralsolve.report.plots, neuralsolve.report.outputs; print(json.dumps(sorted(m for m in sys.modules if m.startswith('matplotlib'))))"
     done = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True, text=True, check=True)
     assert json.loads(done.stdout) == []
+
+
+def test_a_helper_that_never_answers_is_stopped(monkeypatch):
+    monkeypatch.setattr(drawing, "PATIENCE", 0.5)
+    silent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE)  # fmt: skip
+    started = time.perf_counter()
+    assert drawing._ask(silent, os.getpid, ()) is drawing._MISSED  # so the command draws it itself
+    assert time.perf_counter() - started < 10 and silent.wait(timeout=10) != 0

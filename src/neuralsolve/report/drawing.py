@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from contextlib import contextmanager, suppress
 
 COUNT = 2  # helpers: the figures of a plain solve are two or three
+PATIENCE = 120.0  # seconds for one figure (a figure takes well under 2 s)
 
 
 class Helpers:
@@ -98,13 +99,20 @@ def _start() -> subprocess.Popen | None:
 
 
 def _ask(proc: subprocess.Popen, function: Callable, args: tuple):
-    """``function(*args)`` by the helper ``proc``, or ``_MISSED`` if it could not."""
+    """``function(*args)`` by the helper ``proc``, or ``_MISSED`` if it could not (a helper that
+    has not answered within :data:`PATIENCE` seconds is stopped: a hung helper never hangs the command)."""
+    from threading import Timer
+
+    deadline = Timer(PATIENCE, proc.kill)
+    deadline.start()
     try:
         pickle.dump((function.__module__, function.__qualname__, args), proc.stdin)
         proc.stdin.flush()
         ok, value = pickle.load(proc.stdout)
     except (OSError, EOFError, pickle.PickleError, ValueError):  # dead, or closed: this process draws it
         return _MISSED
+    finally:
+        deadline.cancel()
     return value if ok else _MISSED
 
 
