@@ -53,8 +53,9 @@ def test_no_report_starts_no_helper():
 
 def test_naming_the_plots_does_not_import_matplotlib():
     """The solve names the plotting functions for its helpers; only drawing imports matplotlib."""
-    code = "import sys, neuralsolve.report.plots, neuralsolve.report.outputs; print(json.dumps(sorted(m for m in sys.modules if m.startswith('matplotlib'))))"
-    done = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True, text=True, check=True)
+    code = ("import json, sys, neuralsolve.report.plots, neuralsolve.report.outputs; "
+            "print(json.dumps(sorted(m for m in sys.modules if m.startswith('matplotlib'))))")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(done.stdout) == []
 
 

@@ -95,7 +95,8 @@ def _write(out: pathlib.Path, sol: Solution, arrays: dict, metrics: dict) -> lis
     return [out / "metrics.json", out / "history.json", out / "solution.npz"]
 
 
-def render_report(out: pathlib.Path, problem: Problem, family: Family, helpers: Helpers | None = None) -> list[pathlib.Path]:
+def render_report(out: pathlib.Path, problem: Problem, family: Family,
+                  helpers: Helpers | None = None) -> list[pathlib.Path]:  # fmt: skip
     """Plots and report.html from the saved data in ``out`` (no training, no network needed). The
     solution's plots and the loss history are drawn by ``helpers`` (processes) when given."""
     data = np.load(out / "solution.npz")
@@ -108,8 +109,9 @@ def render_report(out: pathlib.Path, problem: Problem, family: Family, helpers: 
     if not odes:
         from .plots import plot_history
 
-        plots.append(((plot_history, (out / "loss_history.png", history["records"], history["terms"])), LOSS_CAPTION))
-    figures += [Figure(path, caption) for path, (_, caption) in zip(draw([plot for plot, _ in plots], helpers), plots)]
+        plots.append((plot_history, (out / "loss_history.png", history["records"], history["terms"]), LOSS_CAPTION))
+    paths = draw([(function, args) for function, args, _ in plots], helpers)
+    figures += [Figure(path, caption) for path, (_, _, caption) in zip(paths, plots)]
     if odes:
         figures += trajectories.training_figures(out, history, metrics, LOSS_CAPTION)
     estimates, estimate_plots = "", []
@@ -129,9 +131,9 @@ LOSS_CAPTION = ("Training loss against the optimiser step: the total (black) and
                 "method.")  # fmt: skip
 
 
-def _solution_plots(out: pathlib.Path, problem: Problem, family: Family, data, metrics: dict) -> list[tuple[tuple, str]]:
-    """The family's solution plots on the evaluation grid (and slices in time), each as a plotting
-    function with its arguments (drawn by :func:`~neuralsolve.report.drawing.draw`) and a caption."""
+def _solution_plots(out: pathlib.Path, problem: Problem, family: Family, data, metrics: dict) -> list[tuple]:
+    """The family's solution plots on the evaluation grid (and slices in time), each as
+    ``(plotting function, its arguments, caption)``, to be drawn by :func:`~neuralsolve.report.drawing.draw`."""
     from .plots import frame_of, plot_slices, plot_solution, time_slices
 
     points, (_, shape) = data["points"], evaluation_grid(problem)
@@ -143,10 +145,11 @@ def _solution_plots(out: pathlib.Path, problem: Problem, family: Family, data, m
     for name, title, v, r in family.panels(problem, data["values"], reference, metrics):
         r = r if against else None  # reference values with no name to give them are not shown
         args = (frame, points, shape, v, r, title, label)
-        plots.append(((plot_solution, (out / name, *args)), _caption(problem, title, shape, r is not None, against, len(points))))
+        caption = _caption(problem, title, shape, r is not None, against, len(points))
+        plots.append((plot_solution, (out / name, *args), caption))
         if time_slices(frame, shape):
             slices = out / name.replace("solution_", "slices_", 1)
-            plots.append(((plot_slices, (slices, *args)), _slices_caption(problem, title, r is not None, against)))
+            plots.append((plot_slices, (slices, *args), _slices_caption(problem, title, r is not None, against)))
     return plots
 
 
