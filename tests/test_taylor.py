@@ -170,3 +170,27 @@ def test_a_head_affine_in_the_outputs_gives_the_derivatives_nested_jvp_gives(exa
     for alpha in wanted:
         scale = float(jnp.max(jnp.abs(nested[alpha])))
         np.testing.assert_allclose(leibniz[alpha], nested[alpha], rtol=1e-12, atol=1e-12 * scale)
+
+
+def test_a_heads_parts_are_traced_once_for_every_number_of_points():
+    """The training points, the metrics' fresh points and the report's batches differ in number:
+    the head (traced through nested jvp, the costliest part of a step's trace) is traced once."""
+    from neuralsolve.ops.taylor import through_head
+
+    calls = []
+
+    def head(n, y):  # u = y0 (1 - y0) n + y1: affine in the network's output n
+        calls.append(1)
+        return y[0] * (1.0 - y[0]) * n + y[1]
+
+    head.affine = True
+    wanted = [(), (0,), (1,), (0, 0)]
+    traced = []
+    for count in (5, 7, 9):
+        xs = jnp.linspace(0.0, 1.0, 2 * count).reshape(count, 2)
+        values = {alpha: jnp.ones((count, 1)) for alpha in wanted}
+        got = through_head(head, values, xs, wanted)
+        assert got[(0, 0)].shape == (count, 1)
+        np.testing.assert_allclose(got[(0,)][:, 0], 1.0 - 2.0 * xs[:, 0] + xs[:, 0] * (1.0 - xs[:, 0]), rtol=1e-6)
+        traced.append(len(calls))
+    assert traced[0] > 0 and traced[1:] == traced[:1] * 2  # the later numbers of points traced nothing more
