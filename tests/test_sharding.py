@@ -39,15 +39,21 @@ settings = dict(network=ns.MLP(width=16, depth=1), points=ns.Points(interior=128
                 precision="float64", seed=0)
 x = np.linspace(-1, 1, 101)[:, None]
 out = {"devices": len(jax.devices()), "all": placement("all").count}
-for d in (1, 2):
-    sol = ns.solve(problem, devices=d, log_every=25, **settings)
+cores = {**settings, "points": ns.Points(interior=1024)}  # 512 points a core: split when devices is left out
+runs = {1: dict(devices=1), 2: dict(devices=2), "cores": dict(cores), "cores_off": dict(cores, devices=1),
+        "cores_small": {}, "cores_rows": dict(cores, phases=[ns.Adam(100), ns.LevenbergMarquardt(steps=20)]),
+        "rows_1": dict(devices=1, phases=[ns.Adam(100), ns.LevenbergMarquardt(steps=20)])}
+runs["rows_2"] = dict(runs["rows_1"], devices=2)  # no plain mean: XLA splits the program itself
+for name, given in runs.items():
+    sol = ns.solve(problem, log_every=25, **{**settings, **given})
     where, params = fits[-1].data_sharding, jax.tree_util.tree_leaves(fits[-1].params)
     at = None if where is None else where["interior"]
+    count = {**settings, **given}["points"].interior
     interior = None if at is None else {"split": at.spec == P("points"), "devices": len(at.device_set),
-                                        "shard": list(at.shard_shape((128, 1)))}
-    out[d] = {"status": sol.status, "steps": sol.steps, "loss": [r["loss"] for r in sol.history],
-              "l2": sol.metrics["l2_relative_error"]["u"], "u": sol(x)[:, 0].tolist(), "interior": interior,
-              "params": [[len(p.sharding.device_set), p.sharding.is_fully_replicated] for p in params]}
+                                        "shard": list(at.shard_shape((count, 1)))}
+    out[name] = {"status": sol.status, "steps": sol.steps, "loss": [r["loss"] for r in sol.history],
+                 "l2": sol.metrics["l2_relative_error"]["u"], "u": sol(x)[:, 0].tolist(), "interior": interior,
+                 "params": [[len(p.sharding.device_set), p.sharding.is_fully_replicated] for p in params]}
 errors = [("three", dict(devices=3), sys.argv[1]), ("split", dict(devices=2, points=ns.Points(interior=129)), sys.argv[1]),
           ("file", {}, sys.argv[2])]
 for name, given, path in errors:
@@ -84,6 +90,13 @@ def test_two_devices_give_the_one_device_solve(two_devices):
     # the error is relative to the exact solution's norm: it moves no more than the outputs do
     # relative to it (as a ratio of two errors it would magnify the outputs' 1e-13 by 1/error)
     assert abs(two["l2"] - one["l2"]) <= 1e-10 and one["l2"] < 1e-2
+
+
+def test_a_loss_that_is_no_plain_mean_is_split_by_xla_and_gives_the_one_device_solve(two_devices):
+    one, two = two_devices["rows_1"], two_devices["rows_2"]  # Levenberg–Marquardt's residual rows
+    assert two["interior"] == {"split": True, "devices": 2, "shard": [64, 1]}
+    assert one["status"] == two["status"] == "ok" and one["steps"] == two["steps"]
+    np.testing.assert_allclose(two["loss"], one["loss"], rtol=1e-10, atol=0)
 
 
 def test_the_fit_loop_gets_the_points_split_and_the_parameters_replicated(two_devices):
@@ -135,7 +148,7 @@ def test_a_family_that_trains_on_one_device_refuses_several(tmp_path):
         ns.load(path)
     ns.load(EXAMPLES / "infinite_well.toml")  # and without devices (or with 1) it solves as before
     _, settings = prepare(ns.load(EXAMPLES / "infinite_well.toml"), {"devices": 1})
-    assert settings["devices"] is None
+    assert settings["devices"] == 1
 
 
 @pytest.mark.parametrize("value", ["all", 2])
@@ -148,8 +161,52 @@ def test_devices_round_trip_through_a_solver_table(value):
     assert again == settings
 
 
-def test_one_device_is_the_default_and_writes_nothing():
+def test_left_out_is_the_default_and_writes_nothing_while_one_device_is_kept():
     problem = ns.load(EXAMPLES / "poisson_1d.toml")
-    for given in ({}, {"devices": 1}):
-        _, settings = prepare(problem, given)
-        assert settings["devices"] is None and "devices" not in solver_table(settings)
+    _, settings = prepare(problem, {})
+    assert settings["devices"] is None and "devices" not in solver_table(settings)
+    _, settings = prepare(problem, {"devices": 1})  # one device: no split over the cores either
+    assert settings["devices"] == 1 and solver_table(settings)["devices"] == 1
+
+
+def test_a_cpu_splits_its_points_over_its_cores_when_none_are_asked_for(two_devices):
+    """The command line makes each core a device; with ``devices`` left out and 512 points or more
+    a core, training splits them over the cores, each device running the steps on its half: the same
+    solve as on one device, to the order of the sums, and the parameters back on one device after."""
+    split, one = two_devices["cores"], two_devices["cores_off"]
+    assert split["interior"] == {"split": True, "devices": 2, "shard": [512, 1]}
+    assert one["interior"] is None  # devices = 1: one device, no split
+    assert split["status"] == one["status"] == "ok" and split["steps"] == one["steps"] == 150
+    np.testing.assert_allclose(split["loss"], one["loss"], rtol=1e-10, atol=0)
+    np.testing.assert_allclose(split["u"], one["u"], rtol=0, atol=1e-10 * np.max(np.abs(one["u"])))
+    assert split["params"] and all(p == [1, True] for p in split["params"])
+
+
+def test_too_few_points_or_a_loss_that_is_no_plain_mean_stay_on_one_device(two_devices):
+    assert two_devices["cores_small"]["interior"] is None  # 128 points: 64 a core would be slower
+    # Levenberg–Marquardt's residual rows are not a mean of each device's: not split, and it solves
+    assert two_devices["cores_rows"]["interior"] is None and two_devices["cores_rows"]["status"] == "ok"
+
+
+def test_the_command_line_makes_each_core_a_device_unless_told_otherwise():
+    from neuralsolve.cores import cores_as_devices, one_device
+
+    assert cores_as_devices("", 4) == "--xla_force_host_platform_device_count=4"
+    assert cores_as_devices("--xla_cpu_use_thunk_runtime=true", 2) == (
+        "--xla_cpu_use_thunk_runtime=true --xla_force_host_platform_device_count=2")
+    assert cores_as_devices("--xla_force_host_platform_device_count=1", 8) == "--xla_force_host_platform_device_count=1"
+    assert cores_as_devices("", 1) == "" and cores_as_devices("", None) == ""
+    # a sweep's workers, one CPU each, get one device (the rest of the flags kept)
+    assert one_device("--a=1 --xla_force_host_platform_device_count=4 --b=2") == "--a=1 --b=2"
+
+
+def test_the_cores_counted_are_those_a_cgroup_quota_allows(tmp_path):
+    from neuralsolve.cores import usable_cores
+
+    mine = usable_cores(str(tmp_path / "none"))  # no quota file: the process's affinity
+    assert mine >= 1
+    quota = tmp_path / "cpu.max"
+    quota.write_text("100000 100000\n")  # one CPU's worth
+    assert usable_cores(str(quota)) == 1
+    quota.write_text("max 100000\n")
+    assert usable_cores(str(quota)) == mine

@@ -44,7 +44,7 @@ def prepare(problem: Problem, given: dict) -> tuple[Family, dict]:
 def check_devices_for(family: Family, devices) -> None:
     """ProblemError for a ``devices`` setting that is invalid, or that asks ``family`` to split its
     points over several devices when it cannot (families that can check it in full)."""
-    if check_devices(devices) is not None and not family.multi_device:
+    if check_devices(devices) not in (None, 1) and not family.multi_device:
         raise ProblemError(f"devices: the {family.name} family trains on one device (only forward problems, time "
                            f"windows included, split their points over several); leave devices out, got {devices!r}")  # fmt: skip
 
@@ -100,9 +100,10 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
         training: a neural operator's :class:`Training` (epochs, batch, learning rate, schedule).
         devices: data-parallel training: split the collocation points over ``"all"`` the devices
             of JAX's default backend, or over the first N (``jax.sharding``; parameters are
-            replicated, the result is the same up to the order of sums). Default 1: no split, the
-            right choice on CPU, where it is slower (docs/problem-files.md, "Several devices").
-            Forward problems and time windows only. Across hosts, call
+            replicated, the result is the same up to the order of sums); 1: one device. Default:
+            one device, or on a CPU that the command line made one device per core, the cores
+            where each gets 512 points or more and the loss is a plain mean (docs/problem-files.md,
+            "Several devices"). Forward problems and time windows only. Across hosts, call
             ``jax.distributed.initialize()`` first and give ``"all"``.
 
     Returns:

@@ -7,6 +7,9 @@ solve (Burgers, 2-core AMD EPYC, 2026-12-03), all of it after the last line is p
 that work is the user's: the exit handlers (logging's flush, Ray's shutdown and the like) still
 run, the standard streams are flushed, files are closed by the code that wrote them. Whenever a
 thread besides the main one is alive, the exit is the normal one, which waits for it.
+
+Before anything imports JAX, the CPU is made one XLA device per core (:mod:`neuralsolve.cores`),
+so that training can split its points over the cores (:mod:`neuralsolve.train.sharding`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ import threading
 
 def run() -> None:
     """Run the ``neuralsolve`` command line and exit with its status."""
+    from ..cores import cores_as_devices, usable_cores
+
+    os.environ["XLA_FLAGS"] = cores_as_devices(os.environ.get("XLA_FLAGS", ""), usable_cores())
     from .main import main
 
     try:

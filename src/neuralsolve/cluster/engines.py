@@ -8,9 +8,11 @@ An engine's ``map(directories, items)`` solves the member run in each directory 
 from __future__ import annotations
 
 import logging
+import os
 import pathlib
 
 from .._errors import ProblemError
+from ..cores import one_device
 from .member import attempts, run_member
 
 INSTALL = "pip install 'neuralsolve[cluster]'"
@@ -96,9 +98,11 @@ def connect(address: str | None, workers: int | None) -> bool:
 
     if ray.is_initialized():
         return False  # a caller's own Ray: used as it is, left running
+    # a local instance's workers start with this process's environment: one CPU each, one device
+    local = {"env_vars": {"XLA_FLAGS": one_device(os.environ.get("XLA_FLAGS", ""))}} if address is None else None
     try:
         ray.init(address=address or "local", num_cpus=workers if address is None else None, include_dashboard=False,
-                 log_to_driver=False, logging_level=logging.WARNING)  # fmt: skip
+                 log_to_driver=False, logging_level=logging.WARNING, runtime_env=local)  # fmt: skip
     except ConnectionError as err:
         raise ProblemError(f"--address {address}: cannot connect ({err}){_token_hint(err)}") from None
     return True

@@ -18,7 +18,7 @@ from ..sampling.adaptive import Resampler, adam_events
 from ..solution import Solution
 from ..train.checkpoint import Checkpoint
 from ..train.fit import Schedule, fit
-from ..train.sharding import OneDevice, check_split, placement, whole_copies
+from ..train.sharding import OneDevice, check_split, cores_for, placement, whole_copies
 from .measure import BackgroundReference, PreparedMetrics, evaluate_metrics, fresh_points
 from .model import build_model
 from .settings import dtype_of
@@ -58,6 +58,7 @@ def train_network(problem: Problem, settings: dict, *, derivatives: str, callbac
     domain, precision = problem.domain, settings["precision"]
     clock = [time.perf_counter()]
     where = placement_for(problem, settings)
+    cores = where.count > 1 and settings["devices"] is None  # split over a CPU's cores on its own
     with jax.enable_x64(precision == "float64"):
         dtype = dtype_of(settings)
         parts = parts or build_parts(problem, settings, derivatives, dtype)
@@ -73,9 +74,9 @@ def train_network(problem: Problem, settings: dict, *, derivatives: str, callbac
         # kept on disk with its values at the metrics' points: a repeated solve reads them
         expected = lambda: [np.asarray(fresh_points(problem, seed), dtype)]  # noqa: E731
         pending = BackgroundReference(problem, precision == "float64", expected) if measure else None
-        # a compiled program is made for one placement: prepared only on one device
+        # a compiled program is made for one placement: prepared only for parameters on one device
         prepared = PreparedMetrics(problem, model, seed, derivatives, dtype, precision == "float64") \
-            if measure and where.count == 1 else None  # fmt: skip
+            if measure and (where.count == 1 or cores) else None  # fmt: skip
 
         def background():  # while XLA compiles training: the reference, and what measuring needs
             pending.start()
@@ -86,6 +87,8 @@ def train_network(problem: Problem, settings: dict, *, derivatives: str, callbac
                      checkpoint=checkpoint, resume=resume, fixed_terms=fixed_terms, reference=reference,
                      time_limit=settings["time_limit"], placement=where,
                      compiling=background if measure else None, rows=parts.rows)  # fmt: skip
+        if cores:  # what follows (metrics, the solution) runs on one device, as without the split
+            result.params = jax.device_put(result.params, jax.devices()[0])
         clock.append(time.perf_counter())
         reference = pending() if measure else None  # what is left of it after training
         clock.append(time.perf_counter())
@@ -101,11 +104,20 @@ def train_network(problem: Problem, settings: dict, *, derivatives: str, callbac
 
 
 def placement_for(problem: Problem, settings: dict) -> OneDevice:
-    """Where the collocation points train: split over ``settings["devices"]``, else on one device.
-    ProblemError when there are fewer devices, or the interior points do not split evenly over them."""
-    where = placement(settings["devices"])
+    """Where the collocation points train: split over ``settings["devices"]``; when none are asked
+    for, over a CPU's cores where that pays (:func:`~neuralsolve.train.sharding.cores_for`: a loss
+    that is a plain mean, enough points); else on one device. ProblemError when there are fewer
+    devices, or the interior points do not split evenly over them."""
+    n = settings["points"].counts(problem.domain.dim)[0]
+    # each device's mean over an equal share of every term's points: causal weights, adaptive
+    # points (a mask) and residual rows are not such means, and XLA splits those programs itself
+    plain = settings["causal"] is None and settings["sampling"] is None and not any(
+        p.uses_rows for p in settings["phases"])  # fmt: skip
+    if settings["devices"] is None:
+        cores = cores_for(n) if plain else 1
+        return placement(cores, per_device=True) if cores > 1 else OneDevice()
+    where = placement(settings["devices"], per_device=plain)
     if where.count > 1:
-        n = settings["points"].counts(problem.domain.dim)[0]
         check_split(n, len(_prepared(np.zeros((n, problem.domain.dim)), settings)) - n, where.count)
     return where
 

@@ -28,10 +28,11 @@ from dataclasses import dataclass, field
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import PartitionSpec as P
 
 from .._errors import ProblemError
 from .checkpoint import Checkpoint, TrainState
-from .sharding import OneDevice
+from .sharding import AXIS, OneDevice
 from .weighting import TermStats
 
 RUNNING, NONFINITE, STALLED, GTOL = 0, 1, 2, 3
@@ -169,7 +170,7 @@ def fit(terms: Callable, params, sampler: Callable, phases, *, weights, masks: S
             step0 = sum(p["steps"] for p in result.phases)
             mini_batches = batched is not None and adam
             runner = _chunk_runner(phase, batched if mini_batches else phase_terms, mini_batches, phase_terms,
-                                   rows if phase.uses_rows else None)  # fmt: skip
+                                   rows if phase.uses_rows else None, placement.per_device)  # fmt: skip
             phase_weights = weights * masks[k]
             draw = _draw_index(schedule, step0 + (int(carry[0]) if adam else 0))
             if resample is None or data is None:
@@ -415,12 +416,15 @@ def _whole(terms: Callable) -> Callable:
 
 
 @functools.lru_cache(maxsize=64)
-def _chunk_runner(phase, terms: Callable, stochastic: bool, record_terms: Callable, rows: Callable | None) -> Callable:
+def _chunk_runner(phase, terms: Callable, stochastic: bool, record_terms: Callable, rows: Callable | None,
+                  mesh=None) -> Callable:  # fmt: skip
     """The compiled chunk of ``phase`` steps on ``terms``, returning the carry and the terms
     ``record_terms`` of its best parameters (for the progress record: computed here rather than by a
     program of their own, a compilation less). Cached, so fits that share all three (the states of
     an eigenproblem) compile once. ``stochastic``: ``terms`` takes the step number. ``rows``: the
-    loss as residual rows, for a phase that ``uses_rows``."""
+    loss as residual rows, for a phase that ``uses_rows``. ``mesh``: every device of it runs the
+    chunk on its share of the points (``jax.shard_map``), the loss being the mean of theirs
+    (:func:`_across`); None: one program for all the points, wherever they are."""
     patience = phase.patience
     # The terms as a jitted function inside the chunk: JAX traces it once per argument shapes, so
     # every phase of a fit (the same terms, the same data) shares one trace, and a quasi-Newton
@@ -429,8 +433,7 @@ def _chunk_runner(phase, terms: Callable, stochastic: bool, record_terms: Callab
     # progress record's terms stay as they are: jitted too, Burgers' Adam steps ran 6% slower.
     at = _jit(terms)
 
-    @jax.jit
-    def run(carry, data, weights, n):
+    def chunk(carry, data, weights, n):
         stop_at = carry[0] + n
         w = weights * carry[7]
 
@@ -442,10 +445,11 @@ def _chunk_runner(phase, terms: Callable, stochastic: bool, record_terms: Callab
 
         def body(c):
             i, params, state, best, best_value, stall, _ = c[:7]
+            at_i = functools.partial(loss, step=i) if mesh is None else _across(functools.partial(loss, step=i))
             if rows is None:
-                new_params, new_state, value, grad = phase.step(params, state, lambda p: loss(p, i))
+                new_params, new_state, value, grad = phase.step(params, state, at_i)
             else:
-                new_params, new_state, value, grad = phase.step(params, state, lambda p: loss(p, i),
+                new_params, new_state, value, grad = phase.step(params, state, at_i,
                                                                 lambda p: rows(p, data, w))  # fmt: skip
             finite = jnp.isfinite(value) & _all_finite(grad)
             # a failed step keeps the parameters that failed, for the caller to diagnose
@@ -463,9 +467,40 @@ def _chunk_runner(phase, terms: Callable, stochastic: bool, record_terms: Callab
             return (i + 1, new_params, new_state, best, best_value, stall, flag) + c[7:]
 
         out = jax.lax.while_loop(cond, body, carry)
-        return out, record_terms(out[3], data)
+        recorded = record_terms(out[3], data)
+        return out, recorded if mesh is None else jax.lax.pmean(recorded, AXIS)
+
+    if mesh is None:
+        return jax.jit(chunk)
+
+    @jax.jit
+    def run(carry, data, weights, n):
+        on_points = jax.tree_util.tree_map(lambda a: P(AXIS) if jnp.ndim(a) else P(), data)
+        return jax.shard_map(chunk, mesh=mesh, in_specs=(P(), on_points, P(), P()), out_specs=P(),
+                             check_vma=False)(carry, data, weights, n)  # fmt: skip
 
     return run
+
+
+def _across(local: Callable) -> Callable:
+    """``loss(p)`` over every device's points from ``local``, each device's loss on its own
+    equal share (a mean of means): the value is averaged across the devices, and so is the gradient,
+    in one exchange per evaluation with a gradient (the value and gradient of the local loss,
+    averaged together), not one for the value and another for its gradient."""
+
+    @jax.custom_vjp
+    def loss(p):
+        return jax.lax.pmean(local(p), AXIS)
+
+    def forward(p):
+        value, grad = jax.lax.pmean(jax.value_and_grad(local)(p), AXIS)
+        return value, grad
+
+    def backward(grad, cotangent):
+        return (jax.tree_util.tree_map(lambda g: cotangent * g, grad),)
+
+    loss.defvjp(forward, backward)
+    return loss
 
 
 def _all_finite(tree) -> jax.Array:
