@@ -2,11 +2,11 @@
 
 The host CPU is made into two XLA devices (``--xla_force_host_platform_device_count=2``, set here
 before JAX starts), so both settings run in the same process on the same cores: the 2-D Helmholtz
-example (src/neuralsolve/examples/helmholtz_2d.toml: network 64 x 3, tanh) on 4096 interior
-points, float64, Adam then L-BFGS. Rates exclude compilation: they are measured between the first
-and the last progress record of each phase. On a CPU the two "devices" share the same cores, so
-this measures the cost of the split (the figure in docs/problem-files.md, "Several devices"); on
-GPUs each device brings its own compute.
+example (src/neuralsolve/examples/helmholtz_2d.toml, with its network) on 4096 interior points,
+float64, Adam then L-BFGS. Rates exclude compilation: they are measured between the first and the
+last progress record of each phase. On a CPU the two "devices" share the same cores, so this
+measures what the split costs or gains there (the figures in docs/problem-files.md, "Several
+devices"); on GPUs each device brings its own compute.
 
     python benchmarks/sharding_throughput.py [--adam 300] [--lbfgs 100] [--repeat 1] [--json FILE]
 """
