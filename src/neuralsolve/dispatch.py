@@ -102,8 +102,9 @@ def solve(problem: Problem, *, network: MLP | None = None, points: Points | None
             of JAX's default backend, or over the first N (``jax.sharding``; parameters are
             replicated, the result is the same up to the order of sums); 1: one device. Default:
             one device, or on a CPU that the command line made one device per core, the cores
-            where each gets 512 points or more and the loss is a plain mean (docs/problem-files.md,
-            "Several devices"). Forward problems and time windows only. Across hosts, call
+            where each gets 512 points or more, the loss is a plain mean and every phase is
+            first-order (docs/problem-files.md, "Several devices"). Forward problems and time
+            windows only. Across hosts, call
             ``jax.distributed.initialize()`` first and give ``"all"``.
 
     Returns:

@@ -106,15 +106,18 @@ def train_network(problem: Problem, settings: dict, *, derivatives: str, callbac
 def placement_for(problem: Problem, settings: dict) -> OneDevice:
     """Where the collocation points train: split over ``settings["devices"]``; when none are asked
     for, over a CPU's cores where that pays (:func:`~neuralsolve.train.sharding.cores_for`: a loss
-    that is a plain mean, enough points); else on one device. ProblemError when there are fewer
-    devices, or the interior points do not split evenly over them."""
+    that is a plain mean, first-order phases only, enough points); else on one device.
+    ProblemError when there are fewer devices, or the interior points do not split evenly over them."""
     n = settings["points"].counts(problem.domain.dim)[0]
     # each device's mean over an equal share of every term's points: causal weights, adaptive
-    # points (a mask) and residual rows are not such means, and XLA splits those programs itself
+    # points (a mask) and residual rows are not such means, and XLA splits those programs itself.
+    # A CPU's cores serve first-order phases only: in a quasi-Newton phase every device repeats the
+    # curvature update on the same cores, which XLA spreads over all of them on one device
+    # (poisson_2d's 2000 SSBroyden steps, 2241 parameters: 1.5x as long split over two cores)
     plain = settings["causal"] is None and settings["sampling"] is None and not any(
         p.uses_rows for p in settings["phases"])  # fmt: skip
     if settings["devices"] is None:
-        cores = cores_for(n) if plain else 1
+        cores = cores_for(n) if plain and all(not p.fixed_loss for p in settings["phases"]) else 1
         return placement(cores, per_device=True) if cores > 1 else OneDevice()
     where = placement(settings["devices"], per_device=plain)
     if where.count > 1:

@@ -14,8 +14,8 @@ are replicated. Only the order of the sums over points changes. Two ways to run 
 
 On a CPU, XLA splits each operation over the cores, and at this problem size the threads meet
 at every operation: on issue 20's Burgers setup (2540 points, a 20 x 3 network, float32, a 2-core
-Xeon) the steps ran 1.3-1.5x faster with the CPU made two devices, each running the steps on half
-the points. :func:`cores_for` chooses that split where it pays; ``neuralsolve``'s command line
+Xeon) the Adam steps ran 1.2-1.5x faster with the CPU made two devices, each running the steps on
+half the points. :func:`cores_for` chooses that split where it pays; ``neuralsolve``'s command line
 makes each core a device before JAX starts (:mod:`neuralsolve.cores`).
 """
 
@@ -125,7 +125,6 @@ def cores_for(points: int) -> int:
     while count > 1 and points % count:
         count -= 1
     return max(count, 1)
-
 
 
 def check_split(count: int, extra: int, devices: int) -> None:
