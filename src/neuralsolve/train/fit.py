@@ -28,11 +28,10 @@ from dataclasses import dataclass, field
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import PartitionSpec as P
 
 from .._errors import ProblemError
 from .checkpoint import Checkpoint, TrainState
-from .sharding import AXIS, OneDevice
+from .sharding import OneDevice, averaged, averaged_values, on_each_device
 from .weighting import TermStats
 
 RUNNING, NONFINITE, STALLED, GTOL = 0, 1, 2, 3
@@ -423,8 +422,9 @@ def _chunk_runner(phase, terms: Callable, stochastic: bool, record_terms: Callab
     program of their own, a compilation less). Cached, so fits that share all three (the states of
     an eigenproblem) compile once. ``stochastic``: ``terms`` takes the step number. ``rows``: the
     loss as residual rows, for a phase that ``uses_rows``. ``mesh``: every device of it runs the
-    chunk on its share of the points (``jax.shard_map``), the loss being the mean of theirs
-    (:func:`_across`); None: one program for all the points, wherever they are."""
+    chunk on its share of the points, the loss being the mean of theirs
+    (:func:`~neuralsolve.train.sharding.averaged`); None: one program for all the points, wherever
+    they are."""
     patience = phase.patience
     # The terms as a jitted function inside the chunk: JAX traces it once per argument shapes, so
     # every phase of a fit (the same terms, the same data) shares one trace, and a quasi-Newton
@@ -445,7 +445,7 @@ def _chunk_runner(phase, terms: Callable, stochastic: bool, record_terms: Callab
 
         def body(c):
             i, params, state, best, best_value, stall, _ = c[:7]
-            at_i = functools.partial(loss, step=i) if mesh is None else _across(functools.partial(loss, step=i))
+            at_i = functools.partial(loss, step=i) if mesh is None else averaged(functools.partial(loss, step=i))
             if rows is None:
                 new_params, new_state, value, grad = phase.step(params, state, at_i)
             else:
@@ -468,39 +468,9 @@ def _chunk_runner(phase, terms: Callable, stochastic: bool, record_terms: Callab
 
         out = jax.lax.while_loop(cond, body, carry)
         recorded = record_terms(out[3], data)
-        return out, recorded if mesh is None else jax.lax.pmean(recorded, AXIS)
+        return out, recorded if mesh is None else averaged_values(recorded)
 
-    if mesh is None:
-        return jax.jit(chunk)
-
-    @jax.jit
-    def run(carry, data, weights, n):
-        on_points = jax.tree_util.tree_map(lambda a: P(AXIS) if jnp.ndim(a) else P(), data)
-        return jax.shard_map(chunk, mesh=mesh, in_specs=(P(), on_points, P(), P()), out_specs=P(),
-                             check_vma=False)(carry, data, weights, n)  # fmt: skip
-
-    return run
-
-
-def _across(local: Callable) -> Callable:
-    """``loss(p)`` over every device's points from ``local``, each device's loss on its own
-    equal share (a mean of means): the value is averaged across the devices, and so is the gradient,
-    in one exchange per evaluation with a gradient (the value and gradient of the local loss,
-    averaged together), not one for the value and another for its gradient."""
-
-    @jax.custom_vjp
-    def loss(p):
-        return jax.lax.pmean(local(p), AXIS)
-
-    def forward(p):
-        value, grad = jax.lax.pmean(jax.value_and_grad(local)(p), AXIS)
-        return value, grad
-
-    def backward(grad, cotangent):
-        return (jax.tree_util.tree_map(lambda g: cotangent * g, grad),)
-
-    loss.defvjp(forward, backward)
-    return loss
+    return jax.jit(chunk) if mesh is None else on_each_device(chunk, mesh)
 
 
 def _all_finite(tree) -> jax.Array:

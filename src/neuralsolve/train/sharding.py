@@ -22,8 +22,10 @@ makes each core a device before JAX starts (:mod:`neuralsolve.cores`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
@@ -125,6 +127,46 @@ def cores_for(points: int) -> int:
     while count > 1 and points % count:
         count -= 1
     return max(count, 1)
+
+
+def on_each_device(chunk: Callable, mesh: Mesh) -> Callable:
+    """``chunk(carry, data, weights, n)`` compiled to run on every device of ``mesh`` at once, each
+    on its share of ``data``'s point arrays (``jax.shard_map``), the rest replicated; the chunk
+    makes its devices agree (:func:`averaged`), so its results are replicated."""
+
+    @jax.jit
+    def run(carry, data, weights, n):
+        on_points = jax.tree_util.tree_map(lambda a: P(AXIS) if jnp.ndim(a) else P(), data)
+        return jax.shard_map(chunk, mesh=mesh, in_specs=(P(), on_points, P(), P()), out_specs=P(),
+                             check_vma=False)(carry, data, weights, n)  # fmt: skip
+
+    return run
+
+
+def averaged(local: Callable) -> Callable:
+    """``loss(p)`` over every device's points, from ``local(p)`` on a device's own equal share (a
+    mean of means), inside :func:`on_each_device`. Its value and gradient are averaged across the
+    devices together, in one exchange per evaluation, not one for the value and another for the
+    gradient (a custom VJP: the gradient is computed, averaged and kept with the value)."""
+
+    @jax.custom_vjp
+    def loss(p):
+        return averaged_values(local(p))
+
+    def forward(p):
+        value, grad = averaged_values(jax.value_and_grad(local)(p))
+        return value, grad
+
+    def backward(grad, cotangent):
+        return (jax.tree_util.tree_map(lambda g: cotangent * g, grad),)
+
+    loss.defvjp(forward, backward)
+    return loss
+
+
+def averaged_values(tree):
+    """``tree`` averaged across the devices, inside :func:`on_each_device`."""
+    return jax.lax.pmean(tree, AXIS)
 
 
 def check_split(count: int, extra: int, devices: int) -> None:
