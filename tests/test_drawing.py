@@ -10,10 +10,10 @@ import time
 
 import pytest
 
+from neuralsolve.cores import usable_cores
 from neuralsolve.report import drawing, plots
 
-CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-needs_two_cores = pytest.mark.skipif(CORES < 2, reason="helpers start on machines with two cores or more")
+needs_two_cores = pytest.mark.skipif(usable_cores() < 2, reason="helpers start on machines with two cores or more")
 
 HISTORY = [{"phase": "adam", "step": s, "loss": 1.0 / s, "terms": [1.0 / s], "elapsed": 0.1 * s} for s in (1, 2, 3)]
 

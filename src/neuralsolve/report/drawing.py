@@ -22,6 +22,8 @@ import sys
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager, suppress
 
+from ..cores import usable_cores
+
 COUNT = 2  # helpers: the figures of a plain solve are two or three
 PATIENCE = 120.0  # seconds for one figure (a figure takes well under 2 s)
 
@@ -30,8 +32,7 @@ class Helpers:
     """Running helper processes (none on a one-core machine, where they would only compete)."""
 
     def __init__(self, count: int = COUNT):
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        self._procs = [_start() for _ in range(count if cores > 1 else 0)]
+        self._procs = [_start() for _ in range(count if usable_cores() > 1 else 0)]
         self._procs = [p for p in self._procs if p is not None]
 
     def draw(self, figures: Sequence[tuple[Callable, tuple]]) -> list:
